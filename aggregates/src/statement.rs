@@ -1,0 +1,156 @@
+//! A monthly financial statement of one lead provider, programme and cohort. The calendar
+//! creates statements; the finance work adds their lifecycle (closing, payment) and lines.
+
+use chrono::NaiveDate;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::Programme;
+use crate::ids::LeadProviderId;
+
+/// A statement as the calendar defines it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatementTerms {
+    /// The provider to be paid.
+    pub lead_provider_id: LeadProviderId,
+    /// ECF or NPQ.
+    pub programme: Programme,
+    /// The cohort it funds.
+    pub cohort: i32,
+    /// The month it is named after, e.g. "May 2022".
+    pub name: String,
+    /// The milestone cut-off: declarations accepted up to this day land here.
+    pub deadline_date: NaiveDate,
+    /// The day payment is expected.
+    pub payment_date: NaiveDate,
+    /// Whether declarations are paid on it (otherwise it carries only the service fee).
+    pub output_fee: bool,
+}
+
+/// The statement aggregate.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Statement {
+    terms: Option<StatementTerms>,
+}
+
+/// Commands on a statement.
+#[derive(Clone, Debug)]
+pub enum StatementCommand {
+    /// Create the statement from the calendar; a repeat with identical terms changes nothing.
+    Create(StatementTerms),
+}
+
+/// Events of a statement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StatementEvent {
+    /// The statement was created with these terms.
+    Created(StatementTerms),
+}
+
+/// Why a statement command was refused.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum StatementError {
+    /// The statement exists with other terms.
+    #[error("this statement already exists with different terms")]
+    CreatedDifferently,
+}
+
+impl DomainEvent for StatementEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::Created(_) => "Created".to_owned(),
+        }
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
+
+impl Statement {
+    /// The statement's terms, once created.
+    pub fn terms(&self) -> Option<&StatementTerms> {
+        self.terms.as_ref()
+    }
+
+    fn decide(&self, command: StatementCommand) -> Result<Vec<StatementEvent>, StatementError> {
+        match (command, &self.terms) {
+            (StatementCommand::Create(terms), None) => Ok(vec![StatementEvent::Created(terms)]),
+            (StatementCommand::Create(terms), Some(existing)) if terms == *existing => Ok(vec![]),
+            (StatementCommand::Create(_), Some(_)) => Err(StatementError::CreatedDifferently),
+        }
+    }
+}
+
+impl Aggregate for Statement {
+    const TYPE: &'static str = "statement";
+    type Command = StatementCommand;
+    type Event = StatementEvent;
+    type Error = StatementError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: StatementCommand,
+        _services: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), StatementError> {
+        let events = self.decide(command)?;
+        crate::write_all(self, sink, events).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: StatementEvent) {
+        match event {
+            StatementEvent::Created(terms) => self.terms = Some(terms),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cqrs_es::test::TestFramework;
+
+    use super::*;
+
+    fn may_2022() -> StatementTerms {
+        StatementTerms {
+            lead_provider_id: LeadProviderId::from_name("Teach First"),
+            programme: Programme::Ecf,
+            cohort: 2021,
+            name: "May 2022".to_owned(),
+            deadline_date: NaiveDate::from_ymd_opt(2022, 4, 30).unwrap(),
+            payment_date: NaiveDate::from_ymd_opt(2022, 5, 25).unwrap(),
+            output_fee: true,
+        }
+    }
+
+    #[test]
+    fn creating_a_statement_records_its_terms() {
+        TestFramework::<Statement>::with(())
+            .given_no_previous_events()
+            .when(StatementCommand::Create(may_2022()))
+            .then_expect_events(vec![StatementEvent::Created(may_2022())]);
+    }
+
+    #[test]
+    fn creating_it_again_with_the_same_terms_changes_nothing() {
+        TestFramework::<Statement>::with(())
+            .given(vec![StatementEvent::Created(may_2022())])
+            .when(StatementCommand::Create(may_2022()))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn creating_it_again_with_other_terms_is_refused() {
+        let moved = StatementTerms {
+            payment_date: NaiveDate::from_ymd_opt(2022, 5, 26).unwrap(),
+            ..may_2022()
+        };
+        TestFramework::<Statement>::with(())
+            .given(vec![StatementEvent::Created(may_2022())])
+            .when(StatementCommand::Create(moved))
+            .then_expect_error(StatementError::CreatedDifferently);
+    }
+}

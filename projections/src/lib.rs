@@ -1,0 +1,37 @@
+//! cpd-ledger's read models. Each projection follows the event log in its gap-free global
+//! order through a checkpointed catch-up reader ([`runner`]), writing its rows and its
+//! checkpoint in one transaction, so every event takes effect exactly once.
+
+pub mod event;
+pub mod lead_providers;
+pub mod runner;
+pub mod statements;
+
+use std::sync::Arc;
+
+pub use event::{Position, StoredEvent};
+pub use runner::{Projection, ProjectionError, Runner};
+
+/// Every read model the service keeps, in the order they are brought up to date.
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(lead_providers::LeadProviders),
+        Arc::new(statements::Statements),
+    ]
+}
+
+/// A page of a list: `page[page]` and `page[per_page]`, already validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// The page number, from 1.
+    pub number: i64,
+    /// Items per page.
+    pub size: i64,
+}
+
+impl Page {
+    /// The number of rows to skip.
+    pub fn offset(self) -> i64 {
+        (self.number - 1).saturating_mul(self.size)
+    }
+}

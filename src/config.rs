@@ -1,0 +1,130 @@
+//! Configuration: flags and environment variables, parsed once in `main` and passed down.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::seed::SeedSet;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cpd-ledger",
+    version,
+    about = "The Lead Provider API as an event-sourced ledger",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Where the data lives.
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// Log output: `text` for people, `json` for log collectors.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Settings of `serve`, which runs when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeConfig,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The database: an existing one, or a private server in a data directory.
+#[derive(Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL connection URL. Without it, a private server runs from `--data-dir`.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where the private PostgreSQL keeps its data.
+    #[arg(
+        long,
+        env = "CPD_LEDGER_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "[redacted]"),
+            )
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+/// Log formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (the default).
+    Serve(ServeConfig),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load seed data by sending ordinary commands; loading twice adds nothing.
+    Seed {
+        /// Which data set.
+        #[arg(value_enum)]
+        set: SeedSet,
+    },
+    /// Rebuild read models from the start of the event log.
+    Replay {
+        /// Only this read model (default: all).
+        #[arg(long)]
+        projection: Option<String>,
+    },
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// Token subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token and print it as the last line of output.
+    Create {
+        /// The lead provider the token acts for, by name.
+        #[arg(long, conflicts_with = "role", required_unless_present = "role")]
+        lead_provider: Option<String>,
+        /// A staff role instead: finance, auditor or admin.
+        #[arg(long, value_parser = ["finance", "auditor", "admin"])]
+        role: Option<String>,
+    },
+}
+
+/// Settings of `serve`.
+#[derive(Clone, Debug, Args)]
+pub struct ServeConfig {
+    /// The port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, env = "BIND_ADDRESS", default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Load a seed set before serving (the private database always gets the sandbox).
+    #[arg(long, value_enum)]
+    pub seed: Option<SeedSet>,
+    /// Requests allowed per token in each rate-limit window.
+    #[arg(long, env = "RATE_LIMIT_REQUESTS", default_value = "1000")]
+    pub rate_limit_requests: NonZeroU32,
+    /// The rate-limit window, in seconds.
+    #[arg(long, env = "RATE_LIMIT_WINDOW_SECONDS", default_value_t = 300)]
+    pub rate_limit_window_seconds: u64,
+    /// Switch rate limiting off (for benchmarks).
+    #[arg(long, env = "RATE_LIMIT_DISABLED")]
+    pub no_rate_limit: bool,
+}

@@ -1,0 +1,68 @@
+//! The HTTP API: one module per resource, each with its own `router()`, merged by [`app`].
+
+mod admin;
+mod error;
+mod extract;
+mod health;
+pub mod json_api;
+mod statements;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ApiRejection, ErrorEntry};
+pub use extract::{Admin, JsonApiBody, ListParams, Provider};
+
+use crate::AppState;
+
+/// The largest request body accepted.
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// The whole service: API routes, health checks, and the layers every request passes.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(health::router())
+        .merge(statements::router())
+        .merge(admin::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a request handler panicked".into()).into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok());
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = id.unwrap_or_default(),
+                    )
+                })
+                .on_response(
+                    |response: &Response, latency: Duration, _: &tracing::Span| {
+                        tracing::info!(status = response.status().as_u16(), ?latency, "served");
+                    },
+                ),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}

@@ -1,0 +1,168 @@
+//! The one place that turns failures into statuses and the real API's error bodies.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::Refusal;
+use crate::http::json_api::JSON_API;
+use crate::ledger::LedgerError;
+
+/// One `{"title","detail"}` entry of a 400 or 422 body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ErrorEntry {
+    /// The attribute at fault, or a short category such as `Bad request`.
+    pub title: String,
+    /// The message for the user.
+    pub detail: String,
+}
+
+impl ErrorEntry {
+    /// An entry from a title and a message.
+    pub fn new(title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 with one entry, e.g. `Bad request` and what was wrong.
+    #[error("bad request: {0:?}")]
+    BadRequest(ErrorEntry),
+    /// 401: no valid token.
+    #[error("unauthenticated")]
+    Unauthorized,
+    /// 403: a valid token without the capability.
+    #[error("forbidden")]
+    Forbidden,
+    /// 404: no such route or record (or not the caller's).
+    #[error("not found")]
+    NotFound,
+    /// 413: the body is over the size limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 422: validation errors, one entry per attribute.
+    #[error("unprocessable: {0:?}")]
+    Unprocessable(Vec<ErrorEntry>),
+    /// 429: over the rate limit; retry after this many seconds.
+    #[error("rate limited")]
+    TooManyRequests(u64),
+    /// 503: the database cannot be reached or the read models are behind.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a fault of ours. The cause is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    /// A 400 titled `Bad request`.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::BadRequest(ErrorEntry::new("Bad request", detail))
+    }
+
+    /// A 400 titled `Bad parameter`.
+    pub fn bad_parameter(detail: impl Into<String>) -> Self {
+        Self::BadRequest(ErrorEntry::new("Bad parameter", detail))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::BadRequest(entry) => (StatusCode::BAD_REQUEST, json!({ "errors": [entry] })),
+            Self::Unauthorized => {
+                let body = json!({ "error": "HTTP Token: Access denied" });
+                let mut response = json_response(StatusCode::UNAUTHORIZED, &body);
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Token realm=\"Application\""),
+                );
+                return response;
+            }
+            Self::Forbidden => return StatusCode::FORBIDDEN.into_response(),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                json!({ "error": "Resource not Found" }),
+            ),
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({ "errors": [ErrorEntry::new("Bad request", "The request body is too large")] }),
+            ),
+            Self::Unprocessable(entries) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({ "errors": entries }),
+            ),
+            Self::TooManyRequests(retry_after) => {
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, "Retry later\n").into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after.into());
+                return response;
+            }
+            Self::Unavailable(reason) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "error": "Service unavailable", "reason": reason }),
+            ),
+            Self::Internal(cause) => {
+                tracing::error!(error = %cause, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({ "error": "Internal server error" }),
+                )
+            }
+        };
+        json_response(status, &body)
+    }
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
+    response
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(Box::new(error))
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unauthenticated => Self::Unauthorized,
+            Refusal::RateLimited(seconds) => Self::TooManyRequests(seconds),
+            Refusal::Database(error) => error.into(),
+        }
+    }
+}
+
+/// Domain errors say which attribute they concern; their message is the API's detail.
+pub trait ApiRejection: std::error::Error {
+    /// The 422 entries for this rejection.
+    fn entries(&self) -> Vec<ErrorEntry>;
+}
+
+impl<E> From<LedgerError<E>> for ApiError
+where
+    E: ApiRejection + Send + Sync + 'static,
+{
+    fn from(error: LedgerError<E>) -> Self {
+        match error {
+            LedgerError::Rejected(rejection) => Self::Unprocessable(rejection.entries()),
+            LedgerError::Conflict => Self::Unprocessable(vec![ErrorEntry::new(
+                "base",
+                "The record was changed by another request at the same time. Try again.",
+            )]),
+            LedgerError::Store(cause) => Self::Internal(cause),
+        }
+    }
+}

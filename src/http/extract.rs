@@ -1,0 +1,262 @@
+//! Extractors: who is calling, the list parameters (`filter`, `page`, `sort`), and JSON:API
+//! request bodies, each failing with the real API's error.
+
+use std::collections::HashMap;
+
+use aggregates::LeadProviderId;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use projections::Page;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::auth::{Principal, Role};
+use crate::http::ApiError;
+use crate::ledger::{Actor, CommandContext};
+
+/// Items per page unless `page[per_page]` says otherwise.
+const DEFAULT_PER_PAGE: i64 = 100;
+/// The most items a page may hold; larger requests are clamped.
+const MAX_PER_PAGE: i64 = 3000;
+
+const BAD_PAGE: &str = "The '#/page[page]' and '#/page[per_page]' parameter values must be a valid number (equal and more than 1)";
+const BAD_BODY: &str = "correct json data structure required. See API docs for reference";
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        Ok(state.auth.authenticate(header).await?)
+    }
+}
+
+/// A lead provider calling the Lead Provider API.
+#[derive(Clone, Debug)]
+pub struct Provider {
+    /// The provider.
+    pub id: LeadProviderId,
+    /// The circumstances to record on its commands.
+    pub context: CommandContext,
+}
+
+impl FromRequestParts<AppState> for Provider {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let id = principal
+            .lead_provider_id
+            .filter(|_| principal.role == Role::LeadProvider);
+        let id = id.ok_or(ApiError::Forbidden)?;
+        let context = context(parts, Actor::LeadProvider(id));
+        Ok(Self { id, context })
+    }
+}
+
+/// An administrator.
+#[derive(Clone, Debug)]
+pub struct Admin {
+    /// The circumstances to record on its commands.
+    pub context: CommandContext,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        if principal.role != Role::Admin {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Self {
+            context: context(parts, Actor::Admin(Some(principal.token_id))),
+        })
+    }
+}
+
+fn context(parts: &Parts, actor: Actor) -> CommandContext {
+    let version = parts.uri.path().split('/').nth(2);
+    let api_version = ["v1", "v2", "v3"].into_iter().find(|v| Some(*v) == version);
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    CommandContext {
+        actor,
+        api_version,
+        request_id,
+    }
+}
+
+/// The query of a list endpoint: `filter[...]`, `page[...]` and `sort`.
+#[derive(Clone, Debug)]
+pub struct ListParams {
+    filters: HashMap<String, String>,
+    /// The page asked for.
+    pub page: Page,
+    /// The raw `sort` parameter.
+    pub sort: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        let mut filters = HashMap::new();
+        let (mut page, mut per_page, mut sort) = (None, None, None);
+        for (key, value) in pairs {
+            match key.as_str() {
+                "filter" => return Err(ApiError::bad_parameter("Filter must be a hash")),
+                "page[page]" => page = Some(page_number(&value)?),
+                "page[per_page]" => per_page = Some(page_number(&value)?),
+                "sort" => sort = Some(value),
+                _ => {
+                    if let Some(name) = key
+                        .strip_prefix("filter[")
+                        .and_then(|k| k.strip_suffix(']'))
+                    {
+                        filters.insert(name.to_owned(), value);
+                    }
+                }
+            }
+        }
+        let size = per_page.unwrap_or(DEFAULT_PER_PAGE).min(MAX_PER_PAGE);
+        Ok(Self {
+            filters,
+            page: Page {
+                number: page.unwrap_or(1),
+                size,
+            },
+            sort,
+        })
+    }
+}
+
+fn page_number(value: &str) -> Result<i64, ApiError> {
+    match value.trim().parse::<i64>() {
+        Ok(number) if number >= 1 => Ok(number),
+        _ => Err(ApiError::bad_request(BAD_PAGE)),
+    }
+}
+
+impl ListParams {
+    /// A filter's raw value, if given and not blank.
+    pub fn filter(&self, name: &str) -> Option<&str> {
+        self.filters
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A comma-separated list filter.
+    pub fn filter_list(&self, name: &str) -> Option<Vec<&str>> {
+        self.filter(name).map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+    }
+
+    /// A comma-separated list of cohort years; entries that are not years match nothing.
+    pub fn cohorts(&self) -> Option<Vec<i32>> {
+        self.filter_list("cohort")
+            .map(|years| years.iter().filter_map(|y| y.parse().ok()).collect())
+    }
+
+    /// A date filter such as `updated_since`, which must be ISO 8601.
+    pub fn date_filter(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+        let Some(raw) = self.filter(name) else {
+            return Ok(None);
+        };
+        parse_instant(raw).map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "The filter '#/{name}' must be a valid RCF3339 date"
+            ))
+        })
+    }
+}
+
+/// Parses an ISO 8601 instant as providers send it: with or without a zone (UTC if none), a
+/// date alone, and a `+` offset that URL decoding turned into a space.
+fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
+    let candidates = [raw.to_owned(), raw.replace(' ', "+")];
+    candidates.iter().find_map(|text| {
+        DateTime::parse_from_rfc3339(text)
+            .map(|at| at.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+                    .ok()
+                    .map(|at| at.with_timezone(&Utc))
+            })
+            .or_else(|| {
+                NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                    .ok()
+                    .map(|at| at.and_utc())
+            })
+            .or_else(|| {
+                NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .ok()
+                    .map(|day| day.and_time(Default::default()).and_utc())
+            })
+    })
+}
+
+/// A JSON:API request body: `{"data": {"type": ..., "attributes": {...}}}`, with `attributes`
+/// deserialized as `T`. Anything else is a 400 in the real shape.
+#[derive(Debug)]
+pub struct JsonApiBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonApiBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad_request(BAD_BODY)
+                }
+            })?;
+        let body: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(BAD_BODY))?;
+        let data = body.get("data").filter(|data| data.is_object());
+        let attributes = data
+            .and_then(|data| data.get("attributes"))
+            .filter(|a| a.is_object());
+        let attributes = attributes.ok_or_else(|| ApiError::bad_request(BAD_BODY))?;
+        T::deserialize(attributes)
+            .map(Self)
+            .map_err(|error| ApiError::bad_request(error.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_read_with_and_without_zones() {
+        let expected = "2021-05-13T10:21:55Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(parse_instant("2021-05-13T10:21:55Z"), Some(expected));
+        assert_eq!(parse_instant("2021-05-13T11:21:55+01:00"), Some(expected));
+        assert_eq!(parse_instant("2021-05-13T11:21:55 01:00"), Some(expected));
+        assert_eq!(parse_instant("2021-05-13T10:21:55"), Some(expected));
+        assert!(parse_instant("2021-05-13").is_some());
+        assert_eq!(parse_instant("yesterday"), None);
+        assert_eq!(parse_instant("2021-13-45T00:00:00Z"), None);
+    }
+}

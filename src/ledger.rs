@@ -1,0 +1,220 @@
+//! The write side: runs commands against aggregates in the event store (cqrs-es with
+//! postgres-es), stamps every event with who caused it, and lets the caller wait until the
+//! read models show the result.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aggregates::LeadProviderId;
+use chrono::{SecondsFormat, Utc};
+use cqrs_es::{Aggregate, AggregateError};
+use projections::{Position, Runner};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// How often a command is retried when another writer got to its aggregate first.
+const MAX_ATTEMPTS: usize = 5;
+/// How long a request waits for the read models to show its events.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Who caused an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A lead provider's system, through the API.
+    LeadProvider(LeadProviderId),
+    /// A finance user, identified by token.
+    Finance(Uuid),
+    /// An auditor, identified by token.
+    Auditor(Uuid),
+    /// An administrator, identified by token, or the CLI operator.
+    Admin(Option<Uuid>),
+    /// The seed loader.
+    Seed,
+    /// The service itself (schedulers).
+    System,
+}
+
+impl Actor {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::LeadProvider(_) => "lead_provider",
+            Self::Finance(_) => "finance",
+            Self::Auditor(_) => "auditor",
+            Self::Admin(_) => "admin",
+            Self::Seed => "seed",
+            Self::System => "system",
+        }
+    }
+
+    fn id(&self) -> Option<String> {
+        match self {
+            Self::LeadProvider(id) => Some(id.to_string()),
+            Self::Finance(id) | Self::Auditor(id) | Self::Admin(Some(id)) => Some(id.to_string()),
+            Self::Admin(None) | Self::Seed | Self::System => None,
+        }
+    }
+}
+
+/// The circumstances of a command, recorded in its events' metadata.
+#[derive(Clone, Debug)]
+pub struct CommandContext {
+    /// Who is acting.
+    pub actor: Actor,
+    /// The API version the command came through (`v1`, `v2`, `v3`), if any.
+    pub api_version: Option<&'static str>,
+    /// The request id, if the command came over HTTP.
+    pub request_id: Option<String>,
+}
+
+impl CommandContext {
+    /// A context for commands that do not come over HTTP.
+    pub fn of(actor: Actor) -> Self {
+        Self {
+            actor,
+            api_version: None,
+            request_id: None,
+        }
+    }
+
+    fn metadata(&self) -> HashMap<String, String> {
+        let mut metadata = HashMap::from([
+            ("actor_type".to_owned(), self.actor.kind().to_owned()),
+            (
+                "time".to_owned(),
+                Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+            ),
+        ]);
+        let optional = [
+            ("actor_id", self.actor.id()),
+            ("api_version", self.api_version.map(str::to_owned)),
+            ("request_id", self.request_id.clone()),
+        ];
+        metadata.extend(
+            optional
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?))),
+        );
+        metadata
+    }
+}
+
+/// Why a command did not commit.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError<E: std::error::Error> {
+    /// The aggregate refused the command; the message is for the API user.
+    #[error(transparent)]
+    Rejected(E),
+    /// Other writers kept changing the aggregate; nothing was written.
+    #[error("the record kept changing under concurrent requests")]
+    Conflict,
+    /// The event store failed; nothing was written.
+    #[error("event store failure: {0}")]
+    Store(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl<E: std::error::Error> From<AggregateError<E>> for LedgerError<E> {
+    fn from(error: AggregateError<E>) -> Self {
+        match error {
+            AggregateError::UserError(e) => Self::Rejected(e),
+            AggregateError::AggregateConflict => Self::Conflict,
+            AggregateError::DatabaseConnectionError(e)
+            | AggregateError::DeserializationError(e)
+            | AggregateError::UnexpectedError(e) => Self::Store(e),
+        }
+    }
+}
+
+/// Runs commands and waits for the read side.
+#[derive(Clone)]
+pub struct Ledger {
+    pool: PgPool,
+    runner: Arc<Runner>,
+}
+
+impl Ledger {
+    /// A ledger writing through `pool`, whose read models `runner` keeps up to date.
+    pub fn new(pool: PgPool, runner: Arc<Runner>) -> Self {
+        Self { pool, runner }
+    }
+
+    /// The projection runner.
+    pub fn runner(&self) -> &Arc<Runner> {
+        &self.runner
+    }
+
+    /// Runs a command and waits (bounded) until the read models show its events, so the
+    /// caller reads its own writes. When this returns `Ok`, the events are committed.
+    pub async fn execute<A>(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        context: &CommandContext,
+    ) -> Result<(), LedgerError<A::Error>>
+    where
+        A: Aggregate<Services = ()>,
+        A::Command: Clone,
+    {
+        self.submit::<A>(aggregate_id, command, context).await?;
+        self.settle(A::TYPE, aggregate_id).await;
+        Ok(())
+    }
+
+    /// Runs a command without waiting for the read models (for bulk loads, which catch up
+    /// once at the end). A conflict with another writer is retried on fresh state.
+    pub async fn submit<A>(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        context: &CommandContext,
+    ) -> Result<(), LedgerError<A::Error>>
+    where
+        A: Aggregate<Services = ()>,
+        A::Command: Clone,
+    {
+        let cqrs = postgres_es::postgres_cqrs::<A>(self.pool.clone(), vec![], ());
+        let mut attempt = 1;
+        loop {
+            let metadata = context.metadata();
+            match cqrs
+                .execute_with_metadata(aggregate_id, command.clone(), metadata)
+                .await
+            {
+                Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS => attempt += 1,
+                result => return result.map_err(LedgerError::from),
+            }
+        }
+    }
+
+    /// Waits until the read models have applied the latest event of one aggregate.
+    async fn settle(&self, aggregate_type: &str, aggregate_id: &str) {
+        let target = match self.last_position(aggregate_type, aggregate_id).await {
+            Ok(Some(target)) => target,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "cannot find the position to wait for");
+                return;
+            }
+        };
+        if !self
+            .runner
+            .wait_for(aggregate_type, target, SETTLE_TIMEOUT)
+            .await
+        {
+            tracing::warn!(
+                aggregate_type,
+                aggregate_id,
+                "read models are behind the commit"
+            );
+        }
+    }
+
+    async fn last_position(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Option<Position>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        projections::event::last_of_aggregate(&mut conn, aggregate_type, aggregate_id).await
+    }
+}

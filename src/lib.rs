@@ -1,0 +1,32 @@
+//! cpd-ledger: the Lead Provider API for early career (ECF) and NPQ training, rebuilt as an
+//! event-sourced ledger. This crate holds the HTTP API, authentication, the CLI and the wiring;
+//! the domain lives in `aggregates` and the read side in `projections`.
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod ledger;
+pub mod private_postgres;
+pub mod seed;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+pub use http::app;
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool, for read-model queries.
+    pub pool: PgPool,
+    /// Where commands go.
+    pub ledger: ledger::Ledger,
+    /// Token checks and rate limits.
+    pub auth: Arc<auth::Authenticator>,
+}
+
+/// Applies the database migrations (event store, tokens, read models).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("./migrations").run(pool).await
+}

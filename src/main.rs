@@ -1,0 +1,248 @@
+//! The `cpd-ledger` binary: serve the API, migrate, seed, replay read models, issue tokens.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use cpd_ledger::auth::{self, Authenticator, RateLimit, Role};
+use cpd_ledger::config::{Cli, Command, DatabaseConfig, LogFormat, ServeConfig, TokenCommand};
+use cpd_ledger::ledger::Ledger;
+use cpd_ledger::private_postgres::PrivatePostgres;
+use cpd_ledger::seed::{self, SeedSet};
+use cpd_ledger::{AppState, app};
+use indicatif::{ProgressBar, ProgressStyle};
+use projections::{Runner, lead_providers};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let database = Database::open(&cli.database).await?;
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(config) => serve(&database, config).await,
+        Command::Migrate => Ok(()),
+        Command::Seed { set } => {
+            let ledger = ledger(&database.pool).await?;
+            seed::load(&ledger, set).await.context("seeding failed")
+        }
+        Command::Replay { projection } => replay(&database.pool, projection).await,
+        Command::Token(TokenCommand::Create {
+            lead_provider,
+            role,
+        }) => create_token(&database.pool, lead_provider, role).await,
+    };
+    database.close().await?;
+    result
+}
+
+/// The database in use, and the private server if this process runs one.
+struct Database {
+    pool: PgPool,
+    private: Option<PrivatePostgres>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or to the private server (starting it), and migrates.
+    async fn open(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        let (url, private) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let private = PrivatePostgres::start(&config.data_dir).await?;
+                (private.database_url(), Some(private))
+            }
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(20)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(&url)
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        cpd_ledger::migrate(&pool)
+            .await
+            .context("cannot migrate the database")?;
+        Ok(Self { pool, private })
+    }
+
+    async fn close(self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        match self.private {
+            Some(private) => private.stop().await,
+            None => Ok(()),
+        }
+    }
+}
+
+async fn ledger(pool: &PgPool) -> anyhow::Result<Ledger> {
+    let runner = Runner::new(pool.clone(), projections::all()).await?;
+    Ok(Ledger::new(pool.clone(), runner))
+}
+
+async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
+    let ledger = ledger(&database.pool).await?;
+    let sandbox = database.private.is_some();
+    let seed = config.seed.or(sandbox.then_some(SeedSet::Sandbox));
+    if let Some(set) = seed {
+        tracing::info!(?set, "loading seed data");
+        seed::load(&ledger, set).await.context("seeding failed")?;
+    }
+    tokio::spawn(ledger.runner().clone().run());
+    let limit = (!config.no_rate_limit).then(|| RateLimit {
+        requests: config.rate_limit_requests,
+        window: Duration::from_secs(config.rate_limit_window_seconds),
+    });
+    let state = AppState {
+        pool: database.pool.clone(),
+        auth: Arc::new(Authenticator::new(database.pool.clone(), limit)),
+        ledger,
+    };
+    let listener = tokio::net::TcpListener::bind((config.bind.as_str(), config.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
+    let address = listener.local_addr()?;
+    if sandbox {
+        print_sandbox_tokens(&database.pool).await?;
+    }
+    println!("cpd-ledger is listening on http://{address}");
+    tracing::info!(%address, "serving");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// Issues and prints a fresh token for every lead provider, so the sandbox can be used at once.
+async fn print_sandbox_tokens(pool: &PgPool) -> anyhow::Result<()> {
+    println!("Sandbox tokens (new on every start; earlier ones stay valid):");
+    for provider in lead_providers::all(pool).await? {
+        let id = aggregates::LeadProviderId(provider.id);
+        let issued =
+            auth::create_token(pool, Role::LeadProvider, Some(id), "sandbox quick start").await?;
+        println!("  {:<32} {}", provider.name, issued.token);
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => drop(signal.recv().await),
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+async fn replay(pool: &PgPool, only: Option<String>) -> anyhow::Result<()> {
+    let runner = Runner::new(pool.clone(), projections::all()).await?;
+    let names: Vec<String> = match only {
+        Some(name) => vec![name],
+        None => runner
+            .projections()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect(),
+    };
+    let style =
+        ProgressStyle::with_template("{prefix:>16} [{bar:40}] {pos}/{len} events {per_sec}")?
+            .progress_chars("=> ");
+    for name in names {
+        let bar = ProgressBar::new(0)
+            .with_style(style.clone())
+            .with_prefix(name.clone());
+        let started = Instant::now();
+        let applied = runner
+            .rebuild(&name, |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await
+            .with_context(|| format!("cannot rebuild {name}"))?;
+        bar.finish_and_clear();
+        let seconds = started.elapsed().as_secs_f64();
+        let rate = applied as f64 / seconds.max(f64::EPSILON);
+        println!("{name}: rebuilt from {applied} events in {seconds:.2}s ({rate:.0} events/s)");
+    }
+    Ok(())
+}
+
+async fn create_token(
+    pool: &PgPool,
+    provider: Option<String>,
+    role: Option<String>,
+) -> anyhow::Result<()> {
+    let (role, provider) = match (provider, role) {
+        (Some(name), _) => {
+            // Make sure the read model has every registered provider before looking one up.
+            Runner::new(pool.clone(), projections::all())
+                .await?
+                .catch_up()
+                .await?;
+            let Some(provider) = lead_providers::find_by_name(pool, &name).await? else {
+                let known: Vec<String> = lead_providers::all(pool)
+                    .await?
+                    .into_iter()
+                    .map(|p| p.name)
+                    .collect();
+                bail!(
+                    "no lead provider is called {name:?}; known providers: {}",
+                    known.join(", ")
+                );
+            };
+            (Role::LeadProvider, Some(provider))
+        }
+        (None, Some(role)) => (auth::parse_role(&role).context("unknown role")?, None),
+        (None, None) => bail!("name a --lead-provider or a --role"),
+    };
+    let id = provider.as_ref().map(|p| aggregates::LeadProviderId(p.id));
+    let issued = auth::create_token(pool, role, id, "issued with the CLI").await?;
+    match provider {
+        Some(provider) => println!(
+            "Token for {} (shown only once; keep it secret):",
+            provider.name
+        ),
+        None => println!("Token for the {role:?} role (shown only once; keep it secret):"),
+    }
+    println!("{}", issued.token);
+    Ok(())
+}

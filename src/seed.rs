@@ -1,0 +1,124 @@
+//! Loads the reference data and the sandbox world by sending ordinary commands, so the read
+//! models are built from events like everything else. Every command is idempotent, so loading
+//! twice adds nothing. The seed files are compiled in; the binary needs no checkout.
+
+mod reference;
+mod sandbox;
+
+use aggregates::{Record, RecordCommand, Registered};
+use cqrs_es::Aggregate;
+use futures::{StreamExt, TryStreamExt, stream};
+
+use crate::ledger::{Actor, CommandContext, Ledger, LedgerError};
+
+/// How many seed commands run at once.
+const CONCURRENCY: usize = 8;
+
+/// What to load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeedSet {
+    /// Cohorts, schedules, lead providers, contracts and the statement calendar.
+    Reference,
+    /// The reference data plus a sandbox world of delivery partners, schools and partnerships.
+    Sandbox,
+}
+
+/// Why a seed could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// A seed file is malformed.
+    #[error("{file}: {message}")]
+    File {
+        /// The seed file.
+        file: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A command was refused or the store failed.
+    #[error("cannot record {what}: {message}")]
+    Command {
+        /// The kind of record.
+        what: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Loads a seed set, then brings the read models up to date.
+pub async fn load(ledger: &Ledger, set: SeedSet) -> Result<(), SeedError> {
+    reference::load(ledger).await?;
+    if set == SeedSet::Sandbox {
+        sandbox::load(ledger).await?;
+    }
+    ledger
+        .runner()
+        .catch_up()
+        .await
+        .map_err(|e| SeedError::Command {
+            what: "read models",
+            message: e.to_string(),
+        })?;
+    Ok(())
+}
+
+/// Sends one command per item, a few at a time, and reports how many it sent.
+async fn send_all<A, I>(ledger: &Ledger, what: &'static str, commands: I) -> Result<(), SeedError>
+where
+    A: Aggregate<Services = ()>,
+    A::Command: Clone,
+    I: IntoIterator<Item = (String, A::Command)>,
+{
+    let context = CommandContext::of(Actor::Seed);
+    let sent = stream::iter(commands)
+        .map(|(id, command)| {
+            let context = &context;
+            async move { ledger.submit::<A>(&id, command, context).await }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .map_err(|error: LedgerError<A::Error>| SeedError::Command {
+            what,
+            message: error.to_string(),
+        })
+        .try_fold(0usize, |count, ()| async move { Ok(count + 1) })
+        .await?;
+    tracing::info!(count = sent, "seeded {what}");
+    Ok(())
+}
+
+/// Registers reference records.
+async fn register_all<R: Record>(
+    ledger: &Ledger,
+    what: &'static str,
+    records: Vec<R>,
+) -> Result<(), SeedError> {
+    let commands = records
+        .into_iter()
+        .map(|r| (r.aggregate_id(), RecordCommand::Register(r)));
+    send_all::<Registered<R>, _>(ledger, what, commands).await
+}
+
+/// Reads a compiled-in CSV file into records.
+fn read_csv<T: serde::de::DeserializeOwned>(
+    file: &'static str,
+    text: &str,
+) -> Result<Vec<T>, SeedError> {
+    csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .map_err(|e| SeedError::File {
+            file,
+            message: e.to_string(),
+        })
+}
+
+/// Parses a date in one of the seed files' formats.
+fn parse_date(
+    file: &'static str,
+    text: &str,
+    format: &str,
+) -> Result<chrono::NaiveDate, SeedError> {
+    chrono::NaiveDate::parse_from_str(text.trim(), format).map_err(|e| SeedError::File {
+        file,
+        message: format!("bad date {text:?}: {e}"),
+    })
+}
