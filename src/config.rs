@@ -13,8 +13,7 @@ use crate::seed::SeedSet;
 #[command(
     name = "cpd-ledger",
     version,
-    about = "The Lead Provider API as an event-sourced ledger",
-    args_conflicts_with_subcommands = true
+    about = "The Lead Provider API as an event-sourced ledger"
 )]
 pub struct Cli {
     /// Where the data lives.

@@ -21,7 +21,9 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
+    // Commands that print a result keep quiet unless something is wrong.
+    let quiet = matches!(cli.command, Some(Command::Token(_) | Command::Migrate));
+    init_tracing(cli.log_format, if quiet { "warn" } else { "info" });
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -31,9 +33,9 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+fn init_tracing(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=warn,tower_http=warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -112,7 +114,7 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(?set, "loading seed data");
         seed::load(&ledger, set).await.context("seeding failed")?;
     }
-    tokio::spawn(ledger.runner().clone().run());
+    let runner = tokio::spawn(ledger.runner().clone().run());
     let limit = (!config.no_rate_limit).then(|| RateLimit {
         requests: config.rate_limit_requests,
         window: Duration::from_secs(config.rate_limit_window_seconds),
@@ -134,6 +136,8 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // Stop following the log before the pool closes; an interrupted batch rolls back.
+    runner.abort();
     tracing::info!("shut down");
     Ok(())
 }

@@ -1,0 +1,185 @@
+//! The event store and the projection runner: global order, exactly-once, rebuilds, metadata.
+
+use aggregates::{LeadProviderId, Statement, StatementCommand, StatementEvent};
+use cpd_ledger::ledger::{Actor, CommandContext};
+use cpd_ledger::seed::SeedSet;
+use futures::future::join_all;
+use projections::Runner;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, day, ecf_statement};
+
+/// Writes a statement-created event the way the event store does, inside `tx`.
+async fn insert_statement_event(tx: &mut PgConnection, name: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    let terms = ecf_statement(
+        LeadProviderId::from_name("Teach First"),
+        2021,
+        name,
+        day(2022, 4, 30),
+        day(2022, 5, 25),
+    );
+    let payload = serde_json::to_value(StatementEvent::Created(terms)).unwrap();
+    sqlx::query(
+        "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         values ('statement', $1, 1, 'Created', '1', $2, '{}')",
+    )
+    .bind(id.to_string())
+    .bind(payload)
+    .execute(tx)
+    .await
+    .unwrap();
+    id
+}
+
+async fn statement_ids(pool: &PgPool) -> Vec<Uuid> {
+    sqlx::query_scalar("select id from statements order by name")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn a_transaction_that_commits_late_is_neither_skipped_nor_applied_twice(pool: PgPool) {
+    let runner = Runner::new(pool.clone(), projections::all()).await.unwrap();
+    let mut earlier = pool.begin().await.unwrap();
+    let first = insert_statement_event(&mut earlier, "A: started first, commits last").await;
+    let mut later = pool.begin().await.unwrap();
+    let second = insert_statement_event(&mut later, "B: started second, commits first").await;
+    later.commit().await.unwrap();
+
+    let while_open = runner.catch_up().await.unwrap();
+    assert_eq!(
+        while_open, 0,
+        "nothing is read past a transaction that is still open"
+    );
+    assert!(statement_ids(&pool).await.is_empty());
+
+    earlier.commit().await.unwrap();
+    let after_commit = runner.catch_up().await.unwrap();
+    let again = runner.catch_up().await.unwrap();
+
+    assert_eq!(after_commit, 2);
+    assert_eq!(again, 0);
+    assert_eq!(statement_ids(&pool).await, vec![first, second]);
+}
+
+#[sqlx::test]
+async fn two_runners_never_apply_an_event_twice(pool: PgPool) {
+    let one = Runner::new(pool.clone(), projections::all()).await.unwrap();
+    let two = Runner::new(pool.clone(), projections::all()).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    for n in 0..50 {
+        insert_statement_event(&mut tx, &format!("statement {n}")).await;
+    }
+    tx.commit().await.unwrap();
+
+    let (a, b) = tokio::join!(one.catch_up(), two.catch_up());
+
+    assert_eq!(a.unwrap() + b.unwrap(), 50);
+    assert_eq!(statement_ids(&pool).await.len(), 50);
+}
+
+#[sqlx::test]
+async fn a_rebuild_from_zero_equals_the_live_read_models(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    app.seed(SeedSet::Sandbox).await;
+    let snapshot = || async {
+        let statements: Vec<Value> =
+            sqlx::query_scalar("select to_jsonb(s) from statements s order by id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let providers: Vec<Value> =
+            sqlx::query_scalar("select to_jsonb(p) from lead_providers p order by id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        (statements, providers)
+    };
+    let live = snapshot().await;
+    assert!(
+        live.0.len() > 1000 && live.1.len() == 11,
+        "the sandbox was projected"
+    );
+
+    let runner = app.ledger.runner();
+    for projection in ["statements", "lead_providers"] {
+        let mut reports = Vec::new();
+        let applied = runner
+            .rebuild(projection, |done, total| reports.push((done, total)))
+            .await
+            .unwrap();
+        assert!(applied > 0);
+        assert_eq!(
+            reports.last(),
+            Some(&(applied, applied)),
+            "progress ends at the total"
+        );
+    }
+
+    assert_eq!(snapshot().await, live);
+}
+
+#[sqlx::test]
+async fn every_event_records_its_actor_version_request_and_time(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let provider = LeadProviderId::from_name("Teach First");
+    let terms = ecf_statement(
+        provider,
+        2021,
+        "May 2022",
+        day(2022, 4, 30),
+        day(2022, 5, 25),
+    );
+    let context = CommandContext {
+        actor: Actor::LeadProvider(provider),
+        api_version: Some("v3"),
+        request_id: Some("req-42".to_owned()),
+    };
+
+    app.ledger
+        .execute::<Statement>("one", StatementCommand::Create(terms), &context)
+        .await
+        .unwrap();
+
+    let (metadata, event_id, position): (Value, Uuid, i64) =
+        sqlx::query_as("select metadata, event_id, position from events")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(metadata["actor_type"], "lead_provider");
+    assert_eq!(metadata["actor_id"], provider.to_string());
+    assert_eq!(metadata["api_version"], "v3");
+    assert_eq!(metadata["request_id"], "req-42");
+    assert!(metadata["time"].as_str().unwrap().ends_with('Z'));
+    assert!(!event_id.is_nil() && position > 0);
+}
+
+#[sqlx::test]
+async fn concurrent_identical_commands_write_one_event(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let terms = ecf_statement(
+        LeadProviderId::from_name("Teach First"),
+        2021,
+        "May 2022",
+        day(2022, 4, 30),
+        day(2022, 5, 25),
+    );
+    let context = CommandContext::of(Actor::Seed);
+
+    let results = join_all((0..16).map(|_| {
+        app.ledger
+            .execute::<Statement>("same", StatementCommand::Create(terms.clone()), &context)
+    }))
+    .await;
+
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let count: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the whole service against real PostgreSQL, a fresh database per test.
+
+mod auth;
+mod helpers;
+mod ledger;
+mod plumbing;
+mod private_postgres;
+mod seed;
+mod statements;
