@@ -12,7 +12,7 @@ use crate::Programme;
 /// The namespace for ids derived from natural keys.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6c0b_1e4f_3a52_4e8b_9d27_5f1c_0a7e_cd01);
 
-fn derived(key: &str) -> Uuid {
+pub(crate) fn derived(key: &str) -> Uuid {
     Uuid::new_v5(&NAMESPACE, key.as_bytes())
 }
 
@@ -58,6 +58,19 @@ id_type!(
 id_type!(
     /// A school's partnership with a lead provider for a cohort.
     PartnershipId
+);
+
+id_type!(
+    /// A person in training (a user id in the API), shared by their training records.
+    ParticipantId
+);
+id_type!(
+    /// One ECF training record (a participant profile): an ECT's or a mentor's.
+    TrainingRecordId
+);
+id_type!(
+    /// One declaration.
+    DeclarationId
 );
 
 impl LeadProviderId {

@@ -1,10 +1,13 @@
 //! cpd-ledger's domain: the aggregates, their commands, events and rules. No IO happens here;
 //! callers look up outside facts and put them in the command.
 
+pub mod course;
+pub mod declaration;
 pub mod ids;
 pub mod record;
 pub mod reference;
 pub mod statement;
+pub mod training_record;
 
 pub use ids::*;
 pub use record::{Record, RecordCommand, RecordError, RecordEvent, Registered};

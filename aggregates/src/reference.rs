@@ -51,6 +51,35 @@ pub enum DeclarationType {
     Completed,
 }
 
+impl DeclarationType {
+    /// Every type, in milestone order.
+    pub const ALL: [Self; 6] = [
+        Self::Started,
+        Self::Retained1,
+        Self::Retained2,
+        Self::Retained3,
+        Self::Retained4,
+        Self::Completed,
+    ];
+
+    /// The name the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Retained1 => "retained-1",
+            Self::Retained2 => "retained-2",
+            Self::Retained3 => "retained-3",
+            Self::Retained4 => "retained-4",
+            Self::Completed => "completed",
+        }
+    }
+
+    /// Parses the API's name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
 /// The kinds of schedule in the reference data; each permits a group of courses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

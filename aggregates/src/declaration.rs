@@ -1,0 +1,427 @@
+//! Declarations: a provider's claim that a participant reached a milestone of a course.
+//!
+//! All declarations ever made for one participant's milestone (participant, course, type) live
+//! in one [`DeclarationSlot`] aggregate, so the rule "at most one live declaration per
+//! milestone, across all providers" is decided on one stream and holds under concurrent
+//! requests: the event store lets only one writer append at a time.
+
+mod rules;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::course::Course;
+use crate::ids::{
+    DeclarationId, DeliveryPartnerId, LeadProviderId, ParticipantId, TrainingRecordId,
+};
+use crate::reference::{DeclarationType, Schedule};
+
+pub use rules::parse_declaration_date;
+
+/// The states of a declaration, dasherized as the API shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeclarationState {
+    /// Accepted; the participant is not (yet) fundable.
+    Submitted,
+    /// Fundable; waiting for its statement's deadline.
+    Eligible,
+    /// Its statement closed; to be paid.
+    Payable,
+    /// Paid.
+    Paid,
+    /// Voided by its provider.
+    Voided,
+    /// A duplicate of another person's declaration with the same TRN.
+    Ineligible,
+    /// Voided after payment; to be clawed back.
+    AwaitingClawback,
+    /// Clawed back.
+    ClawedBack,
+}
+
+impl DeclarationState {
+    /// The name the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Eligible => "eligible",
+            Self::Payable => "payable",
+            Self::Paid => "paid",
+            Self::Voided => "voided",
+            Self::Ineligible => "ineligible",
+            Self::AwaitingClawback => "awaiting-clawback",
+            Self::ClawedBack => "clawed-back",
+        }
+    }
+
+    /// Whether it holds the milestone: submitted, eligible, payable or paid.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            Self::Submitted | Self::Eligible | Self::Payable | Self::Paid
+        )
+    }
+}
+
+/// The id of the slot for one participant's milestone of a course.
+pub fn slot_id(participant: &str, course: &str, declaration_type: &str) -> String {
+    crate::ids::derived(&format!(
+        "declaration-slot:{participant}:{course}:{declaration_type}"
+    ))
+    .to_string()
+}
+
+/// A declaration request as the provider sent it; the rules parse it in the API's order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeclarationRequest {
+    /// `participant_id`.
+    pub participant_id: String,
+    /// `declaration_type`.
+    pub declaration_type: Option<String>,
+    /// `declaration_date`.
+    pub declaration_date: Option<String>,
+    /// `course_identifier`.
+    pub course_identifier: Option<String>,
+    /// `evidence_held`.
+    pub evidence_held: Option<String>,
+}
+
+/// What the caller found out about the participant for this request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolution {
+    /// The course is not one this participant could be on.
+    UnknownCourse,
+    /// No training record of the participant for the course.
+    UnknownParticipant,
+    /// The training record, and the facts the rules need.
+    Found(Box<ParticipantFacts>),
+}
+
+/// Facts about the participant, looked up by the caller from the read side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParticipantFacts {
+    /// The person.
+    pub participant_id: ParticipantId,
+    /// Their training record for the course.
+    pub training_record_id: TrainingRecordId,
+    /// The course.
+    pub course: Course,
+    /// The record's cohort.
+    pub cohort: i32,
+    /// The record's current schedule.
+    pub schedule: Schedule,
+    /// When this provider withdrew the participant, if its latest stint is withdrawn.
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Whether this provider ever trained the participant on the current schedule.
+    pub trained_on_schedule: bool,
+    /// Whether the participant is fundable.
+    pub eligible_for_funding: bool,
+    /// Pupil premium uplift on the record.
+    pub pupil_premium_uplift: bool,
+    /// Sparsity uplift on the record.
+    pub sparsity_uplift: bool,
+    /// This provider's delivery partner for the participant.
+    pub delivery_partner_id: Option<DeliveryPartnerId>,
+    /// The ECT's mentor.
+    pub mentor_id: Option<ParticipantId>,
+    /// Another person with the same TRN holds this milestone with this declaration.
+    pub held_under_same_trn: Option<DeclarationId>,
+}
+
+/// A submission: the request, the facts, the new declaration's id and the time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Submission {
+    /// The id the declaration gets if accepted.
+    pub declaration_id: DeclarationId,
+    /// The provider submitting.
+    pub lead_provider_id: LeadProviderId,
+    /// What it sent.
+    pub request: DeclarationRequest,
+    /// What is known of the participant.
+    pub resolution: Resolution,
+    /// The server's now (the sandbox may move it).
+    pub now: DateTime<Utc>,
+}
+
+/// An accepted declaration, as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Declaration {
+    /// Its id.
+    pub id: DeclarationId,
+    /// The person.
+    pub participant_id: ParticipantId,
+    /// The training record.
+    pub training_record_id: TrainingRecordId,
+    /// The submitting provider.
+    pub lead_provider_id: LeadProviderId,
+    /// The course.
+    pub course: Course,
+    /// The milestone.
+    pub declaration_type: DeclarationType,
+    /// When the provider says it happened.
+    pub declaration_date: DateTime<Utc>,
+    /// The evidence the provider holds.
+    pub evidence_held: Option<String>,
+    /// The state it started in.
+    pub state: DeclarationState,
+    /// For an ineligible duplicate, the declaration it duplicates.
+    pub superseded_by: Option<DeclarationId>,
+    /// The provider's delivery partner at submission.
+    pub delivery_partner_id: Option<DeliveryPartnerId>,
+    /// The ECT's mentor at submission.
+    pub mentor_id: Option<ParticipantId>,
+    /// Pupil premium uplift at submission.
+    pub pupil_premium_uplift: bool,
+    /// Sparsity uplift at submission.
+    pub sparsity_uplift: bool,
+    /// The record's cohort at submission.
+    pub cohort: i32,
+}
+
+/// All declarations of one participant's milestone.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct DeclarationSlot {
+    declarations: Vec<(Declaration, DeclarationState)>,
+}
+
+/// Commands on a slot.
+#[derive(Clone, Debug)]
+pub enum DeclarationSlotCommand {
+    /// Submit a declaration; an exact resend of the provider's live one changes nothing.
+    Submit(Box<Submission>),
+    /// The provider voids one of its declarations.
+    Void {
+        declaration_id: DeclarationId,
+        lead_provider_id: LeadProviderId,
+    },
+    /// The participant became fundable: a submitted declaration becomes eligible.
+    MarkEligible { declaration_id: DeclarationId },
+}
+
+/// Events of a slot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DeclarationSlotEvent {
+    /// A declaration was accepted.
+    Submitted(Box<Declaration>),
+    /// A declaration was voided before payment.
+    Voided { declaration_id: DeclarationId },
+    /// A paid declaration was voided: its payment is to be clawed back.
+    ClawbackRequested { declaration_id: DeclarationId },
+    /// A submitted declaration became eligible for payment.
+    BecameEligible { declaration_id: DeclarationId },
+}
+
+/// One broken rule; the message is the API's, the attribute its error title.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeclarationError {
+    /// Step 1 and 10: not a participant this provider may declare for.
+    #[error(
+        "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
+    )]
+    ParticipantNotRecognised,
+    /// Withdrawn on or before the declaration date.
+    #[error(
+        "This participant withdrew from this course on {0}. Enter a '#/declaration_date' that's on or before the withdrawal date."
+    )]
+    WithdrawnBefore(String),
+    /// No date.
+    #[error("Enter a '#/declaration_date'.")]
+    MissingDate,
+    /// No type.
+    #[error("Enter a '#/declaration_type'.")]
+    MissingType,
+    /// A date in the future.
+    #[error(
+        "The '#/declaration_date' value cannot be a future date. Check the date and try again."
+    )]
+    FutureDate,
+    /// Not an RFC 3339 date-time.
+    #[error("Enter a valid RCF3339 '#/declaration_date'.")]
+    InvalidDate,
+    /// Before the milestone opens.
+    #[error("Enter a '#/declaration_date' that's on or after the milestone start.")]
+    BeforeMilestoneStart,
+    /// After the milestone closes.
+    #[error("Enter a '#/declaration_date' that's before the milestone end date.")]
+    AfterMilestoneEnd,
+    /// No evidence on a declaration that needs it.
+    #[error("Enter a '#/evidence_held' value for this participant.")]
+    MissingEvidence,
+    /// Evidence of an unknown kind.
+    #[error("Enter an available '#/evidence_held' type for this participant's event and course.")]
+    InvalidEvidence,
+    /// The type is not a milestone of the schedule.
+    #[error("The property '#/declaration_type' does not exist for this schedule.")]
+    TypeNotInSchedule,
+    /// The milestone is held by a live declaration.
+    #[error(
+        "A declaration has already been submitted that will be, or has been, paid for this event"
+    )]
+    Duplicate,
+    /// The course is not the participant's.
+    #[error(
+        "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again."
+    )]
+    CourseNotRecognised,
+    /// Voided already.
+    #[error("This declaration has already been voided.")]
+    AlreadyVoided,
+    /// Being or been clawed back.
+    #[error(
+        "This declaration cannot be voided. Contact the DfE if you have any questions about why you cannot void it."
+    )]
+    CannotBeVoided,
+    /// Not in this slot, or not the caller's.
+    #[error("Resource not Found")]
+    NotFound,
+}
+
+impl DeclarationError {
+    /// The attribute the API names as the error's title.
+    pub fn attribute(&self) -> &'static str {
+        match self {
+            Self::ParticipantNotRecognised | Self::WithdrawnBefore(_) => "participant_id",
+            Self::MissingDate
+            | Self::FutureDate
+            | Self::InvalidDate
+            | Self::BeforeMilestoneStart
+            | Self::AfterMilestoneEnd => "declaration_date",
+            Self::MissingType | Self::TypeNotInSchedule => "declaration_type",
+            Self::MissingEvidence | Self::InvalidEvidence => "evidence_held",
+            Self::Duplicate => "base",
+            Self::CourseNotRecognised => "course_identifier",
+            Self::AlreadyVoided | Self::CannotBeVoided | Self::NotFound => "Invalid action",
+        }
+    }
+}
+
+/// A refused command: the broken rules, in the order they were checked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+pub struct DeclarationRejection(pub Vec<DeclarationError>);
+
+impl From<DeclarationError> for DeclarationRejection {
+    fn from(error: DeclarationError) -> Self {
+        Self(vec![error])
+    }
+}
+
+impl DomainEvent for DeclarationSlotEvent {
+    fn event_type(&self) -> String {
+        let name = match self {
+            Self::Submitted(_) => "Submitted",
+            Self::Voided { .. } => "Voided",
+            Self::ClawbackRequested { .. } => "ClawbackRequested",
+            Self::BecameEligible { .. } => "BecameEligible",
+        };
+        name.to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
+
+impl DeclarationSlot {
+    /// The declaration holding the milestone, if any.
+    pub fn live(&self) -> Option<&Declaration> {
+        self.declarations
+            .iter()
+            .find(|(_, state)| state.is_live())
+            .map(|(d, _)| d)
+    }
+
+    fn decide(
+        &self,
+        command: DeclarationSlotCommand,
+    ) -> Result<Vec<DeclarationSlotEvent>, DeclarationRejection> {
+        use DeclarationSlotEvent as V;
+        match command {
+            DeclarationSlotCommand::Submit(submission) => Ok(rules::check(self, &submission)?
+                .map(|d| V::Submitted(Box::new(d)))
+                .into_iter()
+                .collect()),
+            DeclarationSlotCommand::Void {
+                declaration_id,
+                lead_provider_id,
+            } => {
+                let state = self.state_of(declaration_id, Some(lead_provider_id))?;
+                match state {
+                    DeclarationState::Voided => Err(DeclarationError::AlreadyVoided.into()),
+                    DeclarationState::AwaitingClawback | DeclarationState::ClawedBack => {
+                        Err(DeclarationError::CannotBeVoided.into())
+                    }
+                    DeclarationState::Paid => Ok(vec![V::ClawbackRequested { declaration_id }]),
+                    _ => Ok(vec![V::Voided { declaration_id }]),
+                }
+            }
+            DeclarationSlotCommand::MarkEligible { declaration_id } => {
+                match self.state_of(declaration_id, None)? {
+                    DeclarationState::Submitted => Ok(vec![V::BecameEligible { declaration_id }]),
+                    _ => Ok(vec![]),
+                }
+            }
+        }
+    }
+
+    fn state_of(
+        &self,
+        id: DeclarationId,
+        owner: Option<LeadProviderId>,
+    ) -> Result<DeclarationState, DeclarationError> {
+        self.declarations
+            .iter()
+            .find(|(d, _)| d.id == id && owner.is_none_or(|owner| d.lead_provider_id == owner))
+            .map(|(_, state)| *state)
+            .ok_or(DeclarationError::NotFound)
+    }
+
+    fn set_state(&mut self, id: DeclarationId, state: DeclarationState) {
+        if let Some(entry) = self.declarations.iter_mut().find(|(d, _)| d.id == id) {
+            entry.1 = state;
+        }
+    }
+}
+
+impl Aggregate for DeclarationSlot {
+    const TYPE: &'static str = "declaration_slot";
+    type Command = DeclarationSlotCommand;
+    type Event = DeclarationSlotEvent;
+    type Error = DeclarationRejection;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: DeclarationSlotCommand,
+        _services: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), DeclarationRejection> {
+        let events = self.decide(command)?;
+        crate::write_all(self, sink, events).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: DeclarationSlotEvent) {
+        match event {
+            DeclarationSlotEvent::Submitted(declaration) => {
+                let state = declaration.state;
+                self.declarations.push((*declaration, state));
+            }
+            DeclarationSlotEvent::Voided { declaration_id } => {
+                self.set_state(declaration_id, DeclarationState::Voided);
+            }
+            DeclarationSlotEvent::ClawbackRequested { declaration_id } => {
+                self.set_state(declaration_id, DeclarationState::AwaitingClawback);
+            }
+            DeclarationSlotEvent::BecameEligible { declaration_id } => {
+                self.set_state(declaration_id, DeclarationState::Eligible);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,443 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use cqrs_es::test::TestFramework;
+
+use uuid::Uuid;
+
+use super::*;
+use crate::reference::{Milestone, ScheduleType};
+
+type Slot = TestFramework<DeclarationSlot>;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn provider() -> LeadProviderId {
+    LeadProviderId::from_name("Teach First")
+}
+
+fn other_provider() -> LeadProviderId {
+    LeadProviderId::from_name("Capita")
+}
+
+fn schedule() -> Schedule {
+    let window = |t, start, end| Milestone {
+        name: String::new(),
+        declaration_type: t,
+        start_date: start,
+        milestone_date: Some(end),
+        payment_date: None,
+    };
+    Schedule {
+        identifier: "ecf-standard-september".into(),
+        name: "ECF Standard September".into(),
+        cohort: 2022,
+        schedule_type: ScheduleType::EcfStandard,
+        milestones: vec![
+            window(DeclarationType::Started, day(2022, 6, 1), day(2022, 12, 31)),
+            window(
+                DeclarationType::Retained1,
+                day(2023, 1, 1),
+                day(2023, 3, 31),
+            ),
+        ],
+    }
+}
+
+fn facts() -> ParticipantFacts {
+    ParticipantFacts {
+        participant_id: ParticipantId(Uuid::from_u128(1)),
+        training_record_id: TrainingRecordId(Uuid::from_u128(2)),
+        course: Course::EcfInduction,
+        cohort: 2022,
+        schedule: schedule(),
+        withdrawn_at: None,
+        trained_on_schedule: true,
+        eligible_for_funding: true,
+        pupil_premium_uplift: true,
+        sparsity_uplift: false,
+        delivery_partner_id: None,
+        mentor_id: None,
+        held_under_same_trn: None,
+    }
+}
+
+fn request(declaration_type: &str, date: &str) -> DeclarationRequest {
+    DeclarationRequest {
+        participant_id: Uuid::from_u128(1).to_string(),
+        declaration_type: Some(declaration_type.into()),
+        declaration_date: Some(date.into()),
+        course_identifier: Some("ecf-induction".into()),
+        evidence_held: None,
+    }
+}
+
+fn submission(
+    id: u128,
+    by: LeadProviderId,
+    request: DeclarationRequest,
+    facts: ParticipantFacts,
+) -> DeclarationSlotCommand {
+    DeclarationSlotCommand::Submit(Box::new(Submission {
+        declaration_id: DeclarationId(Uuid::from_u128(id)),
+        lead_provider_id: by,
+        request,
+        resolution: Resolution::Found(Box::new(facts)),
+        now: at("2023-07-12T12:00:00Z"),
+    }))
+}
+
+fn started(id: u128, by: LeadProviderId) -> DeclarationSlotCommand {
+    submission(id, by, request("started", "2022-10-01T10:00:00Z"), facts())
+}
+
+fn accepted(id: u128, by: LeadProviderId, state: DeclarationState) -> DeclarationSlotEvent {
+    DeclarationSlotEvent::Submitted(Box::new(Declaration {
+        id: DeclarationId(Uuid::from_u128(id)),
+        participant_id: ParticipantId(Uuid::from_u128(1)),
+        training_record_id: TrainingRecordId(Uuid::from_u128(2)),
+        lead_provider_id: by,
+        course: Course::EcfInduction,
+        declaration_type: DeclarationType::Started,
+        declaration_date: at("2022-10-01T10:00:00Z"),
+        evidence_held: None,
+        state,
+        superseded_by: None,
+        delivery_partner_id: None,
+        mentor_id: None,
+        pupil_premium_uplift: true,
+        sparsity_uplift: false,
+        cohort: 2022,
+    }))
+}
+
+fn rejected(errors: Vec<DeclarationError>) -> DeclarationRejection {
+    DeclarationRejection(errors)
+}
+
+#[test]
+fn a_fundable_participants_declaration_is_eligible() {
+    Slot::with(())
+        .given_no_previous_events()
+        .when(started(10, provider()))
+        .then_expect_events(vec![accepted(10, provider(), DeclarationState::Eligible)]);
+}
+
+#[test]
+fn an_unfunded_participants_declaration_is_submitted() {
+    let unfunded = ParticipantFacts {
+        eligible_for_funding: false,
+        ..facts()
+    };
+    Slot::with(())
+        .given_no_previous_events()
+        .when(submission(
+            10,
+            provider(),
+            request("started", "2022-10-01T10:00:00Z"),
+            unfunded,
+        ))
+        .then_expect_events(vec![accepted(10, provider(), DeclarationState::Submitted)]);
+}
+
+#[test]
+fn a_milestone_held_by_another_person_with_the_same_trn_makes_it_ineligible() {
+    let holder = DeclarationId(Uuid::from_u128(99));
+    let twin = ParticipantFacts {
+        held_under_same_trn: Some(holder),
+        ..facts()
+    };
+    let result = Slot::with(())
+        .given_no_previous_events()
+        .when(submission(
+            10,
+            provider(),
+            request("started", "2022-10-01T10:00:00Z"),
+            twin,
+        ))
+        .inspect_result()
+        .unwrap();
+    let DeclarationSlotEvent::Submitted(declaration) = &result[0] else {
+        panic!("{result:?}")
+    };
+    assert_eq!(declaration.state, DeclarationState::Ineligible);
+    assert_eq!(declaration.superseded_by, Some(holder));
+}
+
+#[test]
+fn an_unknown_participant_and_missing_fields_are_reported_together() {
+    let command = DeclarationSlotCommand::Submit(Box::new(Submission {
+        declaration_id: DeclarationId(Uuid::from_u128(10)),
+        lead_provider_id: provider(),
+        request: DeclarationRequest {
+            participant_id: "nobody".into(),
+            ..Default::default()
+        },
+        resolution: Resolution::UnknownParticipant,
+        now: at("2023-07-12T12:00:00Z"),
+    }));
+    Slot::with(())
+        .given_no_previous_events()
+        .when(command)
+        .then_expect_error(rejected(vec![
+            DeclarationError::ParticipantNotRecognised,
+            DeclarationError::MissingDate,
+            DeclarationError::MissingType,
+        ]));
+}
+
+#[test]
+fn a_declaration_dated_on_or_after_the_withdrawal_is_refused() {
+    let withdrawn = ParticipantFacts {
+        withdrawn_at: Some(at("2022-09-30T08:00:00Z")),
+        ..facts()
+    };
+    Slot::with(())
+        .given_no_previous_events()
+        .when(submission(
+            10,
+            provider(),
+            request("started", "2022-10-01T10:00:00Z"),
+            withdrawn,
+        ))
+        .then_expect_error(rejected(vec![DeclarationError::WithdrawnBefore(
+            "2022-09-30T08:00:00Z".into(),
+        )]));
+}
+
+#[test]
+fn a_declaration_dated_before_the_withdrawal_is_accepted() {
+    let withdrawn = ParticipantFacts {
+        withdrawn_at: Some(at("2022-11-30T08:00:00Z")),
+        ..facts()
+    };
+    let events = Slot::with(())
+        .given_no_previous_events()
+        .when(submission(
+            10,
+            provider(),
+            request("started", "2022-10-01T10:00:00Z"),
+            withdrawn,
+        ))
+        .inspect_result()
+        .unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn dates_must_be_rfc3339_date_times() {
+    for bad in [
+        "2022-10-01",
+        "01/10/2022",
+        "2022-13-01T00:00:00Z",
+        "yesterday",
+    ] {
+        Slot::with(())
+            .given_no_previous_events()
+            .when(submission(10, provider(), request("started", bad), facts()))
+            .then_expect_error(rejected(vec![DeclarationError::InvalidDate]));
+    }
+}
+
+#[test]
+fn zones_and_fractions_are_optional() {
+    let expected = Some(at("2022-10-01T09:00:00Z"));
+    assert_eq!(
+        parse_declaration_date("2022-10-01T10:00:00+01:00"),
+        expected
+    );
+    assert_eq!(parse_declaration_date("2022-10-01T10:00:00+0100"), expected);
+    assert_eq!(parse_declaration_date("2022-10-01T09:00:00.000Z"), expected);
+    assert_eq!(parse_declaration_date("2022-10-01T09:00:00"), expected);
+}
+
+#[test]
+fn a_future_date_is_refused() {
+    Slot::with(())
+        .given_no_previous_events()
+        .when(submission(
+            10,
+            provider(),
+            request("started", "2023-07-12T12:00:01Z"),
+            facts(),
+        ))
+        .then_expect_error(rejected(vec![DeclarationError::FutureDate]));
+}
+
+#[test]
+fn a_date_before_the_milestone_opens_is_refused() {
+    Slot::with(())
+        .given_no_previous_events()
+        .when(submission(
+            10,
+            provider(),
+            request("started", "2022-05-31T23:59:59Z"),
+            facts(),
+        ))
+        .then_expect_error(rejected(vec![DeclarationError::BeforeMilestoneStart]));
+}
+
+#[test]
+fn the_milestone_date_counts_to_the_end_of_its_day() {
+    let last_second = request("started", "2022-12-31T23:59:59Z");
+    assert!(
+        Slot::with(())
+            .given_no_previous_events()
+            .when(submission(10, provider(), last_second, facts()))
+            .inspect_result()
+            .is_ok()
+    );
+    Slot::with(())
+        .given_no_previous_events()
+        .when(submission(
+            10,
+            provider(),
+            request("started", "2023-01-01T00:00:00Z"),
+            facts(),
+        ))
+        .then_expect_error(rejected(vec![DeclarationError::AfterMilestoneEnd]));
+}
+
+#[test]
+fn a_retained_declaration_needs_known_evidence() {
+    let mut missing = request("retained-1", "2023-02-01T10:00:00Z");
+    Slot::with(())
+        .given_no_previous_events()
+        .when(submission(10, provider(), missing.clone(), facts()))
+        .then_expect_error(rejected(vec![DeclarationError::MissingEvidence]));
+    missing.evidence_held = Some("a-hunch".into());
+    Slot::with(())
+        .given_no_previous_events()
+        .when(submission(10, provider(), missing, facts()))
+        .then_expect_error(rejected(vec![DeclarationError::InvalidEvidence]));
+}
+
+#[test]
+fn a_type_the_schedule_lacks_is_refused() {
+    let mut retained = request("retained-2", "2023-02-01T10:00:00Z");
+    retained.evidence_held = Some("other".into());
+    Slot::with(())
+        .given_no_previous_events()
+        .when(submission(10, provider(), retained, facts()))
+        .then_expect_error(rejected(vec![DeclarationError::TypeNotInSchedule]));
+}
+
+#[test]
+fn a_milestone_held_by_any_provider_is_a_duplicate() {
+    Slot::with(())
+        .given(vec![accepted(
+            10,
+            other_provider(),
+            DeclarationState::Eligible,
+        )])
+        .when(started(11, provider()))
+        .then_expect_error(rejected(vec![DeclarationError::Duplicate]));
+}
+
+#[test]
+fn an_exact_resend_records_nothing() {
+    Slot::with(())
+        .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
+        .when(started(11, provider()))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_resend_with_another_date_is_a_duplicate() {
+    Slot::with(())
+        .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
+        .when(submission(
+            11,
+            provider(),
+            request("started", "2022-10-02T10:00:00Z"),
+            facts(),
+        ))
+        .then_expect_error(rejected(vec![DeclarationError::Duplicate]));
+}
+
+#[test]
+fn a_voided_declaration_frees_the_milestone() {
+    let voided = DeclarationSlotEvent::Voided {
+        declaration_id: DeclarationId(Uuid::from_u128(10)),
+    };
+    Slot::with(())
+        .given(vec![
+            accepted(10, other_provider(), DeclarationState::Eligible),
+            voided,
+        ])
+        .when(started(11, provider()))
+        .then_expect_events(vec![accepted(11, provider(), DeclarationState::Eligible)]);
+}
+
+#[test]
+fn a_provider_that_never_trained_on_the_schedule_is_refused() {
+    let stranger = ParticipantFacts {
+        trained_on_schedule: false,
+        ..facts()
+    };
+    Slot::with(())
+        .given_no_previous_events()
+        .when(submission(
+            10,
+            provider(),
+            request("started", "2022-10-01T10:00:00Z"),
+            stranger,
+        ))
+        .then_expect_error(rejected(vec![DeclarationError::ParticipantNotRecognised]));
+}
+
+#[test]
+fn voiding_voids_and_voiding_twice_is_refused() {
+    let id = DeclarationId(Uuid::from_u128(10));
+    let void = DeclarationSlotCommand::Void {
+        declaration_id: id,
+        lead_provider_id: provider(),
+    };
+    Slot::with(())
+        .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
+        .when(void.clone())
+        .then_expect_events(vec![DeclarationSlotEvent::Voided { declaration_id: id }]);
+    Slot::with(())
+        .given(vec![
+            accepted(10, provider(), DeclarationState::Eligible),
+            DeclarationSlotEvent::Voided { declaration_id: id },
+        ])
+        .when(void)
+        .then_expect_error(rejected(vec![DeclarationError::AlreadyVoided]));
+}
+
+#[test]
+fn another_providers_declaration_cannot_be_voided() {
+    let void = DeclarationSlotCommand::Void {
+        declaration_id: DeclarationId(Uuid::from_u128(10)),
+        lead_provider_id: provider(),
+    };
+    Slot::with(())
+        .given(vec![accepted(
+            10,
+            other_provider(),
+            DeclarationState::Eligible,
+        )])
+        .when(void)
+        .then_expect_error(rejected(vec![DeclarationError::NotFound]));
+}
+
+#[test]
+fn becoming_fundable_makes_a_submitted_declaration_eligible_once() {
+    let id = DeclarationId(Uuid::from_u128(10));
+    let mark = DeclarationSlotCommand::MarkEligible { declaration_id: id };
+    Slot::with(())
+        .given(vec![accepted(10, provider(), DeclarationState::Submitted)])
+        .when(mark.clone())
+        .then_expect_events(vec![DeclarationSlotEvent::BecameEligible {
+            declaration_id: id,
+        }]);
+    Slot::with(())
+        .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
+        .when(mark)
+        .then_expect_events(vec![]);
+}

@@ -1,0 +1,542 @@
+//! An ECF training record: one person trained as an ECT or as a mentor (one person may hold
+//! both, under one participant id). Schools register and move participants; lead providers
+//! defer, resume, withdraw and change their schedule. Each school placement is a stint with
+//! one lead provider, and each provider acts on its own latest stint.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::course::{Course, ParticipantType, TrainingStatus};
+use crate::ids::{DeliveryPartnerId, LeadProviderId, ParticipantId, SchoolId};
+use crate::reference::{DeclarationType, Schedule, ScheduleType};
+
+/// What a school registers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The person (a user id in the API).
+    pub participant_id: ParticipantId,
+    /// ECT or mentor.
+    pub participant_type: ParticipantType,
+    /// Full name.
+    pub full_name: String,
+    /// Email address.
+    pub email: String,
+    /// Teacher reference number, if known.
+    pub trn: Option<String>,
+    /// Whether the TRN was validated.
+    pub trn_validated: bool,
+    /// Funding eligibility: eligible, not eligible, or not yet known.
+    pub eligible_for_funding: Option<bool>,
+    /// Pupil premium uplift.
+    pub pupil_premium_uplift: bool,
+    /// Sparsity uplift.
+    pub sparsity_uplift: bool,
+    /// The ECT's mentor, if any.
+    pub mentor_id: Option<ParticipantId>,
+    /// The cohort.
+    pub cohort: i32,
+    /// The training schedule.
+    pub schedule_identifier: String,
+    /// Where and with whom training starts.
+    pub placement: Placement,
+}
+
+/// A school placement with the lead provider and delivery partner of the school's partnership.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    /// The school.
+    pub school_id: SchoolId,
+    /// Its URN.
+    pub school_urn: String,
+    /// The lead provider training there.
+    pub lead_provider_id: LeadProviderId,
+    /// The delivery partner.
+    pub delivery_partner_id: DeliveryPartnerId,
+    /// When the participant starts there.
+    pub start: DateTime<Utc>,
+}
+
+/// A status change a provider made, with its reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// The reason given.
+    pub reason: String,
+    /// When it was made (server time).
+    pub at: DateTime<Utc>,
+}
+
+/// One placement of a training record, as it stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stint {
+    /// The placement.
+    pub placement: Placement,
+    /// When the school said the participant leaves.
+    pub end: Option<DateTime<Utc>>,
+    /// Whether the placement came from a transfer.
+    pub transfer: bool,
+    /// The provider's training status.
+    pub training_status: TrainingStatus,
+    /// The schedule during this stint.
+    pub schedule_identifier: String,
+    /// The latest withdrawal.
+    pub withdrawal: Option<StatusChange>,
+    /// The latest deferral.
+    pub deferral: Option<StatusChange>,
+}
+
+/// The target of a schedule change, as the caller looked it up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleChange {
+    /// The provider asking.
+    pub lead_provider_id: LeadProviderId,
+    /// The course named.
+    pub course: Course,
+    /// The schedule asked for, if it exists in the cohort asked for.
+    pub target: Option<Schedule>,
+    /// The cohort asked for (or the current cohort when none was given).
+    pub cohort: i32,
+    /// Every live declaration of this record (any provider): type and date.
+    pub live_declarations: Vec<(DeclarationType, DateTime<Utc>)>,
+    /// When the change is made.
+    pub at: DateTime<Utc>,
+}
+
+/// The training record aggregate.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct TrainingRecord {
+    /// As registered, to recognise a repeated registration.
+    original: Option<Registration>,
+    /// As registered and amended since.
+    registration: Option<Registration>,
+    stints: Vec<Stint>,
+}
+
+/// Commands on a training record.
+#[derive(Clone, Debug)]
+pub enum TrainingRecordCommand {
+    /// A school registers the participant (a repeat with identical details changes nothing).
+    Register(Box<Registration>),
+    /// A school assigns (or removes) the ECT's mentor.
+    AssignMentor(Option<ParticipantId>),
+    /// Funding eligibility is decided.
+    ChangeFundingEligibility(Option<bool>),
+    /// The school reports the participant is leaving on a date.
+    ReportLeaving(DateTime<Utc>),
+    /// Another school takes the participant on, possibly with another lead provider.
+    Join(Placement),
+    /// The provider defers training.
+    Defer {
+        lead_provider_id: LeadProviderId,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// The provider resumes training.
+    Resume {
+        lead_provider_id: LeadProviderId,
+        at: DateTime<Utc>,
+    },
+    /// The provider withdraws the participant.
+    Withdraw {
+        lead_provider_id: LeadProviderId,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// The provider moves the participant to another schedule.
+    ChangeSchedule(Box<ScheduleChange>),
+}
+
+/// Events of a training record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TrainingRecordEvent {
+    /// Registered at a school.
+    Registered(Box<Registration>),
+    /// The mentor changed.
+    MentorAssigned { mentor_id: Option<ParticipantId> },
+    /// Funding eligibility changed.
+    FundingEligibilityChanged { eligible_for_funding: Option<bool> },
+    /// The school reported a leaving date for the current placement.
+    LeavingReported { end: DateTime<Utc> },
+    /// A new placement began (a transfer).
+    Joined(Placement),
+    /// A provider deferred training.
+    Deferred {
+        lead_provider_id: LeadProviderId,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// A provider resumed training.
+    Resumed {
+        lead_provider_id: LeadProviderId,
+        at: DateTime<Utc>,
+    },
+    /// A provider withdrew the participant.
+    Withdrawn {
+        lead_provider_id: LeadProviderId,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// A provider changed the schedule.
+    ScheduleChanged {
+        lead_provider_id: LeadProviderId,
+        schedule_identifier: String,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Why a training record command was refused; the message is the API's.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TrainingRecordError {
+    /// The participant is not one of the provider's.
+    #[error(
+        "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
+    )]
+    NotRecognised,
+    /// Registered before with other details.
+    #[error("This participant is already registered with different details")]
+    RegisteredDifferently,
+    /// Not yet registered.
+    #[error("The participant has not been registered")]
+    NotRegistered,
+    /// Withdrawn already.
+    #[error("The participant is already withdrawn")]
+    AlreadyWithdrawn,
+    /// Deferred already.
+    #[error("The participant is already deferred")]
+    AlreadyDeferred,
+    /// Active already.
+    #[error("The participant is already active")]
+    AlreadyActive,
+    /// Withdrawn participants keep their schedule.
+    #[error("Cannot perform actions on a withdrawn participant")]
+    WithdrawnCannotChangeSchedule,
+    /// No such schedule in the cohort.
+    #[error(
+        "The property '#/schedule_identifier' must be present and correspond to a valid schedule"
+    )]
+    UnknownSchedule,
+    /// The schedule is the current one.
+    #[error("Selected schedule is already on the profile")]
+    SameSchedule,
+    /// The schedule does not permit the course.
+    #[error("Selected schedule is not valid for the course")]
+    ScheduleNotForCourse,
+    /// A live declaration falls outside the new schedule's windows.
+    #[error("Changing schedule would invalidate existing declarations. Please void them first.")]
+    WouldInvalidateDeclarations,
+    /// ECF participants keep their cohort.
+    #[error("The property '#/cohort' cannot be changed")]
+    CohortCannotChange,
+}
+
+impl TrainingRecordError {
+    /// The attribute the API names as the error's title.
+    pub fn attribute(&self) -> &'static str {
+        match self {
+            Self::NotRecognised | Self::WithdrawnCannotChangeSchedule => "participant_id",
+            Self::RegisteredDifferently | Self::NotRegistered => "participant_id",
+            Self::AlreadyWithdrawn | Self::AlreadyDeferred | Self::AlreadyActive => {
+                "participant_profile"
+            }
+            Self::UnknownSchedule
+            | Self::SameSchedule
+            | Self::ScheduleNotForCourse
+            | Self::WouldInvalidateDeclarations => "schedule_identifier",
+            Self::CohortCannotChange => "cohort",
+        }
+    }
+}
+
+impl DomainEvent for TrainingRecordEvent {
+    fn event_type(&self) -> String {
+        let name = match self {
+            Self::Registered(_) => "Registered",
+            Self::MentorAssigned { .. } => "MentorAssigned",
+            Self::FundingEligibilityChanged { .. } => "FundingEligibilityChanged",
+            Self::LeavingReported { .. } => "LeavingReported",
+            Self::Joined(_) => "Joined",
+            Self::Deferred { .. } => "Deferred",
+            Self::Resumed { .. } => "Resumed",
+            Self::Withdrawn { .. } => "Withdrawn",
+            Self::ScheduleChanged { .. } => "ScheduleChanged",
+        };
+        name.to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
+
+impl TrainingRecord {
+    /// What the school registered, as amended since.
+    pub fn registration(&self) -> Option<&Registration> {
+        self.registration.as_ref()
+    }
+
+    /// Every placement, oldest first.
+    pub fn stints(&self) -> &[Stint] {
+        &self.stints
+    }
+
+    /// The provider's latest stint.
+    pub fn latest_stint_of(&self, provider: LeadProviderId) -> Option<&Stint> {
+        self.stints
+            .iter()
+            .rev()
+            .find(|s| s.placement.lead_provider_id == provider)
+    }
+
+    fn decide(
+        &self,
+        command: TrainingRecordCommand,
+    ) -> Result<Vec<TrainingRecordEvent>, TrainingRecordError> {
+        use TrainingRecordCommand as C;
+        use TrainingRecordError as E;
+        use TrainingRecordEvent as V;
+        let Some(registration) = &self.registration else {
+            return match command {
+                C::Register(registration) => Ok(vec![V::Registered(registration)]),
+                _ => Err(E::NotRegistered),
+            };
+        };
+        match command {
+            C::Register(again) if self.original.as_ref() == Some(&*again) => Ok(vec![]),
+            C::Register(_) => Err(E::RegisteredDifferently),
+            C::AssignMentor(mentor_id) if mentor_id == registration.mentor_id => Ok(vec![]),
+            C::AssignMentor(mentor_id) => Ok(vec![V::MentorAssigned { mentor_id }]),
+            C::ChangeFundingEligibility(eligible)
+                if eligible == registration.eligible_for_funding =>
+            {
+                Ok(vec![])
+            }
+            C::ChangeFundingEligibility(eligible_for_funding) => {
+                Ok(vec![V::FundingEligibilityChanged {
+                    eligible_for_funding,
+                }])
+            }
+            C::ReportLeaving(end) => Ok(vec![V::LeavingReported { end }]),
+            C::Join(placement) => Ok(vec![V::Joined(placement)]),
+            C::Defer {
+                lead_provider_id,
+                reason,
+                at,
+            } => match self.status_of(lead_provider_id)? {
+                TrainingStatus::Withdrawn => Err(E::AlreadyWithdrawn),
+                TrainingStatus::Deferred => Err(E::AlreadyDeferred),
+                TrainingStatus::Active => Ok(vec![V::Deferred {
+                    lead_provider_id,
+                    reason,
+                    at,
+                }]),
+            },
+            C::Resume {
+                lead_provider_id,
+                at,
+            } => match self.status_of(lead_provider_id)? {
+                TrainingStatus::Withdrawn => Err(E::AlreadyWithdrawn),
+                TrainingStatus::Active => Err(E::AlreadyActive),
+                TrainingStatus::Deferred => Ok(vec![V::Resumed {
+                    lead_provider_id,
+                    at,
+                }]),
+            },
+            C::Withdraw {
+                lead_provider_id,
+                reason,
+                at,
+            } => match self.status_of(lead_provider_id)? {
+                TrainingStatus::Withdrawn => Err(E::AlreadyWithdrawn),
+                _ => Ok(vec![V::Withdrawn {
+                    lead_provider_id,
+                    reason,
+                    at,
+                }]),
+            },
+            C::ChangeSchedule(change) => self.change_schedule(registration, *change),
+        }
+    }
+
+    fn status_of(&self, provider: LeadProviderId) -> Result<TrainingStatus, TrainingRecordError> {
+        let stint = self
+            .latest_stint_of(provider)
+            .ok_or(TrainingRecordError::NotRecognised)?;
+        Ok(stint.training_status)
+    }
+
+    fn change_schedule(
+        &self,
+        registration: &Registration,
+        change: ScheduleChange,
+    ) -> Result<Vec<TrainingRecordEvent>, TrainingRecordError> {
+        use TrainingRecordError as E;
+        if self.status_of(change.lead_provider_id)? == TrainingStatus::Withdrawn {
+            return Err(E::WithdrawnCannotChangeSchedule);
+        }
+        let target = change.target.ok_or(E::UnknownSchedule)?;
+        if change.cohort != registration.cohort {
+            return Err(E::CohortCannotChange);
+        }
+        if target.identifier == registration.schedule_identifier {
+            return Err(E::SameSchedule);
+        }
+        if !schedule_permits(target.schedule_type, change.course) {
+            return Err(E::ScheduleNotForCourse);
+        }
+        let fits = |(declaration_type, date): &(DeclarationType, DateTime<Utc>)| {
+            target
+                .milestones
+                .iter()
+                .find(|m| m.declaration_type == *declaration_type)
+                .is_some_and(|milestone| {
+                    let start = milestone.start_date.and_time(Default::default()).and_utc();
+                    let before_end = milestone.milestone_date.is_none_or(|end| {
+                        *date
+                            < (end + chrono::Days::new(1))
+                                .and_time(Default::default())
+                                .and_utc()
+                    });
+                    *date > start && before_end
+                })
+        };
+        if !change.live_declarations.iter().all(fits) {
+            return Err(E::WouldInvalidateDeclarations);
+        }
+        Ok(vec![TrainingRecordEvent::ScheduleChanged {
+            lead_provider_id: change.lead_provider_id,
+            schedule_identifier: target.identifier,
+            at: change.at,
+        }])
+    }
+}
+
+/// Whether a schedule of this type may train this course.
+pub fn schedule_permits(schedule_type: ScheduleType, course: Course) -> bool {
+    match schedule_type {
+        ScheduleType::EcfStandard | ScheduleType::EcfReduced | ScheduleType::EcfExtended => true,
+        ScheduleType::EcfReplacement => course == Course::EcfMentor,
+        _ => false,
+    }
+}
+
+impl Aggregate for TrainingRecord {
+    const TYPE: &'static str = "training_record";
+    type Command = TrainingRecordCommand;
+    type Event = TrainingRecordEvent;
+    type Error = TrainingRecordError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: TrainingRecordCommand,
+        _services: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), TrainingRecordError> {
+        let events = self.decide(command)?;
+        crate::write_all(self, sink, events).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: TrainingRecordEvent) {
+        use TrainingRecordEvent as V;
+        match event {
+            V::Registered(registration) => {
+                self.stints.push(Stint {
+                    placement: registration.placement.clone(),
+                    end: None,
+                    transfer: false,
+                    training_status: TrainingStatus::Active,
+                    schedule_identifier: registration.schedule_identifier.clone(),
+                    withdrawal: None,
+                    deferral: None,
+                });
+                self.original = Some((*registration).clone());
+                self.registration = Some(*registration);
+            }
+            V::MentorAssigned { mentor_id } => {
+                if let Some(r) = self.registration.as_mut() {
+                    r.mentor_id = mentor_id;
+                }
+            }
+            V::FundingEligibilityChanged {
+                eligible_for_funding,
+            } => {
+                if let Some(r) = self.registration.as_mut() {
+                    r.eligible_for_funding = eligible_for_funding;
+                }
+            }
+            V::LeavingReported { end } => {
+                if let Some(stint) = self.stints.last_mut() {
+                    stint.end = Some(end);
+                }
+            }
+            V::Joined(placement) => {
+                let schedule_identifier = self
+                    .registration
+                    .as_ref()
+                    .map(|r| r.schedule_identifier.clone())
+                    .unwrap_or_default();
+                self.stints.push(Stint {
+                    placement,
+                    end: None,
+                    transfer: true,
+                    training_status: TrainingStatus::Active,
+                    schedule_identifier,
+                    withdrawal: None,
+                    deferral: None,
+                });
+            }
+            V::Deferred {
+                lead_provider_id,
+                reason,
+                at,
+            } => self.update_stint(lead_provider_id, |s| {
+                s.training_status = TrainingStatus::Deferred;
+                s.deferral = Some(StatusChange { reason, at });
+            }),
+            V::Resumed {
+                lead_provider_id, ..
+            } => self.update_stint(lead_provider_id, |s| {
+                s.training_status = TrainingStatus::Active;
+                s.deferral = None;
+            }),
+            V::Withdrawn {
+                lead_provider_id,
+                reason,
+                at,
+            } => self.update_stint(lead_provider_id, |s| {
+                s.training_status = TrainingStatus::Withdrawn;
+                s.withdrawal = Some(StatusChange { reason, at });
+            }),
+            V::ScheduleChanged {
+                lead_provider_id,
+                schedule_identifier,
+                ..
+            } => {
+                if let Some(r) = self.registration.as_mut() {
+                    r.schedule_identifier = schedule_identifier.clone();
+                }
+                self.update_stint(lead_provider_id, |s| {
+                    s.schedule_identifier = schedule_identifier
+                });
+            }
+        }
+    }
+}
+
+impl TrainingRecord {
+    fn update_stint(&mut self, provider: LeadProviderId, change: impl FnOnce(&mut Stint)) {
+        if let Some(stint) = self
+            .stints
+            .iter_mut()
+            .rev()
+            .find(|s| s.placement.lead_provider_id == provider)
+        {
+            change(stint);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
