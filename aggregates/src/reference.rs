@@ -102,6 +102,39 @@ pub enum ScheduleType {
     NpqEhco,
 }
 
+impl ScheduleType {
+    /// Every type.
+    pub const ALL: [Self; 8] = [
+        Self::EcfStandard,
+        Self::EcfReduced,
+        Self::EcfExtended,
+        Self::EcfReplacement,
+        Self::NpqSpecialist,
+        Self::NpqLeadership,
+        Self::NpqAso,
+        Self::NpqEhco,
+    ];
+
+    /// The name the reference data uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EcfStandard => "ecf_standard",
+            Self::EcfReduced => "ecf_reduced",
+            Self::EcfExtended => "ecf_extended",
+            Self::EcfReplacement => "ecf_replacement",
+            Self::NpqSpecialist => "npq_specialist",
+            Self::NpqLeadership => "npq_leadership",
+            Self::NpqAso => "npq_aso",
+            Self::NpqEhco => "npq_ehco",
+        }
+    }
+
+    /// Parses the reference data's name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
 /// One milestone of a schedule: the window in which one declaration type may be dated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Milestone {

@@ -2,8 +2,11 @@
 //! order through a checkpointed catch-up reader ([`runner`]), writing its rows and its
 //! checkpoint in one transaction, so every event takes effect exactly once.
 
+pub mod declarations;
 pub mod event;
 pub mod lead_providers;
+pub mod participants;
+pub mod reference;
 pub mod runner;
 pub mod statements;
 

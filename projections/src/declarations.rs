@@ -1,0 +1,294 @@
+//! The declarations read model behind `/api/v3/participant-declarations`.
+
+use aggregates::declaration::{DeclarationSlot, DeclarationSlotEvent as V, DeclarationState};
+use aggregates::{DeclarationId, LeadProviderId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::{Page, Projection, ProjectionError, StoredEvent};
+
+/// Projects declaration slot events.
+pub struct Declarations;
+
+/// A declaration as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclarationRow {
+    /// Its id.
+    pub id: Uuid,
+    /// The slot (participant milestone) it belongs to.
+    pub slot_id: String,
+    /// The person.
+    pub participant_id: Uuid,
+    /// The training record.
+    pub training_record_id: Uuid,
+    /// The submitting provider.
+    pub lead_provider_id: Uuid,
+    /// Its name.
+    pub lead_provider_name: String,
+    /// The course.
+    pub course_identifier: String,
+    /// The milestone.
+    pub declaration_type: String,
+    /// When the provider says it happened.
+    pub declaration_date: DateTime<Utc>,
+    /// Evidence held.
+    pub evidence_held: Option<String>,
+    /// The state, dasherized.
+    pub state: String,
+    /// For an ineligible duplicate, what it duplicates.
+    pub superseded_by: Option<Uuid>,
+    /// The delivery partner at submission.
+    pub delivery_partner_id: Option<Uuid>,
+    /// The mentor at submission.
+    pub mentor_id: Option<Uuid>,
+    /// Pupil premium uplift at submission.
+    pub pupil_premium_uplift: bool,
+    /// Sparsity uplift at submission.
+    pub sparsity_uplift: bool,
+    /// The cohort at submission.
+    pub cohort: i32,
+    /// The statement paying it.
+    pub statement_id: Option<Uuid>,
+    /// The statement clawing it back.
+    pub clawback_statement_id: Option<Uuid>,
+    /// When it was submitted.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filters of the declarations list.
+#[derive(Clone, Debug, Default)]
+pub struct DeclarationFilter {
+    /// Only these participants.
+    pub participant_ids: Option<Vec<Uuid>>,
+    /// Only these cohorts.
+    pub cohorts: Option<Vec<i32>>,
+    /// Only these delivery partners.
+    pub delivery_partner_ids: Option<Vec<Uuid>>,
+    /// Only those updated at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+impl Projection for Declarations {
+    fn name(&self) -> &'static str {
+        "declarations"
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &[DeclarationSlot::TYPE]
+    }
+
+    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!("delete from declarations").execute(conn).await.map(drop)
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
+        let at = event.recorded_at;
+        let (id, state) = match event.decode::<V>().map_err(|e| ProjectionError::decode(event, e))? {
+            V::Submitted(d) => {
+                sqlx::query!(
+                    r#"
+                    insert into declarations (id, slot_id, participant_id, training_record_id,
+                        lead_provider_id, course_identifier, declaration_type, declaration_date,
+                        evidence_held, state, superseded_by, delivery_partner_id, mentor_id,
+                        pupil_premium_uplift, sparsity_uplift, cohort, created_at, updated_at)
+                    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                        $17, $17)
+                    on conflict (id) do nothing
+                    "#,
+                    d.id.0,
+                    event.aggregate_id,
+                    d.participant_id.0,
+                    d.training_record_id.0,
+                    d.lead_provider_id.0,
+                    d.course.as_str(),
+                    d.declaration_type.as_str(),
+                    d.declaration_date,
+                    d.evidence_held,
+                    d.state.as_str(),
+                    d.superseded_by.map(|s| s.0),
+                    d.delivery_partner_id.map(|p| p.0),
+                    d.mentor_id.map(|m| m.0),
+                    d.pupil_premium_uplift,
+                    d.sparsity_uplift,
+                    d.cohort,
+                    at,
+                )
+                .execute(conn)
+                .await?;
+                return Ok(());
+            }
+            V::Voided { declaration_id } => (declaration_id, DeclarationState::Voided),
+            V::ClawbackRequested { declaration_id } => {
+                (declaration_id, DeclarationState::AwaitingClawback)
+            }
+            V::BecameEligible { declaration_id } => (declaration_id, DeclarationState::Eligible),
+        };
+        sqlx::query!(
+            "update declarations set state = $2, updated_at = $3 where id = $1",
+            id.0,
+            state.as_str(),
+            at
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// One of the provider's own declarations.
+pub async fn find_own(
+    db: impl PgExecutor<'_>,
+    provider: LeadProviderId,
+    id: Uuid,
+) -> Result<Option<DeclarationRow>, sqlx::Error> {
+    sqlx::query_as!(
+        DeclarationRow,
+        r#"
+        select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
+               lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
+               d.declaration_date, d.evidence_held, d.state, d.superseded_by,
+               d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
+               d.cohort, d.statement_id, d.clawback_statement_id, d.created_at, d.updated_at
+        from declarations d join lead_providers lp on lp.id = d.lead_provider_id
+        where d.id = $2 and d.lead_provider_id = $1
+        "#,
+        provider.0,
+        id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The declaration holding a slot's milestone, if any.
+pub async fn live_in_slot(
+    db: impl PgExecutor<'_>,
+    slot_id: &str,
+) -> Result<Option<DeclarationRow>, sqlx::Error> {
+    sqlx::query_as!(
+        DeclarationRow,
+        r#"
+        select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
+               lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
+               d.declaration_date, d.evidence_held, d.state, d.superseded_by,
+               d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
+               d.cohort, d.statement_id, d.clawback_statement_id, d.created_at, d.updated_at
+        from declarations d join lead_providers lp on lp.id = d.lead_provider_id
+        where d.slot_id = $1 and d.state in ('submitted', 'eligible', 'payable', 'paid')
+        "#,
+        slot_id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// One page of the declarations a provider may see, oldest first: its own in every state, and
+/// other providers' live ECF declarations for participants it now trains.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    provider: LeadProviderId,
+    filter: &DeclarationFilter,
+    page: Page,
+) -> Result<Vec<DeclarationRow>, sqlx::Error> {
+    sqlx::query_as!(
+        DeclarationRow,
+        r#"
+        select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
+               lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
+               d.declaration_date, d.evidence_held, d.state, d.superseded_by,
+               d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
+               d.cohort, d.statement_id, d.clawback_statement_id, d.created_at, d.updated_at
+        from declarations d join lead_providers lp on lp.id = d.lead_provider_id
+        where (d.lead_provider_id = $1 or (
+                d.state in ('submitted', 'eligible', 'payable', 'paid')
+                and d.course_identifier in ('ecf-induction', 'ecf-mentor')
+                and exists (
+                    select 1 from stints s
+                    where s.training_record_id = d.training_record_id and s.lead_provider_id = $1
+                      and s.latest and s.end_at is null and s.training_status <> 'withdrawn'
+                )))
+          and ($2::uuid[] is null or d.participant_id = any($2))
+          and ($3::int[] is null or d.cohort = any($3))
+          and ($4::uuid[] is null or d.delivery_partner_id = any($4))
+          and ($5::timestamptz is null or d.updated_at >= $5)
+        order by d.created_at, d.id
+        limit $6 offset $7
+        "#,
+        provider.0,
+        filter.participant_ids.as_deref(),
+        filter.cohorts.as_deref(),
+        filter.delivery_partner_ids.as_deref(),
+        filter.updated_since,
+        page.size,
+        page.offset(),
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The type and date of every live declaration of a training record.
+pub async fn live_of_record(
+    db: impl PgExecutor<'_>,
+    record: Uuid,
+) -> Result<Vec<(String, DateTime<Utc>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"
+        select declaration_type, declaration_date from declarations
+        where training_record_id = $1 and state in ('submitted', 'eligible', 'payable', 'paid')
+        "#,
+        record,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.declaration_type, r.declaration_date)).collect())
+}
+
+/// The live declaration of this milestone held by another person with the same TRN.
+pub async fn held_under_same_trn(
+    db: impl PgExecutor<'_>,
+    trn: &str,
+    participant: Uuid,
+    course: &str,
+    declaration_type: &str,
+) -> Result<Option<DeclarationId>, sqlx::Error> {
+    let id = sqlx::query_scalar!(
+        r#"
+        select d.id from declarations d join participants p on p.id = d.participant_id
+        where p.trn = $1 and d.participant_id <> $2 and d.course_identifier = $3
+          and d.declaration_type = $4 and d.superseded_by is null
+          and d.state in ('submitted', 'eligible', 'payable', 'paid')
+        order by d.created_at
+        limit 1
+        "#,
+        trn,
+        participant,
+        course,
+        declaration_type,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(id.map(DeclarationId))
+}
+
+/// The submitted declarations of a training record: (slot, declaration).
+pub async fn submitted_of_record(
+    db: impl PgExecutor<'_>,
+    record: Uuid,
+) -> Result<Vec<(String, DeclarationId)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select slot_id, id from declarations where training_record_id = $1 and state = 'submitted'",
+        record,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.slot_id, DeclarationId(r.id))).collect())
+}

@@ -1,0 +1,247 @@
+//! Queries on the ECF participants read model.
+
+use aggregates::LeadProviderId;
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::Page;
+
+/// A person a provider trains.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantRow {
+    /// The participant (user) id.
+    pub id: Uuid,
+    /// Full name.
+    pub full_name: String,
+    /// Teacher reference number.
+    pub trn: Option<String>,
+    /// When first registered.
+    pub created_at: DateTime<Utc>,
+    /// When anything about them last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One training record as a provider sees it: from the provider's latest stint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrolmentRow {
+    /// The training record.
+    pub training_record_id: Uuid,
+    /// The person.
+    pub participant_id: Uuid,
+    /// `ect` or `mentor`.
+    pub participant_type: String,
+    /// Email.
+    pub email: String,
+    /// The ECT's mentor.
+    pub mentor_id: Option<Uuid>,
+    /// The school of the provider's latest stint.
+    pub school_urn: String,
+    /// The cohort.
+    pub cohort: i32,
+    /// The provider's training status.
+    pub training_status: String,
+    /// When the stint starts.
+    pub start_at: DateTime<Utc>,
+    /// When the school said it ends.
+    pub end_at: Option<DateTime<Utc>>,
+    /// Whether a TRN was validated.
+    pub trn_validated: bool,
+    /// Funding eligibility.
+    pub eligible_for_funding: Option<bool>,
+    /// Pupil premium uplift.
+    pub pupil_premium_uplift: bool,
+    /// Sparsity uplift.
+    pub sparsity_uplift: bool,
+    /// The schedule.
+    pub schedule_identifier: String,
+    /// The delivery partner of the stint.
+    pub delivery_partner_id: Uuid,
+    /// The latest withdrawal reason, while withdrawn.
+    pub withdrawal_reason: Option<String>,
+    /// When withdrawn.
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// The latest deferral reason, while deferred.
+    pub deferral_reason: Option<String>,
+    /// When deferred.
+    pub deferred_at: Option<DateTime<Utc>>,
+    /// When the record was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Filters of the participants list.
+#[derive(Clone, Debug, Default)]
+pub struct ParticipantFilter {
+    /// Only records in these cohorts.
+    pub cohorts: Option<Vec<i32>>,
+    /// Only records with this training status.
+    pub training_status: Option<String>,
+    /// Only people updated at or after this instant.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// One page of the people a provider trains, oldest first.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    provider: LeadProviderId,
+    filter: &ParticipantFilter,
+    page: Page,
+) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ParticipantRow,
+        r#"
+        select p.id, p.full_name, p.trn, p.created_at, p.updated_at
+        from participants p
+        where exists (
+            select 1 from training_records r
+            join stints s on s.training_record_id = r.id and s.latest and s.lead_provider_id = $1
+            where r.participant_id = p.id
+              and ($2::int[] is null or r.cohort = any($2))
+              and ($3::text is null or s.training_status = $3)
+        )
+          and ($4::timestamptz is null or p.updated_at >= $4)
+        order by p.created_at, p.id
+        limit $5 offset $6
+        "#,
+        provider.0,
+        filter.cohorts.as_deref(),
+        filter.training_status,
+        filter.updated_since,
+        page.size,
+        page.offset(),
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One person, if the provider trains (or trained) them.
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    provider: LeadProviderId,
+    id: Uuid,
+) -> Result<Option<ParticipantRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ParticipantRow,
+        r#"
+        select p.id, p.full_name, p.trn, p.created_at, p.updated_at
+        from participants p
+        where p.id = $2 and exists (
+            select 1 from training_records r
+            join stints s on s.training_record_id = r.id and s.latest and s.lead_provider_id = $1
+            where r.participant_id = p.id
+        )
+        "#,
+        provider.0,
+        id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The provider's enrolments of these people, ECT records first.
+pub async fn enrolments(
+    db: impl PgExecutor<'_>,
+    provider: LeadProviderId,
+    participants: &[Uuid],
+) -> Result<Vec<EnrolmentRow>, sqlx::Error> {
+    sqlx::query_as!(
+        EnrolmentRow,
+        r#"
+        select r.id as training_record_id, r.participant_id, r.participant_type, r.email,
+               r.mentor_id, s.school_urn, r.cohort, s.training_status, s.start_at, s.end_at,
+               r.trn_validated, r.eligible_for_funding, r.pupil_premium_uplift, r.sparsity_uplift,
+               r.schedule_identifier, s.delivery_partner_id, s.withdrawal_reason, s.withdrawn_at,
+               s.deferral_reason, s.deferred_at, r.created_at
+        from training_records r
+        join stints s on s.training_record_id = r.id and s.latest and s.lead_provider_id = $1
+        where r.participant_id = any($2)
+        order by r.participant_id, r.participant_type, r.created_at
+        "#,
+        provider.0,
+        participants,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// What commands need to know of a training record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordFacts {
+    /// The record.
+    pub training_record_id: Uuid,
+    /// The person.
+    pub participant_id: Uuid,
+    /// The cohort.
+    pub cohort: i32,
+    /// The current schedule.
+    pub schedule_identifier: String,
+    /// Funding eligibility.
+    pub eligible_for_funding: Option<bool>,
+    /// Pupil premium uplift.
+    pub pupil_premium_uplift: bool,
+    /// Sparsity uplift.
+    pub sparsity_uplift: bool,
+    /// The ECT's mentor.
+    pub mentor_id: Option<Uuid>,
+    /// The person's TRN.
+    pub trn: Option<String>,
+}
+
+/// A person's training record of one type (`ect` or `mentor`).
+pub async fn record_of(
+    db: impl PgExecutor<'_>,
+    participant: Uuid,
+    participant_type: &str,
+) -> Result<Option<RecordFacts>, sqlx::Error> {
+    sqlx::query_as!(
+        RecordFacts,
+        r#"
+        select r.id as training_record_id, r.participant_id, r.cohort, r.schedule_identifier,
+               r.eligible_for_funding, r.pupil_premium_uplift, r.sparsity_uplift, r.mentor_id,
+               p.trn
+        from training_records r join participants p on p.id = r.participant_id
+        where r.participant_id = $1 and r.participant_type = $2
+        order by r.created_at
+        limit 1
+        "#,
+        participant,
+        participant_type,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// One stint of a record, for the facts provider commands need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StintRow {
+    /// The provider.
+    pub lead_provider_id: Uuid,
+    /// The delivery partner.
+    pub delivery_partner_id: Uuid,
+    /// The schedule during the stint.
+    pub schedule_identifier: String,
+    /// The provider's training status.
+    pub training_status: String,
+    /// When the provider withdrew the participant.
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Whether this is the provider's latest stint.
+    pub latest: bool,
+}
+
+/// Every stint of a record, oldest first.
+pub async fn stints_of(
+    db: impl PgExecutor<'_>,
+    record: Uuid,
+) -> Result<Vec<StintRow>, sqlx::Error> {
+    sqlx::query_as!(
+        StintRow,
+        r#"
+        select lead_provider_id, delivery_partner_id, schedule_identifier, training_status,
+               withdrawn_at, latest
+        from stints where training_record_id = $1 order by seq
+        "#,
+        record,
+    )
+    .fetch_all(db)
+    .await
+}
