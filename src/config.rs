@@ -117,6 +117,9 @@ pub struct ServeConfig {
     /// Load a seed set before serving (the private database always gets the sandbox).
     #[arg(long, value_enum)]
     pub seed: Option<SeedSet>,
+    /// Sandbox only: the instant requests run at unless they send `X-With-Server-Date`.
+    #[arg(long, env = "SANDBOX_NOW")]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// Requests allowed per token in each rate-limit window.
     #[arg(long, env = "RATE_LIMIT_REQUESTS", default_value = "1000")]
     pub rate_limit_requests: NonZeroU32,

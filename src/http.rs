@@ -1,10 +1,12 @@
 //! The HTTP API: one module per resource, each with its own `router()`, merged by [`app`].
 
 mod admin;
+mod declarations;
 mod error;
 mod extract;
 mod health;
 pub mod json_api;
+mod participants;
 mod statements;
 
 use std::time::Duration;
@@ -18,7 +20,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiRejection, ErrorEntry};
-pub use extract::{Admin, JsonApiBody, ListParams, Provider};
+pub use extract::{Admin, JsonApiBody, ListParams, Now, Provider};
 
 use crate::AppState;
 
@@ -31,6 +33,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(statements::router())
+        .merge(declarations::router())
+        .merge(participants::router())
         .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)

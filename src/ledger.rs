@@ -138,6 +138,11 @@ impl Ledger {
         Self { pool, runner }
     }
 
+    /// The database the ledger writes to, for looking up facts.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// The projection runner.
     pub fn runner(&self) -> &Arc<Runner> {
         &self.runner

@@ -3,10 +3,13 @@
 //! the domain lives in `aggregates` and the read side in `projections`.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod http;
 pub mod ledger;
+pub mod lookup;
 pub mod private_postgres;
+pub mod school;
 pub mod seed;
 
 use std::sync::Arc;
@@ -24,6 +27,8 @@ pub struct AppState {
     pub ledger: ledger::Ledger,
     /// Token checks and rate limits.
     pub auth: Arc<auth::Authenticator>,
+    /// Where now comes from (the sandbox can move it).
+    pub clock: clock::Clock,
 }
 
 /// Applies the database migrations (event store, tokens, read models).

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use cpd_ledger::auth::{self, Authenticator, RateLimit, Role};
+use cpd_ledger::clock::Clock;
 use cpd_ledger::config::{Cli, Command, DatabaseConfig, LogFormat, ServeConfig, TokenCommand};
 use cpd_ledger::ledger::Ledger;
 use cpd_ledger::private_postgres::PrivatePostgres;
@@ -108,8 +109,13 @@ async fn ledger(pool: &PgPool) -> anyhow::Result<Ledger> {
 
 async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     let ledger = ledger(&database.pool).await?;
-    let sandbox = database.private.is_some();
-    let seed = config.seed.or(sandbox.then_some(SeedSet::Sandbox));
+    let private = database.private.is_some();
+    let seed = config.seed.or(private.then_some(SeedSet::Sandbox));
+    let clock = match (seed, config.now) {
+        (Some(SeedSet::Sandbox), now) => Clock::Sandbox(now),
+        (_, Some(_)) => bail!("--now only applies to the sandbox (serve --seed sandbox, or no DATABASE_URL)"),
+        (_, None) => Clock::System,
+    };
     if let Some(set) = seed {
         tracing::info!(?set, "loading seed data");
         seed::load(&ledger, set).await.context("seeding failed")?;
@@ -123,13 +129,17 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
         pool: database.pool.clone(),
         auth: Arc::new(Authenticator::new(database.pool.clone(), limit)),
         ledger,
+        clock,
     };
     let listener = tokio::net::TcpListener::bind((config.bind.as_str(), config.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
     let address = listener.local_addr()?;
-    if sandbox {
+    if private {
         print_sandbox_tokens(&database.pool).await?;
+    }
+    if clock.is_sandbox() {
+        println!("Sandbox mode: requests may send X-With-Server-Date to run at another instant");
     }
     println!("cpd-ledger is listening on http://{address}");
     tracing::info!(%address, "serving");

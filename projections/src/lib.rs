@@ -19,7 +19,10 @@ pub use runner::{Projection, ProjectionError, Runner};
 pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(lead_providers::LeadProviders),
+        Arc::new(reference::ReferenceData),
         Arc::new(statements::Statements),
+        Arc::new(participants::Participants),
+        Arc::new(declarations::Declarations),
     ]
 }
 

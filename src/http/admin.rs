@@ -1,5 +1,7 @@
-//! The admin API (`/admin`, admin tokens): issuing API tokens. The school- and DfE-side
-//! commands join it as they are built.
+//! The admin API (`/admin`, admin tokens): issuing API tokens, and the school- and DfE-side
+//! commands on participants.
+
+mod participants;
 
 use axum::Router;
 use axum::extract::State;
@@ -14,7 +16,7 @@ use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody};
 
 /// The admin routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/tokens", post(create_token))
+    Router::new().route("/admin/tokens", post(create_token)).merge(participants::router())
 }
 
 /// What an admin asks for: a role and, for provider tokens, the provider's name.

@@ -149,6 +149,42 @@ impl From<Refusal> for ApiError {
 pub trait ApiRejection: std::error::Error {
     /// The 422 entries for this rejection.
     fn entries(&self) -> Vec<ErrorEntry>;
+
+    /// Whether the rejection means the record is not the caller's (a 404, not a 422).
+    fn is_not_found(&self) -> bool {
+        false
+    }
+}
+
+/// One entry per attribute, its messages joined with ", ", attributes in first-seen order.
+pub fn grouped(violations: impl IntoIterator<Item = (&'static str, String)>) -> Vec<ErrorEntry> {
+    let mut entries: Vec<ErrorEntry> = Vec::new();
+    for (title, message) in violations {
+        match entries.iter_mut().find(|e| e.title == title) {
+            Some(entry) => {
+                entry.detail.push_str(", ");
+                entry.detail.push_str(&message);
+            }
+            None => entries.push(ErrorEntry::new(title, message)),
+        }
+    }
+    entries
+}
+
+impl ApiRejection for aggregates::declaration::DeclarationRejection {
+    fn entries(&self) -> Vec<ErrorEntry> {
+        grouped(self.0.iter().map(|e| (e.attribute(), e.to_string())))
+    }
+
+    fn is_not_found(&self) -> bool {
+        self.0.contains(&aggregates::declaration::DeclarationError::NotFound)
+    }
+}
+
+impl ApiRejection for aggregates::training_record::TrainingRecordError {
+    fn entries(&self) -> Vec<ErrorEntry> {
+        vec![ErrorEntry::new(self.attribute(), self.to_string())]
+    }
 }
 
 impl<E> From<LedgerError<E>> for ApiError
@@ -157,6 +193,7 @@ where
 {
     fn from(error: LedgerError<E>) -> Self {
         match error {
+            LedgerError::Rejected(rejection) if rejection.is_not_found() => Self::NotFound,
             LedgerError::Rejected(rejection) => Self::Unprocessable(rejection.entries()),
             LedgerError::Conflict => Self::Unprocessable(vec![ErrorEntry::new(
                 "base",

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
+use crate::clock::SERVER_DATE_HEADER;
 use crate::http::ApiError;
 use crate::ledger::{Actor, CommandContext};
 
@@ -92,6 +93,19 @@ fn context(parts: &Parts, actor: Actor) -> CommandContext {
         actor,
         api_version,
         request_id,
+    }
+}
+
+/// The instant a request runs at: now, or in the sandbox the `X-With-Server-Date` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now(pub DateTime<Utc>);
+
+impl FromRequestParts<AppState> for Now {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts.headers.get(SERVER_DATE_HEADER).and_then(|value| value.to_str().ok());
+        state.clock.now(header).map(Now).map_err(ApiError::bad_request)
     }
 }
 
@@ -189,7 +203,7 @@ impl ListParams {
 
 /// Parses an ISO 8601 instant as providers send it: with or without a zone (UTC if none), a
 /// date alone, and a `+` offset that URL decoding turned into a space.
-fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
     let candidates = [raw.to_owned(), raw.replace(' ', "+")];
     candidates.iter().find_map(|text| {
         DateTime::parse_from_rfc3339(text)
@@ -259,4 +273,17 @@ mod tests {
         assert_eq!(parse_instant("yesterday"), None);
         assert_eq!(parse_instant("2021-13-45T00:00:00Z"), None);
     }
+}
+
+/// Reads a body attribute as text the way providers send it: a string, or a number or boolean
+/// written as text. Other JSON (arrays, objects) reads as empty text, which the rules reject.
+pub fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(text)) => Some(text),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
+        Some(_) => Some(String::new()),
+    })
 }

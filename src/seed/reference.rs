@@ -55,6 +55,11 @@ const CALENDAR: (&str, &str) = (
     include_str!("../../seeds/reference/statements.csv"),
 );
 
+/// Registers the schedules alone (tests that need milestones but not the calendar use it).
+pub async fn load_schedules(ledger: &Ledger) -> Result<(), SeedError> {
+    register_all(ledger, "schedules", schedules()?).await
+}
+
 /// Loads all reference data.
 pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
     register_all(ledger, "cohorts", cohorts()?).await?;

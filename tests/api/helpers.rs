@@ -14,7 +14,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use chrono::NaiveDate;
 use cpd_ledger::auth::{self, Authenticator, RateLimit, Role};
+use cpd_ledger::clock::Clock;
 use cpd_ledger::ledger::{Actor, CommandContext, Ledger};
+use aggregates::course::ParticipantType;
+use aggregates::{ParticipantId, TrainingRecordId};
+use cpd_ledger::school::{self, NewParticipant};
 use cpd_ledger::seed::{self, SeedSet};
 use cpd_ledger::{AppState, app};
 use http_body_util::BodyExt;
@@ -66,6 +70,7 @@ impl TestApp {
             pool: pool.clone(),
             ledger: ledger.clone(),
             auth: Arc::new(Authenticator::new(pool.clone(), limit)),
+            clock: Clock::Sandbox(None),
         };
         Self {
             pool,
@@ -208,4 +213,105 @@ pub fn per_minute(requests: u32) -> RateLimit {
         requests: NonZeroU32::new(requests).expect("non-zero"),
         window: Duration::from_secs(60),
     }
+}
+
+/// A school in partnership with a provider for a cohort, ready for ECF participants.
+pub struct EcfSchool {
+    pub provider: LeadProviderId,
+    pub token: String,
+    pub urn: String,
+    pub delivery_partner: aggregates::DeliveryPartnerId,
+}
+
+impl TestApp {
+    /// Registers every schedule (the milestone windows declarations are checked against).
+    pub async fn schedules(&self) {
+        cpd_ledger::seed::reference::load_schedules(&self.ledger).await.expect("schedules load");
+        self.ledger.runner().catch_up().await.expect("read models catch up");
+    }
+
+    /// A school with URN `urn` in partnership with `provider_name` for `cohort`.
+    pub async fn ecf_school(&self, provider_name: &str, urn: &str, cohort: i32) -> EcfSchool {
+        use aggregates::reference::{DeliveryPartner, Partnership, School};
+        let (provider, token) = self.provider(provider_name).await;
+        let partner = DeliveryPartner { name: format!("Partner of {provider_name}") };
+        let delivery_partner = aggregates::DeliveryPartnerId::from_name(&partner.name);
+        let school = School { urn: urn.to_owned(), name: format!("School {urn}"), eligible: true };
+        let partnership = Partnership {
+            lead_provider_id: provider,
+            school_id: aggregates::SchoolId::from_urn(urn),
+            delivery_partner_id: delivery_partner,
+            cohort,
+        };
+        self.record(partner).await;
+        self.record(school).await;
+        self.record(partnership).await;
+        EcfSchool { provider, token, urn: urn.to_owned(), delivery_partner }
+    }
+
+    /// Registers a reference record and waits for the read models.
+    pub async fn record<R: Record>(&self, record: R) {
+        self.ledger
+            .execute::<Registered<R>>(&record.aggregate_id(), RecordCommand::Register(record), &CommandContext::of(Actor::Seed))
+            .await
+            .expect("record registers");
+    }
+
+    /// Registers an ECF participant at a school (as the school would).
+    pub async fn participant(&self, new: NewParticipant) -> (ParticipantId, TrainingRecordId) {
+        school::register(&self.ledger, new, &CommandContext::of(Actor::Admin(None))).await.expect("participant registers")
+    }
+
+    /// POSTs a declaration with these attributes.
+    pub async fn declare(&self, token: &str, attributes: Value) -> TestResponse {
+        let body = serde_json::json!({"data": {"type": "participant-declaration", "attributes": attributes}});
+        self.post("/api/v3/participant-declarations", Some(token), &body.to_string()).await
+    }
+
+    /// PUTs a JSON:API body.
+    pub async fn put(&self, path: &str, token: Option<&str>, attributes: Value) -> TestResponse {
+        let body = serde_json::json!({"data": {"type": "participant-action", "attributes": attributes}});
+        self.request(Method::PUT, path, token, Some(body.to_string())).await
+    }
+
+    /// GETs as if it were `now` (the sandbox's X-With-Server-Date).
+    pub async fn get_at(&self, path: &str, token: &str, now: &str) -> TestResponse {
+        let request = Request::get(path)
+            .header("Authorization", format!("Bearer {token}"))
+            .header("X-With-Server-Date", now)
+            .body(Body::empty())
+            .expect("request");
+        self.send(request).await
+    }
+}
+
+/// An ECT at `urn` in cohort 2022, fundable, with a pupil premium uplift.
+pub fn ect(urn: &str, name: &str) -> NewParticipant {
+    NewParticipant {
+        participant_id: None,
+        training_record_id: None,
+        participant_type: ParticipantType::Ect,
+        full_name: name.to_owned(),
+        email: format!("{}@example.com", name.to_lowercase().replace(' ', ".")),
+        trn: None,
+        trn_validated: false,
+        school_urn: urn.to_owned(),
+        cohort: 2022,
+        schedule_identifier: None,
+        eligible_for_funding: Some(true),
+        pupil_premium_uplift: true,
+        sparsity_uplift: false,
+        mentor_id: None,
+        start: "2022-09-01T00:00:00Z".parse().expect("date"),
+    }
+}
+
+/// A `started` declaration for an ECT, dated inside the 2022 September window.
+pub fn started(participant: ParticipantId) -> Value {
+    serde_json::json!({
+        "participant_id": participant.to_string(),
+        "declaration_type": "started",
+        "declaration_date": "2022-10-01T10:00:00Z",
+        "course_identifier": "ecf-induction",
+    })
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the whole service against real PostgreSQL, a fresh database per test.
 
 mod auth;
+mod declarations;
 mod helpers;
 mod ledger;
 mod plumbing;

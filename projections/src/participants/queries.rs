@@ -245,3 +245,10 @@ pub async fn stints_of(
     .fetch_all(db)
     .await
 }
+
+/// The cohort of a training record.
+pub async fn cohort_of(db: impl PgExecutor<'_>, record: Uuid) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar!("select cohort from training_records where id = $1", record)
+        .fetch_optional(db)
+        .await
+}

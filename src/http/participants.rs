@@ -1,0 +1,199 @@
+//! `/api/v3/participants/ecf`: the ECF participants a provider trains, and the provider's
+//! actions on them (defer, resume, withdraw, change schedule).
+
+mod actions;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, put};
+use chrono::{DateTime, Utc};
+use projections::participants::{self, EnrolmentRow, ParticipantFilter, ParticipantRow};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::http::json_api::{Document, Resource, timestamp};
+use crate::http::{ApiError, ListParams, Now, Provider};
+
+const TRAINING_STATUSES: [&str; 3] = ["active", "deferred", "withdrawn"];
+
+/// The participant routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v3/participants/ecf", get(list_participants))
+        .route("/api/v3/participants/ecf/{id}", get(show_participant))
+        .route("/api/v3/participants/ecf/{id}/defer", put(actions::defer))
+        .route("/api/v3/participants/ecf/{id}/resume", put(actions::resume))
+        .route("/api/v3/participants/ecf/{id}/withdraw", put(actions::withdraw))
+        .route("/api/v3/participants/ecf/{id}/change-schedule", put(actions::change_schedule))
+}
+
+/// A participant's attributes, as in the v3 spec.
+#[derive(Debug, Serialize)]
+pub struct ParticipantAttributes {
+    full_name: String,
+    teacher_reference_number: Option<String>,
+    updated_at: String,
+    ecf_enrolments: Vec<Enrolment>,
+}
+
+/// A status change shown while it applies.
+#[derive(Debug, Serialize)]
+struct StatusChange {
+    reason: String,
+    date: String,
+}
+
+/// One training record the caller trains.
+#[derive(Debug, Serialize)]
+struct Enrolment {
+    training_record_id: String,
+    email: String,
+    mentor_id: Option<String>,
+    school_urn: String,
+    participant_type: String,
+    cohort: String,
+    training_status: String,
+    participant_status: &'static str,
+    teacher_reference_number_validated: bool,
+    eligible_for_funding: Option<bool>,
+    pupil_premium_uplift: bool,
+    sparsity_uplift: bool,
+    schedule_identifier: String,
+    delivery_partner_id: String,
+    withdrawal: Option<StatusChange>,
+    deferral: Option<StatusChange>,
+    created_at: String,
+}
+
+/// A participant resource.
+pub type ParticipantResource = Resource<ParticipantAttributes>;
+
+/// What the school reported, as of `now`: leaving or left, joining, else active or withdrawn.
+fn participant_status(row: &EnrolmentRow, now: DateTime<Utc>) -> &'static str {
+    match row.end_at {
+        Some(end) if end > now => "leaving",
+        Some(_) => "left",
+        None if row.start_at > now => "joining",
+        None if row.training_status == "withdrawn" => "withdrawn",
+        None => "active",
+    }
+}
+
+fn change(reason: &Option<String>, at: Option<DateTime<Utc>>, applies: bool) -> Option<StatusChange> {
+    match (reason, at, applies) {
+        (Some(reason), Some(at), true) => Some(StatusChange { reason: reason.clone(), date: timestamp(at) }),
+        _ => None,
+    }
+}
+
+fn enrolment(row: EnrolmentRow, now: DateTime<Utc>) -> Enrolment {
+    let participant_status = participant_status(&row, now);
+    let withdrawal = change(&row.withdrawal_reason, row.withdrawn_at, row.training_status == "withdrawn");
+    let deferral = change(&row.deferral_reason, row.deferred_at, row.training_status == "deferred");
+    Enrolment {
+        training_record_id: row.training_record_id.to_string(),
+        email: row.email,
+        mentor_id: row.mentor_id.map(|id| id.to_string()),
+        school_urn: row.school_urn,
+        participant_type: row.participant_type,
+        cohort: row.cohort.to_string(),
+        training_status: row.training_status,
+        participant_status,
+        teacher_reference_number_validated: row.trn_validated,
+        eligible_for_funding: row.eligible_for_funding,
+        pupil_premium_uplift: row.pupil_premium_uplift,
+        sparsity_uplift: row.sparsity_uplift,
+        schedule_identifier: row.schedule_identifier,
+        delivery_partner_id: row.delivery_partner_id.to_string(),
+        withdrawal,
+        deferral,
+        created_at: timestamp(row.created_at),
+    }
+}
+
+/// Builds the resources for these people, each with the caller's enrolments.
+pub async fn resources(
+    app: &AppState,
+    provider: &Provider,
+    people: Vec<ParticipantRow>,
+    now: DateTime<Utc>,
+) -> Result<Vec<ParticipantResource>, ApiError> {
+    let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
+    let mut enrolments = participants::enrolments(&app.pool, provider.id, &ids).await?;
+    Ok(people
+        .into_iter()
+        .map(|person| {
+            let (mine, rest) = enrolments.drain(..).partition(|e| e.participant_id == person.id);
+            enrolments = rest;
+            Resource {
+                id: person.id.to_string(),
+                kind: "participant",
+                attributes: ParticipantAttributes {
+                    full_name: person.full_name,
+                    teacher_reference_number: person.trn,
+                    updated_at: timestamp(person.updated_at),
+                    ecf_enrolments: mine.into_iter().map(|e| enrolment(e, now)).collect(),
+                },
+            }
+        })
+        .collect())
+}
+
+/// The people the caller trains, oldest first; `sort` reorders the page.
+async fn list_participants(
+    State(app): State<AppState>,
+    provider: Provider,
+    Now(now): Now,
+    params: ListParams,
+) -> Result<Document<Vec<ParticipantResource>>, ApiError> {
+    let training_status = params.filter("training_status").map(str::to_owned);
+    if training_status.as_deref().is_some_and(|s| !TRAINING_STATUSES.contains(&s)) {
+        return Err(ApiError::bad_request(
+            r#"The filter '#/training_status' must be ["active", "deferred", "withdrawn"]"#,
+        ));
+    }
+    let filter = ParticipantFilter {
+        cohorts: params.cohorts(),
+        training_status,
+        updated_since: params.date_filter("updated_since")?,
+    };
+    let mut people = participants::list(&app.pool, provider.id, &filter, params.page).await?;
+    sort_page(&mut people, params.sort.as_deref());
+    Ok(Document { data: resources(&app, &provider, people, now).await? })
+}
+
+/// Reorders a page by `created_at` or `updated_at` (`-` for descending); other names are
+/// ignored, as the API ignores them.
+fn sort_page(people: &mut [ParticipantRow], sort: Option<&str>) {
+    let Some(sort) = sort else { return };
+    for key in sort.split(',').rev().map(str::trim) {
+        let (descending, name) = key.strip_prefix('-').map_or((false, key), |name| (true, name));
+        let field = match name {
+            "created_at" => |p: &ParticipantRow| p.created_at,
+            "updated_at" => |p: &ParticipantRow| p.updated_at,
+            _ => continue,
+        };
+        people.sort_by(|a, b| {
+            let order = field(a).cmp(&field(b));
+            if descending { order.reverse() } else { order }
+        });
+    }
+}
+
+/// One person the caller trains.
+async fn show_participant(
+    State(app): State<AppState>,
+    provider: Provider,
+    Now(now): Now,
+    Path(id): Path<String>,
+) -> Result<Document<ParticipantResource>, ApiError> {
+    let person = find(&app, &provider, &id).await?;
+    let resource = resources(&app, &provider, vec![person], now).await?.pop().ok_or(ApiError::NotFound)?;
+    Ok(Document { data: resource })
+}
+
+async fn find(app: &AppState, provider: &Provider, id: &str) -> Result<ParticipantRow, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
+    participants::find(&app.pool, provider.id, id).await?.ok_or(ApiError::NotFound)
+}

@@ -1,0 +1,164 @@
+//! `PUT /api/v3/participants/ecf/{id}/defer|resume|withdraw|change-schedule`.
+
+use aggregates::course::{Course, DEFERRAL_REASONS, ECF_WITHDRAWAL_REASONS};
+use aggregates::training_record::{ScheduleChange, TrainingRecord, TrainingRecordCommand};
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use projections::reference;
+use serde::Deserialize;
+
+use super::{ParticipantResource, find, resources};
+use crate::AppState;
+use crate::clock::current_cohort;
+use crate::http::extract::lenient_text;
+use crate::http::json_api::Document;
+use crate::http::{ApiError, ErrorEntry, JsonApiBody, Now, Provider};
+use crate::lookup;
+
+const NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again.";
+const COURSE_NOT_RECOGNISED: &str = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.";
+
+/// The attributes of an action body.
+#[derive(Debug, Deserialize)]
+pub(super) struct ActionBody {
+    #[serde(default, deserialize_with = "lenient_text")]
+    course_identifier: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    reason: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    schedule_identifier: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    cohort: Option<String>,
+}
+
+type Action = Result<Document<ParticipantResource>, ApiError>;
+
+/// Defers training.
+pub(super) async fn defer(
+    State(app): State<AppState>,
+    provider: Provider,
+    Now(now): Now,
+    Path(id): Path<String>,
+    JsonApiBody(body): JsonApiBody<ActionBody>,
+) -> Action {
+    let lead_provider_id = provider.id;
+    act(&app, &provider, now, &id, &body, Some(DEFERRAL_REASONS), |_, reason| async move {
+        Ok(TrainingRecordCommand::Defer { lead_provider_id, reason, at: now })
+    })
+    .await
+}
+
+/// Resumes training.
+pub(super) async fn resume(
+    State(app): State<AppState>,
+    provider: Provider,
+    Now(now): Now,
+    Path(id): Path<String>,
+    JsonApiBody(body): JsonApiBody<ActionBody>,
+) -> Action {
+    let lead_provider_id = provider.id;
+    act(&app, &provider, now, &id, &body, None, |_, _| async move {
+        Ok(TrainingRecordCommand::Resume { lead_provider_id, at: now })
+    })
+    .await
+}
+
+/// Withdraws the participant.
+pub(super) async fn withdraw(
+    State(app): State<AppState>,
+    provider: Provider,
+    Now(now): Now,
+    Path(id): Path<String>,
+    JsonApiBody(body): JsonApiBody<ActionBody>,
+) -> Action {
+    let lead_provider_id = provider.id;
+    act(&app, &provider, now, &id, &body, Some(ECF_WITHDRAWAL_REASONS), |_, reason| async move {
+        Ok(TrainingRecordCommand::Withdraw { lead_provider_id, reason, at: now })
+    })
+    .await
+}
+
+/// Moves the participant to another schedule of its cohort.
+pub(super) async fn change_schedule(
+    State(app): State<AppState>,
+    provider: Provider,
+    Now(now): Now,
+    Path(id): Path<String>,
+    JsonApiBody(body): JsonApiBody<ActionBody>,
+) -> Action {
+    let Some(identifier) = body.schedule_identifier.clone().filter(|s| !s.trim().is_empty()) else {
+        return Err(unprocessable(
+            "schedule_identifier",
+            "The property '#/schedule_identifier' must be present and correspond to a valid schedule",
+        ));
+    };
+    let cohort = match body.cohort.as_deref().map(str::trim) {
+        None | Some("") => Some(current_cohort(now)),
+        Some(text) => text.parse().ok(),
+    };
+    let (pool, lead_provider_id) = (app.pool.clone(), provider.id);
+    act(&app, &provider, now, &id, &body, None, |record, _| async move {
+        let target = match cohort {
+            Some(cohort) => reference::schedule(&pool, identifier.trim(), cohort).await?,
+            None => None,
+        };
+        let live_declarations = lookup::live_declarations(&pool, record.0).await?;
+        Ok(TrainingRecordCommand::ChangeSchedule(Box::new(ScheduleChange {
+            lead_provider_id,
+            course: record.1,
+            target,
+            cohort: cohort.unwrap_or_default(),
+            live_declarations,
+            at: now,
+        })))
+    })
+    .await
+}
+
+/// Checks the body, finds the training record for the course, runs the command that `build`
+/// makes (given the record and the reason), and answers with the participant.
+async fn act<F, Fut>(
+    app: &AppState,
+    provider: &Provider,
+    now: DateTime<Utc>,
+    id: &str,
+    body: &ActionBody,
+    reasons: Option<&[&str]>,
+    build: F,
+) -> Action
+where
+    F: FnOnce((uuid::Uuid, Course), String) -> Fut,
+    Fut: Future<Output = Result<TrainingRecordCommand, sqlx::Error>>,
+{
+    let course_text = body.course_identifier.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let reason = body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let mut errors = Vec::new();
+    if course_text.is_none() {
+        errors.push(ErrorEntry::new("course_identifier", "Enter a '#/course_identifier' value for this participant."));
+    }
+    if let Some(reasons) = reasons {
+        match reason {
+            None => errors.push(ErrorEntry::new("reason", "The property '#/reason' must be present")),
+            Some(r) if !reasons.contains(&r) => {
+                errors.push(ErrorEntry::new("reason", "The property '#/reason' must be a valid reason"))
+            }
+            Some(_) => {}
+        }
+    }
+    let Some(course_text) = course_text.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Unprocessable(errors));
+    };
+    let course = Course::parse(course_text).ok_or_else(|| unprocessable("course_identifier", COURSE_NOT_RECOGNISED))?;
+    let record = lookup::training_record(&app.pool, id, course).await?;
+    let record = record.ok_or_else(|| unprocessable("participant_id", NOT_RECOGNISED))?;
+    let command = build((record.training_record_id, course), reason.unwrap_or_default().to_owned()).await?;
+    let record_id = record.training_record_id.to_string();
+    app.ledger.execute::<TrainingRecord>(&record_id, command, &provider.context).await?;
+    let person = find(app, provider, id).await?;
+    let resource = resources(app, provider, vec![person], now).await?.pop().ok_or(ApiError::NotFound)?;
+    Ok(Document { data: resource })
+}
+
+fn unprocessable(title: &str, detail: &str) -> ApiError {
+    ApiError::Unprocessable(vec![ErrorEntry::new(title, detail)])
+}

@@ -1,0 +1,104 @@
+//! Looks up, from the read models, the outside facts that ECF commands carry into the domain.
+
+use aggregates::course::Course;
+use aggregates::declaration::{DeclarationRequest, ParticipantFacts, Resolution};
+use aggregates::reference::{DeclarationType, Schedule, ScheduleType};
+use aggregates::{DeliveryPartnerId, LeadProviderId, ParticipantId, TrainingRecordId};
+use chrono::{DateTime, Utc};
+use projections::participants::{self, RecordFacts};
+use projections::{declarations, reference};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// A participant's training record for a course, found from the request's strings.
+pub async fn training_record(
+    pool: &PgPool,
+    participant_id: &str,
+    course: Course,
+) -> Result<Option<RecordFacts>, sqlx::Error> {
+    let Ok(participant) = Uuid::parse_str(participant_id.trim()) else { return Ok(None) };
+    participants::record_of(pool, participant, course.participant_type().as_str()).await
+}
+
+/// What the declaration rules need to know of the participant named in `request`.
+pub async fn declaration_resolution(
+    pool: &PgPool,
+    provider: LeadProviderId,
+    request: &DeclarationRequest,
+) -> Result<Resolution, sqlx::Error> {
+    let Some(course) = request.course_identifier.as_deref().and_then(Course::parse) else {
+        return Ok(Resolution::UnknownCourse);
+    };
+    let Some(record) = training_record(pool, &request.participant_id, course).await? else {
+        return Ok(Resolution::UnknownParticipant);
+    };
+    let stints = participants::stints_of(pool, record.training_record_id).await?;
+    let own: Vec<_> = stints.iter().filter(|s| s.lead_provider_id == provider.0).collect();
+    let Some(latest) = own.iter().find(|s| s.latest) else {
+        return Ok(Resolution::UnknownParticipant);
+    };
+    let schedule = reference::schedule(pool, &record.schedule_identifier, record.cohort)
+        .await?
+        .unwrap_or_else(|| empty_schedule(&record));
+    let declaration_type = request.declaration_type.as_deref().map(str::trim);
+    let held_under_same_trn = match (&record.trn, declaration_type) {
+        (Some(trn), Some(declaration_type)) => {
+            declarations::held_under_same_trn(
+                pool,
+                trn,
+                record.participant_id,
+                course.as_str(),
+                declaration_type,
+            )
+            .await?
+        }
+        _ => None,
+    };
+    Ok(Resolution::Found(Box::new(ParticipantFacts {
+        participant_id: ParticipantId(record.participant_id),
+        training_record_id: TrainingRecordId(record.training_record_id),
+        course,
+        cohort: record.cohort,
+        withdrawn_at: latest.withdrawn_at.filter(|_| latest.training_status == "withdrawn"),
+        trained_on_schedule: own.iter().any(|s| s.schedule_identifier == record.schedule_identifier),
+        eligible_for_funding: record.eligible_for_funding == Some(true),
+        pupil_premium_uplift: record.pupil_premium_uplift,
+        sparsity_uplift: record.sparsity_uplift,
+        delivery_partner_id: Some(DeliveryPartnerId(latest.delivery_partner_id)),
+        mentor_id: record.mentor_id.map(ParticipantId),
+        held_under_same_trn,
+        schedule,
+    })))
+}
+
+/// A record whose schedule is missing from the reference data has no milestones to claim.
+fn empty_schedule(record: &RecordFacts) -> Schedule {
+    Schedule {
+        identifier: record.schedule_identifier.clone(),
+        name: record.schedule_identifier.clone(),
+        cohort: record.cohort,
+        schedule_type: ScheduleType::EcfStandard,
+        milestones: Vec::new(),
+    }
+}
+
+/// The slot of the milestone a request names: by the resolved participant where there is
+/// one, so that every spelling of the same person lands on the same slot.
+pub fn slot_for(request: &DeclarationRequest, resolution: &Resolution) -> String {
+    let participant = match resolution {
+        Resolution::Found(facts) => facts.participant_id.to_string(),
+        _ => request.participant_id.trim().to_owned(),
+    };
+    let course = request.course_identifier.as_deref().unwrap_or_default().trim();
+    let declaration_type = request.declaration_type.as_deref().unwrap_or_default().trim();
+    aggregates::declaration::slot_id(&participant, course, declaration_type)
+}
+
+/// Every live declaration of a record: its type and date.
+pub async fn live_declarations(
+    pool: &PgPool,
+    record: Uuid,
+) -> Result<Vec<(DeclarationType, DateTime<Utc>)>, sqlx::Error> {
+    let live = declarations::live_of_record(pool, record).await?;
+    Ok(live.into_iter().filter_map(|(t, date)| Some((DeclarationType::parse(&t)?, date))).collect())
+}
