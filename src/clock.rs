@@ -25,7 +25,9 @@ impl Clock {
             (Self::System, _) => Ok(Utc::now()),
             (Self::Sandbox(_), Some(value)) => DateTime::parse_from_rfc3339(value.trim())
                 .map(|at| at.with_timezone(&Utc))
-                .map_err(|_| format!("The '{SERVER_DATE_HEADER}' header must be an RFC 3339 date-time")),
+                .map_err(|_| {
+                    format!("The '{SERVER_DATE_HEADER}' header must be an RFC 3339 date-time")
+                }),
             (Self::Sandbox(fixed), None) => Ok(fixed.unwrap_or_else(Utc::now)),
         }
     }
@@ -39,7 +41,11 @@ impl Clock {
 /// The cohort whose academic year (starting 1 September) is under way at `now`.
 pub fn current_cohort(now: DateTime<Utc>) -> i32 {
     use chrono::Datelike;
-    if now.month() >= 9 { now.year() } else { now.year() - 1 }
+    if now.month() >= 9 {
+        now.year()
+    } else {
+        now.year() - 1
+    }
 }
 
 #[cfg(test)]
@@ -63,7 +69,13 @@ mod tests {
 
     #[test]
     fn the_current_cohort_turns_over_in_september() {
-        assert_eq!(current_cohort("2023-07-12T12:00:00Z".parse().unwrap()), 2022);
-        assert_eq!(current_cohort("2023-09-01T00:00:00Z".parse().unwrap()), 2023);
+        assert_eq!(
+            current_cohort("2023-07-12T12:00:00Z".parse().unwrap()),
+            2022
+        );
+        assert_eq!(
+            current_cohort("2023-09-01T00:00:00Z".parse().unwrap()),
+            2023
+        );
     }
 }

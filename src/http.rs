@@ -8,6 +8,7 @@ mod health;
 pub mod json_api;
 mod participants;
 mod statements;
+mod transfers;
 
 use std::time::Duration;
 
@@ -34,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(statements::router())
         .merge(declarations::router())
+        .merge(transfers::router())
         .merge(participants::router())
         .merge(admin::router())
         .fallback(not_found)

@@ -16,7 +16,9 @@ pub async fn training_record(
     participant_id: &str,
     course: Course,
 ) -> Result<Option<RecordFacts>, sqlx::Error> {
-    let Ok(participant) = Uuid::parse_str(participant_id.trim()) else { return Ok(None) };
+    let Ok(participant) = Uuid::parse_str(participant_id.trim()) else {
+        return Ok(None);
+    };
     participants::record_of(pool, participant, course.participant_type().as_str()).await
 }
 
@@ -33,7 +35,10 @@ pub async fn declaration_resolution(
         return Ok(Resolution::UnknownParticipant);
     };
     let stints = participants::stints_of(pool, record.training_record_id).await?;
-    let own: Vec<_> = stints.iter().filter(|s| s.lead_provider_id == provider.0).collect();
+    let own: Vec<_> = stints
+        .iter()
+        .filter(|s| s.lead_provider_id == provider.0)
+        .collect();
     let Some(latest) = own.iter().find(|s| s.latest) else {
         return Ok(Resolution::UnknownParticipant);
     };
@@ -59,8 +64,12 @@ pub async fn declaration_resolution(
         training_record_id: TrainingRecordId(record.training_record_id),
         course,
         cohort: record.cohort,
-        withdrawn_at: latest.withdrawn_at.filter(|_| latest.training_status == "withdrawn"),
-        trained_on_schedule: own.iter().any(|s| s.schedule_identifier == record.schedule_identifier),
+        withdrawn_at: latest
+            .withdrawn_at
+            .filter(|_| latest.training_status == "withdrawn"),
+        trained_on_schedule: own
+            .iter()
+            .any(|s| s.schedule_identifier == record.schedule_identifier),
         eligible_for_funding: record.eligible_for_funding == Some(true),
         pupil_premium_uplift: record.pupil_premium_uplift,
         sparsity_uplift: record.sparsity_uplift,
@@ -89,8 +98,16 @@ pub fn slot_for(request: &DeclarationRequest, resolution: &Resolution) -> String
         Resolution::Found(facts) => facts.participant_id.to_string(),
         _ => request.participant_id.trim().to_owned(),
     };
-    let course = request.course_identifier.as_deref().unwrap_or_default().trim();
-    let declaration_type = request.declaration_type.as_deref().unwrap_or_default().trim();
+    let course = request
+        .course_identifier
+        .as_deref()
+        .unwrap_or_default()
+        .trim();
+    let declaration_type = request
+        .declaration_type
+        .as_deref()
+        .unwrap_or_default()
+        .trim();
     aggregates::declaration::slot_id(&participant, course, declaration_type)
 }
 
@@ -100,5 +117,8 @@ pub async fn live_declarations(
     record: Uuid,
 ) -> Result<Vec<(DeclarationType, DateTime<Utc>)>, sqlx::Error> {
     let live = declarations::live_of_record(pool, record).await?;
-    Ok(live.into_iter().filter_map(|(t, date)| Some((DeclarationType::parse(&t)?, date))).collect())
+    Ok(live
+        .into_iter()
+        .filter_map(|(t, date)| Some((DeclarationType::parse(&t)?, date)))
+        .collect())
 }

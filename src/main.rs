@@ -113,7 +113,9 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     let seed = config.seed.or(private.then_some(SeedSet::Sandbox));
     let clock = match (seed, config.now) {
         (Some(SeedSet::Sandbox), now) => Clock::Sandbox(now),
-        (_, Some(_)) => bail!("--now only applies to the sandbox (serve --seed sandbox, or no DATABASE_URL)"),
+        (_, Some(_)) => {
+            bail!("--now only applies to the sandbox (serve --seed sandbox, or no DATABASE_URL)")
+        }
         (_, None) => Clock::System,
     };
     if let Some(set) = seed {

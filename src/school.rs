@@ -2,9 +2,11 @@
 //! mentor, decide funding eligibility, and transfer (leave one school, join another). The
 //! admin API and the CLI both go through here.
 
-use aggregates::declaration::{DeclarationSlot, DeclarationSlotCommand};
 use aggregates::course::ParticipantType;
-use aggregates::training_record::{Placement, Registration, TrainingRecord, TrainingRecordCommand, TrainingRecordError};
+use aggregates::declaration::{DeclarationSlot, DeclarationSlotCommand};
+use aggregates::training_record::{
+    Placement, Registration, TrainingRecord, TrainingRecordCommand, TrainingRecordError,
+};
 use aggregates::{ParticipantId, SchoolId, TrainingRecordId};
 use chrono::{DateTime, Utc};
 use projections::{declarations, reference};
@@ -94,13 +96,25 @@ pub async fn register(
     context: &CommandContext,
 ) -> Result<(ParticipantId, TrainingRecordId), SchoolError> {
     let pool = ledger.pool();
-    let schedule_identifier = new.schedule_identifier.unwrap_or_else(|| DEFAULT_SCHEDULE.to_owned());
-    if reference::schedule(pool, &schedule_identifier, new.cohort).await?.is_none() {
-        return Err(SchoolError::UnknownSchedule { identifier: schedule_identifier, cohort: new.cohort });
+    let schedule_identifier = new
+        .schedule_identifier
+        .unwrap_or_else(|| DEFAULT_SCHEDULE.to_owned());
+    if reference::schedule(pool, &schedule_identifier, new.cohort)
+        .await?
+        .is_none()
+    {
+        return Err(SchoolError::UnknownSchedule {
+            identifier: schedule_identifier,
+            cohort: new.cohort,
+        });
     }
     let placement = placement(ledger, &new.school_urn, new.cohort, new.start).await?;
-    let participant_id = new.participant_id.unwrap_or_else(|| ParticipantId(Uuid::new_v4()));
-    let record = new.training_record_id.unwrap_or_else(|| TrainingRecordId(Uuid::new_v4()));
+    let participant_id = new
+        .participant_id
+        .unwrap_or_else(|| ParticipantId(Uuid::new_v4()));
+    let record = new
+        .training_record_id
+        .unwrap_or_else(|| TrainingRecordId(Uuid::new_v4()));
     let registration = Registration {
         participant_id,
         participant_type: new.participant_type,
@@ -117,7 +131,9 @@ pub async fn register(
         placement,
     };
     let command = TrainingRecordCommand::Register(Box::new(registration));
-    ledger.execute::<TrainingRecord>(&record.to_string(), command, context).await?;
+    ledger
+        .execute::<TrainingRecord>(&record.to_string(), command, context)
+        .await?;
     Ok((participant_id, record))
 }
 
@@ -129,7 +145,9 @@ pub async fn assign_mentor(
     context: &CommandContext,
 ) -> Result<(), SchoolError> {
     let command = TrainingRecordCommand::AssignMentor(mentor);
-    Ok(ledger.execute::<TrainingRecord>(&record.to_string(), command, context).await?)
+    Ok(ledger
+        .execute::<TrainingRecord>(&record.to_string(), command, context)
+        .await?)
 }
 
 /// Records a funding eligibility decision. A participant who becomes eligible has every
@@ -141,9 +159,13 @@ pub async fn change_funding_eligibility(
     context: &CommandContext,
 ) -> Result<(), SchoolError> {
     let command = TrainingRecordCommand::ChangeFundingEligibility(eligible);
-    ledger.execute::<TrainingRecord>(&record.to_string(), command, context).await?;
+    ledger
+        .execute::<TrainingRecord>(&record.to_string(), command, context)
+        .await?;
     if eligible == Some(true) {
-        for (slot, declaration_id) in declarations::submitted_of_record(ledger.pool(), record.0).await? {
+        for (slot, declaration_id) in
+            declarations::submitted_of_record(ledger.pool(), record.0).await?
+        {
             let command = DeclarationSlotCommand::MarkEligible { declaration_id };
             ledger
                 .execute::<DeclarationSlot>(&slot, command, context)
@@ -162,7 +184,9 @@ pub async fn report_leaving(
     context: &CommandContext,
 ) -> Result<(), SchoolError> {
     let command = TrainingRecordCommand::ReportLeaving(end);
-    Ok(ledger.execute::<TrainingRecord>(&record.to_string(), command, context).await?)
+    Ok(ledger
+        .execute::<TrainingRecord>(&record.to_string(), command, context)
+        .await?)
 }
 
 /// Records that another school takes the participant on from `start`, with that school's
@@ -179,7 +203,9 @@ pub async fn join(
         .ok_or(SchoolError::UnknownRecord(record.0))?;
     let placement = placement(ledger, school_urn, cohort, start).await?;
     let command = TrainingRecordCommand::Join(placement);
-    Ok(ledger.execute::<TrainingRecord>(&record.to_string(), command, context).await?)
+    Ok(ledger
+        .execute::<TrainingRecord>(&record.to_string(), command, context)
+        .await?)
 }
 
 async fn placement(
@@ -192,9 +218,13 @@ async fn placement(
     let (school_id, _) = reference::school_by_urn(pool, urn)
         .await?
         .ok_or_else(|| SchoolError::UnknownSchool(urn.to_owned()))?;
-    let (lead_provider_id, delivery_partner_id) = reference::partnership_of(pool, school_id, cohort)
-        .await?
-        .ok_or_else(|| SchoolError::NoPartnership { urn: urn.to_owned(), cohort })?;
+    let (lead_provider_id, delivery_partner_id) =
+        reference::partnership_of(pool, school_id, cohort)
+            .await?
+            .ok_or_else(|| SchoolError::NoPartnership {
+                urn: urn.to_owned(),
+                cohort,
+            })?;
     Ok(Placement {
         school_id: SchoolId(school_id.0),
         school_urn: urn.to_owned(),

@@ -84,7 +84,10 @@ impl Projection for Declarations {
     }
 
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from declarations").execute(conn).await.map(drop)
+        sqlx::query!("delete from declarations")
+            .execute(conn)
+            .await
+            .map(drop)
     }
 
     async fn apply(
@@ -93,7 +96,10 @@ impl Projection for Declarations {
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
         let at = event.recorded_at;
-        let (id, state) = match event.decode::<V>().map_err(|e| ProjectionError::decode(event, e))? {
+        let (id, state) = match event
+            .decode::<V>()
+            .map_err(|e| ProjectionError::decode(event, e))?
+        {
             V::Submitted(d) => {
                 sqlx::query!(
                     r#"
@@ -249,7 +255,10 @@ pub async fn live_of_record(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.declaration_type, r.declaration_date)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.declaration_type, r.declaration_date))
+        .collect())
 }
 
 /// The live declaration of this milestone held by another person with the same TRN.
@@ -290,5 +299,8 @@ pub async fn submitted_of_record(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.slot_id, DeclarationId(r.id))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.slot_id, DeclarationId(r.id)))
+        .collect())
 }

@@ -9,6 +9,7 @@ pub mod participants;
 pub mod reference;
 pub mod runner;
 pub mod statements;
+pub mod transfers;
 
 use std::sync::Arc;
 

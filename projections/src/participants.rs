@@ -28,9 +28,16 @@ impl Projection for Participants {
     }
 
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from stints").execute(&mut *conn).await?;
-        sqlx::query!("delete from training_records").execute(&mut *conn).await?;
-        sqlx::query!("delete from participants").execute(&mut *conn).await.map(drop)
+        sqlx::query!("delete from stints")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query!("delete from training_records")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query!("delete from participants")
+            .execute(&mut *conn)
+            .await
+            .map(drop)
     }
 
     async fn apply(
@@ -38,9 +45,14 @@ impl Projection for Participants {
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        let record = event.aggregate_uuid().map_err(|e| ProjectionError::decode(event, e))?;
+        let record = event
+            .aggregate_uuid()
+            .map_err(|e| ProjectionError::decode(event, e))?;
         let at = event.recorded_at;
-        match event.decode::<V>().map_err(|e| ProjectionError::decode(event, e))? {
+        match event
+            .decode::<V>()
+            .map_err(|e| ProjectionError::decode(event, e))?
+        {
             V::Registered(r) => {
                 sqlx::query!(
                     r#"
@@ -110,7 +122,9 @@ impl Projection for Participants {
                 .execute(&mut *conn)
                 .await?;
             }
-            V::FundingEligibilityChanged { eligible_for_funding } => {
+            V::FundingEligibilityChanged {
+                eligible_for_funding,
+            } => {
                 sqlx::query!(
                     "update training_records set eligible_for_funding = $2, updated_at = $3 where id = $1",
                     record,
@@ -167,7 +181,11 @@ impl Projection for Participants {
                 .execute(&mut *conn)
                 .await?;
             }
-            V::Deferred { lead_provider_id, reason, at: deferred_at } => {
+            V::Deferred {
+                lead_provider_id,
+                reason,
+                at: deferred_at,
+            } => {
                 sqlx::query!(
                     r#"
                     update stints set training_status = 'deferred', deferral_reason = $3,
@@ -183,7 +201,9 @@ impl Projection for Participants {
                 .execute(&mut *conn)
                 .await?;
             }
-            V::Resumed { lead_provider_id, .. } => {
+            V::Resumed {
+                lead_provider_id, ..
+            } => {
                 sqlx::query!(
                     r#"
                     update stints set training_status = 'active', deferral_reason = null,
@@ -197,7 +217,11 @@ impl Projection for Participants {
                 .execute(&mut *conn)
                 .await?;
             }
-            V::Withdrawn { lead_provider_id, reason, at: withdrawn_at } => {
+            V::Withdrawn {
+                lead_provider_id,
+                reason,
+                at: withdrawn_at,
+            } => {
                 sqlx::query!(
                     r#"
                     update stints set training_status = 'withdrawn', withdrawal_reason = $3,
@@ -213,7 +237,11 @@ impl Projection for Participants {
                 .execute(&mut *conn)
                 .await?;
             }
-            V::ScheduleChanged { lead_provider_id, schedule_identifier, .. } => {
+            V::ScheduleChanged {
+                lead_provider_id,
+                schedule_identifier,
+                ..
+            } => {
                 sqlx::query!(
                     "update training_records set schedule_identifier = $2, updated_at = $3 where id = $1",
                     record,

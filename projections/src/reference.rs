@@ -21,9 +21,16 @@ impl Projection for ReferenceData {
     }
 
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from schedules").execute(&mut *conn).await?;
-        sqlx::query!("delete from schools").execute(&mut *conn).await?;
-        sqlx::query!("delete from partnerships").execute(&mut *conn).await.map(drop)
+        sqlx::query!("delete from schedules")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query!("delete from schools")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query!("delete from partnerships")
+            .execute(&mut *conn)
+            .await
+            .map(drop)
     }
 
     async fn apply(
@@ -34,9 +41,11 @@ impl Projection for ReferenceData {
         let decode_error = |e: serde_json::Error| ProjectionError::decode(event, e);
         match event.aggregate_type.as_str() {
             Schedule::TYPE => {
-                let RecordEvent::Registered(schedule) =
-                    event.decode::<RecordEvent<Schedule>>().map_err(decode_error)?;
-                let milestones = serde_json::to_value(&schedule.milestones).map_err(decode_error)?;
+                let RecordEvent::Registered(schedule) = event
+                    .decode::<RecordEvent<Schedule>>()
+                    .map_err(decode_error)?;
+                let milestones =
+                    serde_json::to_value(&schedule.milestones).map_err(decode_error)?;
                 sqlx::query!(
                     r#"
                     insert into schedules (identifier, cohort, schedule_type, name, milestones)
@@ -55,8 +64,9 @@ impl Projection for ReferenceData {
                 .await?;
             }
             School::TYPE => {
-                let RecordEvent::Registered(school) =
-                    event.decode::<RecordEvent<School>>().map_err(decode_error)?;
+                let RecordEvent::Registered(school) = event
+                    .decode::<RecordEvent<School>>()
+                    .map_err(decode_error)?;
                 sqlx::query!(
                     r#"
                     insert into schools (id, urn, name, eligible, created_at, updated_at)
@@ -75,9 +85,12 @@ impl Projection for ReferenceData {
                 .await?;
             }
             _ => {
-                let RecordEvent::Registered(partnership) =
-                    event.decode::<RecordEvent<Partnership>>().map_err(decode_error)?;
-                let id = event.aggregate_uuid().map_err(|e| ProjectionError::decode(event, e))?;
+                let RecordEvent::Registered(partnership) = event
+                    .decode::<RecordEvent<Partnership>>()
+                    .map_err(decode_error)?;
+                let id = event
+                    .aggregate_uuid()
+                    .map_err(|e| ProjectionError::decode(event, e))?;
                 sqlx::query!(
                     r#"
                     insert into partnerships (id, lead_provider_id, school_id, delivery_partner_id,
@@ -162,5 +175,10 @@ pub async fn partnership_of(
     )
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|row| (LeadProviderId(row.lead_provider_id), DeliveryPartnerId(row.delivery_partner_id))))
+    Ok(row.map(|row| {
+        (
+            LeadProviderId(row.lead_provider_id),
+            DeliveryPartnerId(row.delivery_partner_id),
+        )
+    }))
 }

@@ -16,7 +16,9 @@ use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody};
 
 /// The admin routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/tokens", post(create_token)).merge(participants::router())
+    Router::new()
+        .route("/admin/tokens", post(create_token))
+        .merge(participants::router())
 }
 
 /// What an admin asks for: a role and, for provider tokens, the provider's name.

@@ -1,7 +1,9 @@
 //! `/api/v3/participant-declarations`: submit, list, show and void declarations.
 
 use aggregates::DeclarationId;
-use aggregates::declaration::{DeclarationRequest, DeclarationSlot, DeclarationSlotCommand, Submission};
+use aggregates::declaration::{
+    DeclarationRequest, DeclarationSlot, DeclarationSlotCommand, Submission,
+};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, put};
@@ -18,9 +20,18 @@ use crate::lookup;
 /// The declaration routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v3/participant-declarations", get(list_declarations).post(submit_declaration))
-        .route("/api/v3/participant-declarations/{id}", get(show_declaration))
-        .route("/api/v3/participant-declarations/{id}/void", put(void_declaration))
+        .route(
+            "/api/v3/participant-declarations",
+            get(list_declarations).post(submit_declaration),
+        )
+        .route(
+            "/api/v3/participant-declarations/{id}",
+            get(show_declaration),
+        )
+        .route(
+            "/api/v3/participant-declarations/{id}/void",
+            put(void_declaration),
+        )
 }
 
 /// The attributes a provider sends.
@@ -63,7 +74,10 @@ type DeclarationResource = Resource<DeclarationAttributes>;
 
 impl From<DeclarationRow> for DeclarationResource {
     fn from(row: DeclarationRow) -> Self {
-        let paid = matches!(row.state.as_str(), "paid" | "awaiting-clawback" | "clawed-back");
+        let paid = matches!(
+            row.state.as_str(),
+            "paid" | "awaiting-clawback" | "clawed-back"
+        );
         let uplift = row.pupil_premium_uplift || row.sparsity_uplift;
         let uplift_paid = paid
             && row.declaration_type == "started"
@@ -119,9 +133,12 @@ async fn submit_declaration(
         now,
     };
     let command = DeclarationSlotCommand::Submit(Box::new(submission));
-    app.ledger.execute::<DeclarationSlot>(&slot, command, &provider.context).await?;
+    app.ledger
+        .execute::<DeclarationSlot>(&slot, command, &provider.context)
+        .await?;
     let row = declarations::live_in_slot(&app.pool, &slot).await?;
-    let row = row.ok_or_else(|| ApiError::Internal("accepted declaration not in the read model".into()))?;
+    let row =
+        row.ok_or_else(|| ApiError::Internal("accepted declaration not in the read model".into()))?;
     Ok(Document { data: row.into() })
 }
 
@@ -132,7 +149,11 @@ async fn list_declarations(
     params: ListParams,
 ) -> Result<Document<Vec<DeclarationResource>>, ApiError> {
     let uuids = |name| {
-        params.filter_list(name).map(|ids| ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect())
+        params.filter_list(name).map(|ids| {
+            ids.iter()
+                .filter_map(|id| Uuid::parse_str(id).ok())
+                .collect()
+        })
     };
     let filter = DeclarationFilter {
         participant_ids: uuids("participant_id"),
@@ -141,7 +162,9 @@ async fn list_declarations(
         updated_since: params.date_filter("updated_since")?,
     };
     let rows = declarations::list(&app.pool, provider.id, &filter, params.page).await?;
-    Ok(Document { data: rows.into_iter().map(Resource::from).collect() })
+    Ok(Document {
+        data: rows.into_iter().map(Resource::from).collect(),
+    })
 }
 
 /// One of the caller's own declarations.
@@ -150,7 +173,9 @@ async fn show_declaration(
     provider: Provider,
     Path(id): Path<String>,
 ) -> Result<Document<DeclarationResource>, ApiError> {
-    Ok(Document { data: own_declaration(&app, &provider, &id).await?.into() })
+    Ok(Document {
+        data: own_declaration(&app, &provider, &id).await?.into(),
+    })
 }
 
 /// Voids one of the caller's declarations (a paid one becomes awaiting clawback).
@@ -164,11 +189,21 @@ async fn void_declaration(
         declaration_id: DeclarationId(row.id),
         lead_provider_id: provider.id,
     };
-    app.ledger.execute::<DeclarationSlot>(&row.slot_id, command, &provider.context).await?;
-    Ok(Document { data: own_declaration(&app, &provider, &id).await?.into() })
+    app.ledger
+        .execute::<DeclarationSlot>(&row.slot_id, command, &provider.context)
+        .await?;
+    Ok(Document {
+        data: own_declaration(&app, &provider, &id).await?.into(),
+    })
 }
 
-async fn own_declaration(app: &AppState, provider: &Provider, id: &str) -> Result<DeclarationRow, ApiError> {
+async fn own_declaration(
+    app: &AppState,
+    provider: &Provider,
+    id: &str,
+) -> Result<DeclarationRow, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
-    declarations::find_own(&app.pool, provider.id, id).await?.ok_or(ApiError::NotFound)
+    declarations::find_own(&app.pool, provider.id, id)
+        .await?
+        .ok_or(ApiError::NotFound)
 }

@@ -177,7 +177,8 @@ impl ApiRejection for aggregates::declaration::DeclarationRejection {
     }
 
     fn is_not_found(&self) -> bool {
-        self.0.contains(&aggregates::declaration::DeclarationError::NotFound)
+        self.0
+            .contains(&aggregates::declaration::DeclarationError::NotFound)
     }
 }
 

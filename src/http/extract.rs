@@ -104,8 +104,15 @@ impl FromRequestParts<AppState> for Now {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(SERVER_DATE_HEADER).and_then(|value| value.to_str().ok());
-        state.clock.now(header).map(Now).map_err(ApiError::bad_request)
+        let header = parts
+            .headers
+            .get(SERVER_DATE_HEADER)
+            .and_then(|value| value.to_str().ok());
+        state
+            .clock
+            .now(header)
+            .map(Now)
+            .map_err(ApiError::bad_request)
     }
 }
 
@@ -258,6 +265,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonApiBody<T> {
     }
 }
 
+/// Reads a body attribute as text the way providers send it: a string, or a number or boolean
+/// written as text. Other JSON (arrays, objects) reads as empty text, which the rules reject.
+pub fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(text)) => Some(text),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
+        Some(_) => Some(String::new()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,17 +293,4 @@ mod tests {
         assert_eq!(parse_instant("yesterday"), None);
         assert_eq!(parse_instant("2021-13-45T00:00:00Z"), None);
     }
-}
-
-/// Reads a body attribute as text the way providers send it: a string, or a number or boolean
-/// written as text. Other JSON (arrays, objects) reads as empty text, which the rules reject.
-pub fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    use serde::Deserialize;
-    Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(text)) => Some(text),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
-        Some(_) => Some(String::new()),
-    })
 }

@@ -24,8 +24,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v3/participants/ecf/{id}", get(show_participant))
         .route("/api/v3/participants/ecf/{id}/defer", put(actions::defer))
         .route("/api/v3/participants/ecf/{id}/resume", put(actions::resume))
-        .route("/api/v3/participants/ecf/{id}/withdraw", put(actions::withdraw))
-        .route("/api/v3/participants/ecf/{id}/change-schedule", put(actions::change_schedule))
+        .route(
+            "/api/v3/participants/ecf/{id}/withdraw",
+            put(actions::withdraw),
+        )
+        .route(
+            "/api/v3/participants/ecf/{id}/change-schedule",
+            put(actions::change_schedule),
+        )
 }
 
 /// A participant's attributes, as in the v3 spec.
@@ -80,17 +86,32 @@ fn participant_status(row: &EnrolmentRow, now: DateTime<Utc>) -> &'static str {
     }
 }
 
-fn change(reason: &Option<String>, at: Option<DateTime<Utc>>, applies: bool) -> Option<StatusChange> {
+fn change(
+    reason: &Option<String>,
+    at: Option<DateTime<Utc>>,
+    applies: bool,
+) -> Option<StatusChange> {
     match (reason, at, applies) {
-        (Some(reason), Some(at), true) => Some(StatusChange { reason: reason.clone(), date: timestamp(at) }),
+        (Some(reason), Some(at), true) => Some(StatusChange {
+            reason: reason.clone(),
+            date: timestamp(at),
+        }),
         _ => None,
     }
 }
 
 fn enrolment(row: EnrolmentRow, now: DateTime<Utc>) -> Enrolment {
     let participant_status = participant_status(&row, now);
-    let withdrawal = change(&row.withdrawal_reason, row.withdrawn_at, row.training_status == "withdrawn");
-    let deferral = change(&row.deferral_reason, row.deferred_at, row.training_status == "deferred");
+    let withdrawal = change(
+        &row.withdrawal_reason,
+        row.withdrawn_at,
+        row.training_status == "withdrawn",
+    );
+    let deferral = change(
+        &row.deferral_reason,
+        row.deferred_at,
+        row.training_status == "deferred",
+    );
     Enrolment {
         training_record_id: row.training_record_id.to_string(),
         email: row.email,
@@ -124,7 +145,9 @@ pub async fn resources(
     Ok(people
         .into_iter()
         .map(|person| {
-            let (mine, rest) = enrolments.drain(..).partition(|e| e.participant_id == person.id);
+            let (mine, rest) = enrolments
+                .drain(..)
+                .partition(|e| e.participant_id == person.id);
             enrolments = rest;
             Resource {
                 id: person.id.to_string(),
@@ -148,7 +171,10 @@ async fn list_participants(
     params: ListParams,
 ) -> Result<Document<Vec<ParticipantResource>>, ApiError> {
     let training_status = params.filter("training_status").map(str::to_owned);
-    if training_status.as_deref().is_some_and(|s| !TRAINING_STATUSES.contains(&s)) {
+    if training_status
+        .as_deref()
+        .is_some_and(|s| !TRAINING_STATUSES.contains(&s))
+    {
         return Err(ApiError::bad_request(
             r#"The filter '#/training_status' must be ["active", "deferred", "withdrawn"]"#,
         ));
@@ -160,7 +186,9 @@ async fn list_participants(
     };
     let mut people = participants::list(&app.pool, provider.id, &filter, params.page).await?;
     sort_page(&mut people, params.sort.as_deref());
-    Ok(Document { data: resources(&app, &provider, people, now).await? })
+    Ok(Document {
+        data: resources(&app, &provider, people, now).await?,
+    })
 }
 
 /// Reorders a page by `created_at` or `updated_at` (`-` for descending); other names are
@@ -168,7 +196,9 @@ async fn list_participants(
 fn sort_page(people: &mut [ParticipantRow], sort: Option<&str>) {
     let Some(sort) = sort else { return };
     for key in sort.split(',').rev().map(str::trim) {
-        let (descending, name) = key.strip_prefix('-').map_or((false, key), |name| (true, name));
+        let (descending, name) = key
+            .strip_prefix('-')
+            .map_or((false, key), |name| (true, name));
         let field = match name {
             "created_at" => |p: &ParticipantRow| p.created_at,
             "updated_at" => |p: &ParticipantRow| p.updated_at,
@@ -189,11 +219,16 @@ async fn show_participant(
     Path(id): Path<String>,
 ) -> Result<Document<ParticipantResource>, ApiError> {
     let person = find(&app, &provider, &id).await?;
-    let resource = resources(&app, &provider, vec![person], now).await?.pop().ok_or(ApiError::NotFound)?;
+    let resource = resources(&app, &provider, vec![person], now)
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
     Ok(Document { data: resource })
 }
 
 async fn find(app: &AppState, provider: &Provider, id: &str) -> Result<ParticipantRow, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
-    participants::find(&app.pool, provider.id, id).await?.ok_or(ApiError::NotFound)
+    participants::find(&app.pool, provider.id, id)
+        .await?
+        .ok_or(ApiError::NotFound)
 }

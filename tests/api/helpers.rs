@@ -4,10 +4,12 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aggregates::course::ParticipantType;
 use aggregates::reference::LeadProvider;
 use aggregates::{
     LeadProviderId, Programme, Statement, StatementCommand, StatementId, StatementTerms,
 };
+use aggregates::{ParticipantId, TrainingRecordId};
 use aggregates::{Record, RecordCommand, Registered};
 use axum::Router;
 use axum::body::Body;
@@ -16,8 +18,6 @@ use chrono::NaiveDate;
 use cpd_ledger::auth::{self, Authenticator, RateLimit, Role};
 use cpd_ledger::clock::Clock;
 use cpd_ledger::ledger::{Actor, CommandContext, Ledger};
-use aggregates::course::ParticipantType;
-use aggregates::{ParticipantId, TrainingRecordId};
 use cpd_ledger::school::{self, NewParticipant};
 use cpd_ledger::seed::{self, SeedSet};
 use cpd_ledger::{AppState, app};
@@ -217,26 +217,36 @@ pub fn per_minute(requests: u32) -> RateLimit {
 
 /// A school in partnership with a provider for a cohort, ready for ECF participants.
 pub struct EcfSchool {
-    pub provider: LeadProviderId,
     pub token: String,
-    pub urn: String,
     pub delivery_partner: aggregates::DeliveryPartnerId,
 }
 
 impl TestApp {
     /// Registers every schedule (the milestone windows declarations are checked against).
     pub async fn schedules(&self) {
-        cpd_ledger::seed::reference::load_schedules(&self.ledger).await.expect("schedules load");
-        self.ledger.runner().catch_up().await.expect("read models catch up");
+        cpd_ledger::seed::reference::load_schedules(&self.ledger)
+            .await
+            .expect("schedules load");
+        self.ledger
+            .runner()
+            .catch_up()
+            .await
+            .expect("read models catch up");
     }
 
     /// A school with URN `urn` in partnership with `provider_name` for `cohort`.
     pub async fn ecf_school(&self, provider_name: &str, urn: &str, cohort: i32) -> EcfSchool {
         use aggregates::reference::{DeliveryPartner, Partnership, School};
         let (provider, token) = self.provider(provider_name).await;
-        let partner = DeliveryPartner { name: format!("Partner of {provider_name}") };
+        let partner = DeliveryPartner {
+            name: format!("Partner of {provider_name}"),
+        };
         let delivery_partner = aggregates::DeliveryPartnerId::from_name(&partner.name);
-        let school = School { urn: urn.to_owned(), name: format!("School {urn}"), eligible: true };
+        let school = School {
+            urn: urn.to_owned(),
+            name: format!("School {urn}"),
+            eligible: true,
+        };
         let partnership = Partnership {
             lead_provider_id: provider,
             school_id: aggregates::SchoolId::from_urn(urn),
@@ -246,32 +256,48 @@ impl TestApp {
         self.record(partner).await;
         self.record(school).await;
         self.record(partnership).await;
-        EcfSchool { provider, token, urn: urn.to_owned(), delivery_partner }
+        EcfSchool {
+            token,
+            delivery_partner,
+        }
     }
 
     /// Registers a reference record and waits for the read models.
     pub async fn record<R: Record>(&self, record: R) {
         self.ledger
-            .execute::<Registered<R>>(&record.aggregate_id(), RecordCommand::Register(record), &CommandContext::of(Actor::Seed))
+            .execute::<Registered<R>>(
+                &record.aggregate_id(),
+                RecordCommand::Register(record),
+                &CommandContext::of(Actor::Seed),
+            )
             .await
             .expect("record registers");
     }
 
     /// Registers an ECF participant at a school (as the school would).
     pub async fn participant(&self, new: NewParticipant) -> (ParticipantId, TrainingRecordId) {
-        school::register(&self.ledger, new, &CommandContext::of(Actor::Admin(None))).await.expect("participant registers")
+        school::register(&self.ledger, new, &CommandContext::of(Actor::Admin(None)))
+            .await
+            .expect("participant registers")
     }
 
     /// POSTs a declaration with these attributes.
     pub async fn declare(&self, token: &str, attributes: Value) -> TestResponse {
         let body = serde_json::json!({"data": {"type": "participant-declaration", "attributes": attributes}});
-        self.post("/api/v3/participant-declarations", Some(token), &body.to_string()).await
+        self.post(
+            "/api/v3/participant-declarations",
+            Some(token),
+            &body.to_string(),
+        )
+        .await
     }
 
     /// PUTs a JSON:API body.
     pub async fn put(&self, path: &str, token: Option<&str>, attributes: Value) -> TestResponse {
-        let body = serde_json::json!({"data": {"type": "participant-action", "attributes": attributes}});
-        self.request(Method::PUT, path, token, Some(body.to_string())).await
+        let body =
+            serde_json::json!({"data": {"type": "participant-action", "attributes": attributes}});
+        self.request(Method::PUT, path, token, Some(body.to_string()))
+            .await
     }
 
     /// GETs as if it were `now` (the sandbox's X-With-Server-Date).

@@ -22,7 +22,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/participants", post(register))
         .route("/admin/training-records/{id}/mentor", put(assign_mentor))
-        .route("/admin/training-records/{id}/funding-eligibility", put(change_funding_eligibility))
+        .route(
+            "/admin/training-records/{id}/funding-eligibility",
+            put(change_funding_eligibility),
+        )
         .route("/admin/training-records/{id}/leaving", put(report_leaving))
         .route("/admin/training-records/{id}/joining", put(join))
 }
@@ -61,7 +64,9 @@ fn record_document(record: TrainingRecordId, participant: Option<ParticipantId>)
         data: Resource {
             id: record.to_string(),
             kind: "training-record",
-            attributes: RecordAttributes { participant_id: participant.map(|p| p.to_string()) },
+            attributes: RecordAttributes {
+                participant_id: participant.map(|p| p.to_string()),
+            },
         },
     }
 }
@@ -92,7 +97,10 @@ async fn register(
         start,
     };
     let (participant, record) = school::register(&app.ledger, new, &admin.context).await?;
-    Ok((StatusCode::CREATED, record_document(record, Some(participant))))
+    Ok((
+        StatusCode::CREATED,
+        record_document(record, Some(participant)),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,7 +116,13 @@ async fn assign_mentor(
     JsonApiBody(body): JsonApiBody<Mentor>,
 ) -> Result<RecordDocument, ApiError> {
     let record = record_id(&id)?;
-    school::assign_mentor(&app.ledger, record, body.mentor_id.map(ParticipantId), &admin.context).await?;
+    school::assign_mentor(
+        &app.ledger,
+        record,
+        body.mentor_id.map(ParticipantId),
+        &admin.context,
+    )
+    .await?;
     Ok(record_document(record, None))
 }
 
@@ -125,7 +139,13 @@ async fn change_funding_eligibility(
     JsonApiBody(body): JsonApiBody<Eligibility>,
 ) -> Result<RecordDocument, ApiError> {
     let record = record_id(&id)?;
-    school::change_funding_eligibility(&app.ledger, record, body.eligible_for_funding, &admin.context).await?;
+    school::change_funding_eligibility(
+        &app.ledger,
+        record,
+        body.eligible_for_funding,
+        &admin.context,
+    )
+    .await?;
     Ok(record_document(record, None))
 }
 
@@ -169,14 +189,23 @@ async fn join(
 }
 
 fn record_id(id: &str) -> Result<TrainingRecordId, ApiError> {
-    Uuid::parse_str(id).map(TrainingRecordId).map_err(|_| ApiError::NotFound)
+    Uuid::parse_str(id)
+        .map(TrainingRecordId)
+        .map_err(|_| ApiError::NotFound)
 }
 
-fn date_or(text: Option<&str>, attribute: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+fn date_or(
+    text: Option<&str>,
+    attribute: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
     match text {
         None => Ok(now),
         Some(text) => parse_instant(text).ok_or_else(|| {
-            ApiError::Unprocessable(vec![ErrorEntry::new(attribute, "Enter an ISO 8601 date or date-time")])
+            ApiError::Unprocessable(vec![ErrorEntry::new(
+                attribute,
+                "Enter an ISO 8601 date or date-time",
+            )])
         }),
     }
 }
@@ -184,7 +213,8 @@ fn date_or(text: Option<&str>, attribute: &str, now: DateTime<Utc>) -> Result<Da
 impl From<SchoolError> for ApiError {
     fn from(error: SchoolError) -> Self {
         let detail = error.to_string();
-        let invalid = |title: &str| ApiError::Unprocessable(vec![ErrorEntry::new(title, detail.clone())]);
+        let invalid =
+            |title: &str| ApiError::Unprocessable(vec![ErrorEntry::new(title, detail.clone())]);
         match error {
             SchoolError::UnknownSchool(_) => invalid("school_urn"),
             SchoolError::NoPartnership { .. } => invalid("cohort"),

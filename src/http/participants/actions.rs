@@ -42,9 +42,21 @@ pub(super) async fn defer(
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
     let lead_provider_id = provider.id;
-    act(&app, &provider, now, &id, &body, Some(DEFERRAL_REASONS), |_, reason| async move {
-        Ok(TrainingRecordCommand::Defer { lead_provider_id, reason, at: now })
-    })
+    act(
+        &app,
+        &provider,
+        now,
+        &id,
+        &body,
+        Some(DEFERRAL_REASONS),
+        |_, reason| async move {
+            Ok(TrainingRecordCommand::Defer {
+                lead_provider_id,
+                reason,
+                at: now,
+            })
+        },
+    )
     .await
 }
 
@@ -58,7 +70,10 @@ pub(super) async fn resume(
 ) -> Action {
     let lead_provider_id = provider.id;
     act(&app, &provider, now, &id, &body, None, |_, _| async move {
-        Ok(TrainingRecordCommand::Resume { lead_provider_id, at: now })
+        Ok(TrainingRecordCommand::Resume {
+            lead_provider_id,
+            at: now,
+        })
     })
     .await
 }
@@ -72,9 +87,21 @@ pub(super) async fn withdraw(
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
     let lead_provider_id = provider.id;
-    act(&app, &provider, now, &id, &body, Some(ECF_WITHDRAWAL_REASONS), |_, reason| async move {
-        Ok(TrainingRecordCommand::Withdraw { lead_provider_id, reason, at: now })
-    })
+    act(
+        &app,
+        &provider,
+        now,
+        &id,
+        &body,
+        Some(ECF_WITHDRAWAL_REASONS),
+        |_, reason| async move {
+            Ok(TrainingRecordCommand::Withdraw {
+                lead_provider_id,
+                reason,
+                at: now,
+            })
+        },
+    )
     .await
 }
 
@@ -86,7 +113,11 @@ pub(super) async fn change_schedule(
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
-    let Some(identifier) = body.schedule_identifier.clone().filter(|s| !s.trim().is_empty()) else {
+    let Some(identifier) = body
+        .schedule_identifier
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+    else {
         return Err(unprocessable(
             "schedule_identifier",
             "The property '#/schedule_identifier' must be present and correspond to a valid schedule",
@@ -97,21 +128,31 @@ pub(super) async fn change_schedule(
         Some(text) => text.parse().ok(),
     };
     let (pool, lead_provider_id) = (app.pool.clone(), provider.id);
-    act(&app, &provider, now, &id, &body, None, |record, _| async move {
-        let target = match cohort {
-            Some(cohort) => reference::schedule(&pool, identifier.trim(), cohort).await?,
-            None => None,
-        };
-        let live_declarations = lookup::live_declarations(&pool, record.0).await?;
-        Ok(TrainingRecordCommand::ChangeSchedule(Box::new(ScheduleChange {
-            lead_provider_id,
-            course: record.1,
-            target,
-            cohort: cohort.unwrap_or_default(),
-            live_declarations,
-            at: now,
-        })))
-    })
+    act(
+        &app,
+        &provider,
+        now,
+        &id,
+        &body,
+        None,
+        |record, _| async move {
+            let target = match cohort {
+                Some(cohort) => reference::schedule(&pool, identifier.trim(), cohort).await?,
+                None => None,
+            };
+            let live_declarations = lookup::live_declarations(&pool, record.0).await?;
+            Ok(TrainingRecordCommand::ChangeSchedule(Box::new(
+                ScheduleChange {
+                    lead_provider_id,
+                    course: record.1,
+                    target,
+                    cohort: cohort.unwrap_or_default(),
+                    live_declarations,
+                    at: now,
+                },
+            )))
+        },
+    )
     .await
 }
 
@@ -130,32 +171,57 @@ where
     F: FnOnce((uuid::Uuid, Course), String) -> Fut,
     Fut: Future<Output = Result<TrainingRecordCommand, sqlx::Error>>,
 {
-    let course_text = body.course_identifier.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let reason = body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let course_text = body
+        .course_identifier
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let reason = body
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
     let mut errors = Vec::new();
     if course_text.is_none() {
-        errors.push(ErrorEntry::new("course_identifier", "Enter a '#/course_identifier' value for this participant."));
+        errors.push(ErrorEntry::new(
+            "course_identifier",
+            "Enter a '#/course_identifier' value for this participant.",
+        ));
     }
     if let Some(reasons) = reasons {
         match reason {
-            None => errors.push(ErrorEntry::new("reason", "The property '#/reason' must be present")),
-            Some(r) if !reasons.contains(&r) => {
-                errors.push(ErrorEntry::new("reason", "The property '#/reason' must be a valid reason"))
-            }
+            None => errors.push(ErrorEntry::new(
+                "reason",
+                "The property '#/reason' must be present",
+            )),
+            Some(r) if !reasons.contains(&r) => errors.push(ErrorEntry::new(
+                "reason",
+                "The property '#/reason' must be a valid reason",
+            )),
             Some(_) => {}
         }
     }
     let Some(course_text) = course_text.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Unprocessable(errors));
     };
-    let course = Course::parse(course_text).ok_or_else(|| unprocessable("course_identifier", COURSE_NOT_RECOGNISED))?;
+    let course = Course::parse(course_text)
+        .ok_or_else(|| unprocessable("course_identifier", COURSE_NOT_RECOGNISED))?;
     let record = lookup::training_record(&app.pool, id, course).await?;
     let record = record.ok_or_else(|| unprocessable("participant_id", NOT_RECOGNISED))?;
-    let command = build((record.training_record_id, course), reason.unwrap_or_default().to_owned()).await?;
+    let command = build(
+        (record.training_record_id, course),
+        reason.unwrap_or_default().to_owned(),
+    )
+    .await?;
     let record_id = record.training_record_id.to_string();
-    app.ledger.execute::<TrainingRecord>(&record_id, command, &provider.context).await?;
+    app.ledger
+        .execute::<TrainingRecord>(&record_id, command, &provider.context)
+        .await?;
     let person = find(app, provider, id).await?;
-    let resource = resources(app, provider, vec![person], now).await?.pop().ok_or(ApiError::NotFound)?;
+    let resource = resources(app, provider, vec![person], now)
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
     Ok(Document { data: resource })
 }
 
