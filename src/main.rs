@@ -52,8 +52,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(config) => serve(&database, config).await,
         Command::Migrate => Ok(()),
         Command::Seed { set } => {
-            let ledger = ledger(&database.pool).await?;
-            seed::load(&ledger, set).await.context("seeding failed")
+            let (ledger, following) = ledger(&database.pool).await?;
+            let loaded = seed::load(&ledger, set).await.context("seeding failed");
+            following.abort();
+            loaded
         }
         Command::Replay { projection } => replay(&database.pool, projection).await,
         Command::Token(TokenCommand::Create {
@@ -102,13 +104,15 @@ impl Database {
     }
 }
 
-async fn ledger(pool: &PgPool) -> anyhow::Result<Ledger> {
+/// A ledger whose read models follow the log in the background, so commands can wait for them.
+async fn ledger(pool: &PgPool) -> anyhow::Result<(Ledger, tokio::task::JoinHandle<()>)> {
     let runner = Runner::new(pool.clone(), projections::all()).await?;
-    Ok(Ledger::new(pool.clone(), runner))
+    let following = tokio::spawn(runner.clone().run());
+    Ok((Ledger::new(pool.clone(), runner), following))
 }
 
 async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
-    let ledger = ledger(&database.pool).await?;
+    let (ledger, runner) = ledger(&database.pool).await?;
     let private = database.private.is_some();
     let seed = config.seed.or(private.then_some(SeedSet::Sandbox));
     let clock = match (seed, config.now) {
@@ -122,7 +126,6 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(?set, "loading seed data");
         seed::load(&ledger, set).await.context("seeding failed")?;
     }
-    let runner = tokio::spawn(ledger.runner().clone().run());
     let limit = (!config.no_rate_limit).then(|| RateLimit {
         requests: config.rate_limit_requests,
         window: Duration::from_secs(config.rate_limit_window_seconds),

@@ -2,6 +2,7 @@
 //! models are built from events like everything else. Every command is idempotent, so loading
 //! twice adds nothing. The seed files are compiled in; the binary needs no checkout.
 
+mod participants;
 pub mod reference;
 mod sandbox;
 
@@ -34,6 +35,9 @@ pub enum SeedError {
         /// What is wrong with it.
         message: String,
     },
+    /// The read models failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
     /// A command was refused or the store failed.
     #[error("cannot record {what}: {message}")]
     Command {

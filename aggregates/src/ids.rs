@@ -12,7 +12,8 @@ use crate::Programme;
 /// The namespace for ids derived from natural keys.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6c0b_1e4f_3a52_4e8b_9d27_5f1c_0a7e_cd01);
 
-pub(crate) fn derived(key: &str) -> Uuid {
+/// An id derived from a natural key (for reference and sandbox records).
+pub fn derived(key: &str) -> Uuid {
     Uuid::new_v5(&NAMESPACE, key.as_bytes())
 }
 

@@ -1,9 +1,6 @@
 //! `/api/v3/participant-declarations`: submit, list, show and void declarations.
 
-use aggregates::DeclarationId;
-use aggregates::declaration::{
-    DeclarationRequest, DeclarationSlot, DeclarationSlotCommand, Submission,
-};
+use aggregates::declaration::DeclarationRequest;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, put};
@@ -15,7 +12,6 @@ use crate::AppState;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, JsonApiBody, ListParams, Now, Provider};
-use crate::lookup;
 
 /// The declaration routes.
 pub fn router() -> Router<AppState> {
@@ -123,22 +119,14 @@ async fn submit_declaration(
         course_identifier: body.course_identifier,
         evidence_held: body.evidence_held,
     };
-    let resolution = lookup::declaration_resolution(&app.pool, provider.id, &request).await?;
-    let slot = lookup::slot_for(&request, &resolution);
-    let submission = Submission {
-        declaration_id: DeclarationId(Uuid::new_v4()),
-        lead_provider_id: provider.id,
+    let row = crate::provider::submit_declaration(
+        &app.ledger,
+        provider.id,
         request,
-        resolution,
         now,
-    };
-    let command = DeclarationSlotCommand::Submit(Box::new(submission));
-    app.ledger
-        .execute::<DeclarationSlot>(&slot, command, &provider.context)
-        .await?;
-    let row = declarations::live_in_slot(&app.pool, &slot).await?;
-    let row =
-        row.ok_or_else(|| ApiError::Internal("accepted declaration not in the read model".into()))?;
+        &provider.context,
+    )
+    .await?;
     Ok(Document { data: row.into() })
 }
 
@@ -185,16 +173,9 @@ async fn void_declaration(
     Path(id): Path<String>,
 ) -> Result<Document<DeclarationResource>, ApiError> {
     let row = own_declaration(&app, &provider, &id).await?;
-    let command = DeclarationSlotCommand::Void {
-        declaration_id: DeclarationId(row.id),
-        lead_provider_id: provider.id,
-    };
-    app.ledger
-        .execute::<DeclarationSlot>(&row.slot_id, command, &provider.context)
+    let row = crate::provider::void_declaration(&app.ledger, provider.id, &row, &provider.context)
         .await?;
-    Ok(Document {
-        data: own_declaration(&app, &provider, &id).await?.into(),
-    })
+    Ok(Document { data: row.into() })
 }
 
 async fn own_declaration(

@@ -204,3 +204,13 @@ where
         }
     }
 }
+
+impl From<crate::provider::DeclareError> for ApiError {
+    fn from(error: crate::provider::DeclareError) -> Self {
+        use crate::provider::DeclareError;
+        match error {
+            DeclareError::Rejected(rejection) => rejection.into(),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}

@@ -7,7 +7,7 @@ use aggregates::reference::{DeliveryPartner, Partnership, ProviderRelationship, 
 use aggregates::{DeliveryPartnerId, LeadProviderId, SchoolId};
 use serde::Deserialize;
 
-use super::{SeedError, read_csv, register_all};
+use super::{SeedError, participants, read_csv, register_all};
 use crate::ledger::Ledger;
 
 const PARTNERS: (&str, &str) = (
@@ -35,16 +35,16 @@ struct PartnershipRow {
 pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
     let partners: Vec<DeliveryPartner> = read_csv(PARTNERS.0, PARTNERS.1)?;
     let schools: Vec<School> = read_csv(SCHOOLS.0, SCHOOLS.1)?;
-    let partnerships: Vec<Partnership> =
-        read_csv::<PartnershipRow>(PARTNERSHIPS.0, PARTNERSHIPS.1)?
-            .into_iter()
-            .map(|row| Partnership {
-                lead_provider_id: LeadProviderId::from_name(&row.lead_provider),
-                school_id: SchoolId::from_urn(&row.school_urn),
-                delivery_partner_id: DeliveryPartnerId::from_name(&row.delivery_partner),
-                cohort: row.cohort,
-            })
-            .collect();
+    let rows = read_csv::<PartnershipRow>(PARTNERSHIPS.0, PARTNERSHIPS.1)?;
+    let partnerships: Vec<Partnership> = rows
+        .iter()
+        .map(|row| Partnership {
+            lead_provider_id: LeadProviderId::from_name(&row.lead_provider),
+            school_id: SchoolId::from_urn(&row.school_urn),
+            delivery_partner_id: DeliveryPartnerId::from_name(&row.delivery_partner),
+            cohort: row.cohort,
+        })
+        .collect();
     // A provider works with a delivery partner in every cohort it partners a school through it.
     let relationships: BTreeSet<_> = partnerships
         .iter()
@@ -63,5 +63,29 @@ pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
     register_all(ledger, "delivery partners", partners).await?;
     register_all(ledger, "schools", schools).await?;
     register_all(ledger, "provider relationships", relationships).await?;
-    register_all(ledger, "partnerships", partnerships).await
+    register_all(ledger, "partnerships", partnerships).await?;
+    // Registering participants looks schools and partnerships up in the read models.
+    ledger
+        .runner()
+        .catch_up()
+        .await
+        .map_err(|e| SeedError::Command {
+            what: "read models",
+            message: e.to_string(),
+        })?;
+    let mut cohorts: Vec<participants::Schools> = Vec::new();
+    for row in &rows {
+        match cohorts
+            .iter_mut()
+            .find(|s| s.provider == row.lead_provider && s.cohort == row.cohort)
+        {
+            Some(schools) => schools.urns.push(&row.school_urn),
+            None => cohorts.push(participants::Schools {
+                provider: &row.lead_provider,
+                cohort: row.cohort,
+                urns: vec![&row.school_urn],
+            }),
+        }
+    }
+    participants::load(ledger, &cohorts, chrono::Utc::now()).await
 }

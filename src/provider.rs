@@ -1,0 +1,78 @@
+//! Provider-side command flows shared by the API and the sandbox seed: each looks up the facts
+//! a command needs, runs it, and reads back the result.
+
+use aggregates::declaration::{
+    DeclarationRejection, DeclarationRequest, DeclarationSlot, DeclarationSlotCommand, Submission,
+};
+use aggregates::{DeclarationId, LeadProviderId};
+use chrono::{DateTime, Utc};
+use projections::declarations::{self, DeclarationRow};
+use uuid::Uuid;
+
+use crate::ledger::{CommandContext, Ledger, LedgerError};
+use crate::lookup;
+
+/// Why a declaration command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeclareError {
+    /// The slot refused it, or the store failed.
+    #[error(transparent)]
+    Rejected(#[from] LedgerError<DeclarationRejection>),
+    /// The read models failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// The committed declaration is not (yet) in the read model.
+    #[error("the declaration was committed but the read model does not show it yet")]
+    NotProjected,
+}
+
+/// Submits a declaration and returns it: the new declaration, or, for an exact resend, the
+/// one accepted before.
+pub async fn submit_declaration(
+    ledger: &Ledger,
+    provider: LeadProviderId,
+    request: DeclarationRequest,
+    now: DateTime<Utc>,
+    context: &CommandContext,
+) -> Result<DeclarationRow, DeclareError> {
+    let pool = ledger.pool();
+    let resolution = lookup::declaration_resolution(pool, provider, &request).await?;
+    let slot = lookup::slot_for(&request, &resolution);
+    let declaration_id = DeclarationId(Uuid::new_v4());
+    let submission = Submission {
+        declaration_id,
+        lead_provider_id: provider,
+        request,
+        resolution,
+        now,
+    };
+    let command = DeclarationSlotCommand::Submit(Box::new(submission));
+    ledger
+        .execute::<DeclarationSlot>(&slot, command, context)
+        .await?;
+    if let Some(new) = declarations::find_own(pool, provider, declaration_id.0).await? {
+        return Ok(new);
+    }
+    declarations::live_in_slot(pool, &slot)
+        .await?
+        .ok_or(DeclareError::NotProjected)
+}
+
+/// Voids one of the provider's declarations and returns it as it now stands.
+pub async fn void_declaration(
+    ledger: &Ledger,
+    provider: LeadProviderId,
+    declaration: &DeclarationRow,
+    context: &CommandContext,
+) -> Result<DeclarationRow, DeclareError> {
+    let command = DeclarationSlotCommand::Void {
+        declaration_id: DeclarationId(declaration.id),
+        lead_provider_id: provider,
+    };
+    ledger
+        .execute::<DeclarationSlot>(&declaration.slot_id, command, context)
+        .await?;
+    declarations::find_own(ledger.pool(), provider, declaration.id)
+        .await?
+        .ok_or(DeclareError::NotProjected)
+}
