@@ -89,6 +89,10 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// School- and DfE-side commands on ECF participants (register, mentor, eligibility,
+    /// leave, join).
+    #[command(subcommand)]
+    Participant(crate::cli::ParticipantCommand),
 }
 
 /// Token subcommands.

@@ -3,6 +3,7 @@
 //! the domain lives in `aggregates` and the read side in `projections`.
 
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -12,8 +12,7 @@ use cpd_ledger::config::{Cli, Command, DatabaseConfig, LogFormat, ServeConfig, T
 use cpd_ledger::ledger::Ledger;
 use cpd_ledger::private_postgres::PrivatePostgres;
 use cpd_ledger::seed::{self, SeedSet};
-use cpd_ledger::{AppState, app};
-use indicatif::{ProgressBar, ProgressStyle};
+use cpd_ledger::{AppState, app, cli};
 use projections::{Runner, lead_providers};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -57,11 +56,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             following.abort();
             loaded
         }
-        Command::Replay { projection } => replay(&database.pool, projection).await,
+        Command::Replay { projection } => cli::replay(&database.pool, projection).await,
         Command::Token(TokenCommand::Create {
             lead_provider,
             role,
-        }) => create_token(&database.pool, lead_provider, role).await,
+        }) => cli::create_token(&database.pool, lead_provider, role).await,
+        Command::Participant(command) => {
+            let (ledger, following) = ledger(&database.pool).await?;
+            let done = cli::participant(&ledger, command).await;
+            following.abort();
+            done
+        }
     };
     database.close().await?;
     result
@@ -190,78 +195,4 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down");
-}
-
-async fn replay(pool: &PgPool, only: Option<String>) -> anyhow::Result<()> {
-    let runner = Runner::new(pool.clone(), projections::all()).await?;
-    let names: Vec<String> = match only {
-        Some(name) => vec![name],
-        None => runner
-            .projections()
-            .iter()
-            .map(|p| p.name().to_owned())
-            .collect(),
-    };
-    let style =
-        ProgressStyle::with_template("{prefix:>16} [{bar:40}] {pos}/{len} events {per_sec}")?
-            .progress_chars("=> ");
-    for name in names {
-        let bar = ProgressBar::new(0)
-            .with_style(style.clone())
-            .with_prefix(name.clone());
-        let started = Instant::now();
-        let applied = runner
-            .rebuild(&name, |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })
-            .await
-            .with_context(|| format!("cannot rebuild {name}"))?;
-        bar.finish_and_clear();
-        let seconds = started.elapsed().as_secs_f64();
-        let rate = applied as f64 / seconds.max(f64::EPSILON);
-        println!("{name}: rebuilt from {applied} events in {seconds:.2}s ({rate:.0} events/s)");
-    }
-    Ok(())
-}
-
-async fn create_token(
-    pool: &PgPool,
-    provider: Option<String>,
-    role: Option<String>,
-) -> anyhow::Result<()> {
-    let (role, provider) = match (provider, role) {
-        (Some(name), _) => {
-            // Make sure the read model has every registered provider before looking one up.
-            Runner::new(pool.clone(), projections::all())
-                .await?
-                .catch_up()
-                .await?;
-            let Some(provider) = lead_providers::find_by_name(pool, &name).await? else {
-                let known: Vec<String> = lead_providers::all(pool)
-                    .await?
-                    .into_iter()
-                    .map(|p| p.name)
-                    .collect();
-                bail!(
-                    "no lead provider is called {name:?}; known providers: {}",
-                    known.join(", ")
-                );
-            };
-            (Role::LeadProvider, Some(provider))
-        }
-        (None, Some(role)) => (auth::parse_role(&role).context("unknown role")?, None),
-        (None, None) => bail!("name a --lead-provider or a --role"),
-    };
-    let id = provider.as_ref().map(|p| aggregates::LeadProviderId(p.id));
-    let issued = auth::create_token(pool, role, id, "issued with the CLI").await?;
-    match provider {
-        Some(provider) => println!(
-            "Token for {} (shown only once; keep it secret):",
-            provider.name
-        ),
-        None => println!("Token for the {role:?} role (shown only once; keep it secret):"),
-    }
-    println!("{}", issued.token);
-    Ok(())
 }

@@ -1,0 +1,270 @@
+//! The CLI subcommands besides `serve`: replaying read models, issuing tokens, and the
+//! school- and DfE-side commands on ECF participants.
+
+use std::time::Instant;
+
+use aggregates::course::ParticipantType;
+use aggregates::{LeadProviderId, ParticipantId, TrainingRecordId};
+use anyhow::{Context, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use projections::{Runner, lead_providers};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::{self, Role};
+use crate::ledger::{Actor, CommandContext, Ledger};
+use crate::school::{self, NewParticipant};
+
+/// School- and DfE-side commands on ECF participants.
+#[derive(Debug, Subcommand)]
+pub enum ParticipantCommand {
+    /// Register a participant at a school; the school's partnership for the cohort decides
+    /// the lead provider. Prints the participant id and the training record id.
+    Register {
+        /// The school's URN.
+        #[arg(long)]
+        school_urn: String,
+        /// The cohort (start year).
+        #[arg(long)]
+        cohort: i32,
+        /// `ect` or `mentor`.
+        #[arg(long = "type", value_parser = ["ect", "mentor"])]
+        participant_type: String,
+        /// Full name.
+        #[arg(long)]
+        full_name: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Teacher reference number (taken as validated).
+        #[arg(long)]
+        trn: Option<String>,
+        /// An existing person's id, to give them a second record (an ECT who is also a mentor).
+        #[arg(long)]
+        participant_id: Option<Uuid>,
+        /// The schedule (default ecf-standard-september).
+        #[arg(long)]
+        schedule: Option<String>,
+        /// Funding eligibility: `true` or `false`; omit while undecided.
+        #[arg(long)]
+        eligible: Option<bool>,
+        /// Pupil premium uplift.
+        #[arg(long)]
+        pupil_premium: bool,
+        /// Sparsity uplift.
+        #[arg(long)]
+        sparsity: bool,
+        /// The ECT's mentor (a participant id).
+        #[arg(long)]
+        mentor_id: Option<Uuid>,
+        /// When training starts (YYYY-MM-DD; default today).
+        #[arg(long)]
+        start: Option<NaiveDate>,
+    },
+    /// Assign an ECT's mentor (omit --mentor-id to remove it).
+    Mentor {
+        /// The ECT's training record id.
+        record: Uuid,
+        /// The mentor's participant id.
+        #[arg(long)]
+        mentor_id: Option<Uuid>,
+    },
+    /// Decide funding eligibility; becoming eligible moves submitted declarations to eligible.
+    Eligibility {
+        /// The training record id.
+        record: Uuid,
+        /// `true`, `false` or `unknown`.
+        #[arg(long, value_parser = ["true", "false", "unknown"])]
+        eligible: String,
+    },
+    /// Report the day a participant leaves their school.
+    Leave {
+        /// The training record id.
+        record: Uuid,
+        /// The leaving day (YYYY-MM-DD).
+        #[arg(long)]
+        date: NaiveDate,
+    },
+    /// Record another school taking the participant on (a transfer).
+    Join {
+        /// The training record id.
+        record: Uuid,
+        /// The new school's URN.
+        #[arg(long)]
+        school_urn: String,
+        /// The first day at the new school (YYYY-MM-DD).
+        #[arg(long)]
+        date: NaiveDate,
+    },
+}
+
+fn midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(Default::default()).and_utc()
+}
+
+/// Runs a participant command as the CLI's administrator.
+pub async fn participant(ledger: &Ledger, command: ParticipantCommand) -> anyhow::Result<()> {
+    let context = CommandContext::of(Actor::Admin(None));
+    match command {
+        ParticipantCommand::Register {
+            school_urn,
+            cohort,
+            participant_type,
+            full_name,
+            email,
+            trn,
+            participant_id,
+            schedule,
+            eligible,
+            pupil_premium,
+            sparsity,
+            mentor_id,
+            start,
+        } => {
+            let new = NewParticipant {
+                participant_id: participant_id.map(ParticipantId),
+                training_record_id: None,
+                participant_type: if participant_type == "mentor" {
+                    ParticipantType::Mentor
+                } else {
+                    ParticipantType::Ect
+                },
+                full_name,
+                email,
+                trn_validated: trn.is_some(),
+                trn,
+                school_urn,
+                cohort,
+                schedule_identifier: schedule,
+                eligible_for_funding: eligible,
+                pupil_premium_uplift: pupil_premium,
+                sparsity_uplift: sparsity,
+                mentor_id: mentor_id.map(ParticipantId),
+                start: start.map_or_else(Utc::now, midnight),
+            };
+            let (participant, record) = school::register(ledger, new, &context).await?;
+            println!("participant_id     {participant}");
+            println!("training_record_id {record}");
+        }
+        ParticipantCommand::Mentor { record, mentor_id } => {
+            school::assign_mentor(
+                ledger,
+                TrainingRecordId(record),
+                mentor_id.map(ParticipantId),
+                &context,
+            )
+            .await?;
+            println!("mentor recorded for {record}");
+        }
+        ParticipantCommand::Eligibility { record, eligible } => {
+            let eligible = eligible.parse::<bool>().ok();
+            school::change_funding_eligibility(
+                ledger,
+                TrainingRecordId(record),
+                eligible,
+                &context,
+            )
+            .await?;
+            println!("funding eligibility recorded for {record}");
+        }
+        ParticipantCommand::Leave { record, date } => {
+            school::report_leaving(ledger, TrainingRecordId(record), midnight(date), &context)
+                .await?;
+            println!("{record} leaves on {date}");
+        }
+        ParticipantCommand::Join {
+            record,
+            school_urn,
+            date,
+        } => {
+            school::join(
+                ledger,
+                TrainingRecordId(record),
+                &school_urn,
+                midnight(date),
+                &context,
+            )
+            .await?;
+            println!("{record} joins {school_urn} on {date}");
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds one read model, or all, from the start of the event log.
+pub async fn replay(pool: &PgPool, only: Option<String>) -> anyhow::Result<()> {
+    let runner = Runner::new(pool.clone(), projections::all()).await?;
+    let names: Vec<String> = match only {
+        Some(name) => vec![name],
+        None => runner
+            .projections()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect(),
+    };
+    let style =
+        ProgressStyle::with_template("{prefix:>16} [{bar:40}] {pos}/{len} events {per_sec}")?
+            .progress_chars("=> ");
+    for name in names {
+        let bar = ProgressBar::new(0)
+            .with_style(style.clone())
+            .with_prefix(name.clone());
+        let started = Instant::now();
+        let applied = runner
+            .rebuild(&name, |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await
+            .with_context(|| format!("cannot rebuild {name}"))?;
+        bar.finish_and_clear();
+        let seconds = started.elapsed().as_secs_f64();
+        let rate = applied as f64 / seconds.max(f64::EPSILON);
+        println!("{name}: rebuilt from {applied} events in {seconds:.2}s ({rate:.0} events/s)");
+    }
+    Ok(())
+}
+
+/// Issues a token for a lead provider (by name) or a staff role, and prints it last.
+pub async fn create_token(
+    pool: &PgPool,
+    provider: Option<String>,
+    role: Option<String>,
+) -> anyhow::Result<()> {
+    let (role, provider) = match (provider, role) {
+        (Some(name), _) => {
+            // Make sure the read model has every registered provider before looking one up.
+            Runner::new(pool.clone(), projections::all())
+                .await?
+                .catch_up()
+                .await?;
+            let Some(provider) = lead_providers::find_by_name(pool, &name).await? else {
+                let known: Vec<String> = lead_providers::all(pool)
+                    .await?
+                    .into_iter()
+                    .map(|p| p.name)
+                    .collect();
+                bail!(
+                    "no lead provider is called {name:?}; known providers: {}",
+                    known.join(", ")
+                );
+            };
+            (Role::LeadProvider, Some(provider))
+        }
+        (None, Some(role)) => (auth::parse_role(&role).context("unknown role")?, None),
+        (None, None) => bail!("name a --lead-provider or a --role"),
+    };
+    let id = provider.as_ref().map(|p| LeadProviderId(p.id));
+    let issued = auth::create_token(pool, role, id, "issued with the CLI").await?;
+    match provider {
+        Some(provider) => println!(
+            "Token for {} (shown only once; keep it secret):",
+            provider.name
+        ),
+        None => println!("Token for the {role:?} role (shown only once; keep it secret):"),
+    }
+    println!("{}", issued.token);
+    Ok(())
+}
