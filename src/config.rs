@@ -79,6 +79,9 @@ pub enum Command {
         /// Which data set.
         #[arg(value_enum)]
         set: SeedSet,
+        /// How many participants the synthetic world has.
+        #[arg(long, default_value_t = crate::seed::DEFAULT_SYNTHETIC_PARTICIPANTS)]
+        participants: usize,
     },
     /// Rebuild read models from the start of the event log.
     Replay {

@@ -50,9 +50,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(config) => serve(&database, config).await,
         Command::Migrate => Ok(()),
-        Command::Seed { set } => {
+        Command::Seed { set, participants } => {
             let (ledger, following) = ledger(&database.pool).await?;
-            let loaded = seed::load(&ledger, set).await.context("seeding failed");
+            let loaded = seed::load_sized(&ledger, set, participants)
+                .await
+                .context("seeding failed");
             following.abort();
             loaded
         }

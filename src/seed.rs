@@ -5,6 +5,7 @@
 mod participants;
 pub mod reference;
 mod sandbox;
+pub mod synthetic;
 
 use aggregates::{Record, RecordCommand, Registered};
 use cqrs_es::Aggregate;
@@ -22,6 +23,8 @@ pub enum SeedSet {
     Reference,
     /// The reference data plus a sandbox world of delivery partners, schools and partnerships.
     Sandbox,
+    /// The reference data plus a synthetic world for benchmarks (`--participants N`).
+    Synthetic,
 }
 
 /// Why a seed could not be loaded.
@@ -48,11 +51,35 @@ pub enum SeedError {
     },
 }
 
+/// Participants in the synthetic world unless `--participants` says otherwise.
+pub const DEFAULT_SYNTHETIC_PARTICIPANTS: usize = 100_000;
+
 /// Loads a seed set, then brings the read models up to date.
 pub async fn load(ledger: &Ledger, set: SeedSet) -> Result<(), SeedError> {
+    load_sized(ledger, set, DEFAULT_SYNTHETIC_PARTICIPANTS).await
+}
+
+/// Loads a seed set with a synthetic world of `participants`, then catches the read models up.
+pub async fn load_sized(
+    ledger: &Ledger,
+    set: SeedSet,
+    participants: usize,
+) -> Result<(), SeedError> {
     reference::load(ledger).await?;
-    if set == SeedSet::Sandbox {
-        sandbox::load(ledger).await?;
+    match set {
+        SeedSet::Reference => {}
+        SeedSet::Sandbox => sandbox::load(ledger).await?,
+        SeedSet::Synthetic => {
+            ledger
+                .runner()
+                .catch_up()
+                .await
+                .map_err(|e| SeedError::Command {
+                    what: "read models",
+                    message: e.to_string(),
+                })?;
+            synthetic::load(ledger, participants).await?;
+        }
     }
     ledger
         .runner()

@@ -1,0 +1,287 @@
+//! cpd-ledger-bench: builds a fresh database with a synthetic world, serves cpd-ledger on
+//! loopback in this process (rate limits off), and measures over HTTP: declaration submission
+//! with concurrent clients, then paging and full syncs of participants and declarations.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aggregates::LeadProviderId;
+use anyhow::{Context, bail};
+use clap::Parser;
+use cpd_ledger::auth::{self, Authenticator, Role};
+use cpd_ledger::clock::Clock;
+use cpd_ledger::ledger::Ledger;
+use cpd_ledger::seed::{self, SeedSet, synthetic};
+use cpd_ledger::{AppState, app};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use projections::Runner;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+const DATABASE: &str = "cpd_ledger_bench";
+
+#[derive(Debug, Parser)]
+#[command(name = "cpd-ledger-bench", about = "Benchmarks cpd-ledger over HTTP")]
+struct Args {
+    /// A PostgreSQL server URL; the benchmark (re)creates its own database there.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@localhost/postgres"
+    )]
+    server: String,
+    /// Participants in the synthetic world.
+    #[arg(long, default_value_t = 100_000)]
+    participants: usize,
+    /// Concurrent clients submitting declarations.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Declarations to submit (one `started` per participant).
+    #[arg(long, default_value_t = 20_000)]
+    declarations: usize,
+    /// Pages of 100 to fetch when measuring page latency.
+    #[arg(long, default_value_t = 300)]
+    page_samples: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter("warn").init();
+    let args = Args::parse();
+    if args.declarations > args.participants {
+        bail!("--declarations may not exceed --participants (one started declaration each)");
+    }
+    let pool = fresh_database(&args.server).await?;
+    let runner = Runner::new(pool.clone(), projections::all()).await?;
+    tokio::spawn(runner.clone().run());
+    let ledger = Ledger::new(pool.clone(), runner);
+
+    println!(
+        "machine: {} cores; {}",
+        std::thread::available_parallelism()?,
+        server_version(&pool).await?
+    );
+    let started = Instant::now();
+    seed::load_sized(&ledger, SeedSet::Synthetic, args.participants).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {} participants (reference data included) in {seconds:.1}s, {:.0} participants/s",
+        args.participants,
+        args.participants as f64 / seconds
+    );
+
+    let provider = LeadProviderId::from_name(synthetic::PROVIDER);
+    let token = auth::create_token(&pool, Role::LeadProvider, Some(provider), "benchmark")
+        .await?
+        .token;
+    let state = AppState {
+        pool: pool.clone(),
+        ledger,
+        auth: Arc::new(Authenticator::new(pool.clone(), None)),
+        clock: Clock::System,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    let client: HttpClient = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(args.clients.max(1))
+        .build_http();
+    let bench = Bench {
+        client,
+        base,
+        token,
+    };
+
+    bench.declarations(args.declarations, args.clients).await?;
+    bench
+        .paging(
+            "/api/v3/participants/ecf",
+            args.participants,
+            args.page_samples,
+        )
+        .await?;
+    bench
+        .paging(
+            "/api/v3/participant-declarations",
+            args.declarations,
+            args.page_samples,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Drops and recreates the benchmark database, migrated.
+async fn fresh_database(server: &str) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = server.parse().context("bad --server URL")?;
+    let mut admin = options
+        .connect()
+        .await
+        .context("cannot reach the PostgreSQL server")?;
+    sqlx::query(&format!("drop database if exists {DATABASE} with (force)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::query(&format!("create database {DATABASE}"))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(32)
+        .connect_with(options.database(DATABASE))
+        .await?;
+    cpd_ledger::migrate(&pool).await?;
+    Ok(pool)
+}
+
+async fn server_version(pool: &PgPool) -> anyhow::Result<String> {
+    let version: String = sqlx::query_scalar("select version()")
+        .fetch_one(pool)
+        .await?;
+    Ok(version.split(" on ").next().unwrap_or(&version).to_owned())
+}
+
+struct Bench {
+    client: HttpClient,
+    base: String,
+    token: String,
+}
+
+impl Bench {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json")
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))?;
+        let response = self.client.request(request).await?;
+        let status = response.status();
+        Ok((status, response.into_body().collect().await?.to_bytes()))
+    }
+
+    /// `count` started declarations for distinct participants from `clients` clients at once.
+    async fn declarations(self: &Self, count: usize, clients: usize) -> anyhow::Result<()> {
+        let next = AtomicUsize::new(0);
+        let started = Instant::now();
+        let workers = (0..clients).map(|_| async {
+            let mut latencies = Vec::new();
+            let mut failures = 0;
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= count {
+                    break;
+                }
+                let body = serde_json::json!({"data": {"type": "participant-declaration", "attributes": {
+                    "participant_id": synthetic::participant_id(n).to_string(),
+                    "declaration_type": "started",
+                    "declaration_date": "2022-10-01T10:00:00Z",
+                    "course_identifier": "ecf-induction",
+                }}});
+                let sent = Instant::now();
+                let (status, _) = self.call(Method::POST, "/api/v3/participant-declarations", Some(body.to_string())).await?;
+                latencies.push(sent.elapsed());
+                failures += usize::from(status != StatusCode::OK);
+            }
+            anyhow::Ok((latencies, failures))
+        });
+        let results = futures::future::try_join_all(workers).await?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let failures: usize = results.iter().map(|(_, f)| f).sum();
+        let mut latencies: Vec<Duration> = results.into_iter().flat_map(|(l, _)| l).collect();
+        println!(
+            "declarations: {count} submitted by {clients} clients in {elapsed:.1}s: {:.0} accepted/s ({failures} refused); latency {}",
+            (count - failures) as f64 / elapsed,
+            percentiles(&mut latencies)
+        );
+        if failures > 0 {
+            bail!("{failures} declarations were refused");
+        }
+        Ok(())
+    }
+
+    /// Latency of pages of 100 spread over the list, and a full sync at 3000 per page.
+    async fn paging(&self, path: &str, total: usize, samples: usize) -> anyhow::Result<()> {
+        let pages = total.div_ceil(100).max(1);
+        let mut latencies = Vec::with_capacity(samples);
+        for i in 0..samples {
+            let page = 1 + (i * 7919) % pages;
+            let sent = Instant::now();
+            let (status, _) = self
+                .call(
+                    Method::GET,
+                    &format!("{path}?page[per_page]=100&page[page]={page}"),
+                    None,
+                )
+                .await?;
+            latencies.push(sent.elapsed());
+            if status != StatusCode::OK {
+                bail!("{path} page {page} answered {status}");
+            }
+        }
+        println!(
+            "{path}: page of 100 from {total}: {} ({samples} pages)",
+            percentiles(&mut latencies)
+        );
+        let started = Instant::now();
+        let (mut page, mut seen) = (1, 0);
+        loop {
+            let (status, body) = self
+                .call(
+                    Method::GET,
+                    &format!("{path}?page[per_page]=3000&page[page]={page}"),
+                    None,
+                )
+                .await?;
+            if status != StatusCode::OK {
+                bail!("{path} page {page} of 3000 answered {status}");
+            }
+            let items = serde_json::from_slice::<serde_json::Value>(&body)?["data"]
+                .as_array()
+                .map_or(0, Vec::len);
+            if items == 0 {
+                break;
+            }
+            seen += items;
+            page += 1;
+        }
+        println!(
+            "{path}: full sync at 3000 per page: {seen} items in {:.2}s ({} pages)",
+            started.elapsed().as_secs_f64(),
+            page - 1
+        );
+        if seen != total {
+            bail!("{path}: the full sync saw {seen} items, expected {total}");
+        }
+        Ok(())
+    }
+}
+
+fn percentiles(latencies: &mut [Duration]) -> String {
+    latencies.sort();
+    let at = |q: f64| {
+        let index =
+            ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len().max(1)) - 1;
+        latencies
+            .get(index)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    format!(
+        "p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        at(0.5),
+        at(0.95),
+        at(0.99),
+        at(1.0)
+    )
+}
