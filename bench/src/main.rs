@@ -172,7 +172,7 @@ impl Bench {
     }
 
     /// `count` started declarations for distinct participants from `clients` clients at once.
-    async fn declarations(self: &Self, count: usize, clients: usize) -> anyhow::Result<()> {
+    async fn declarations(&self, count: usize, clients: usize) -> anyhow::Result<()> {
         let next = AtomicUsize::new(0);
         let started = Instant::now();
         let workers = (0..clients).map(|_| async {
