@@ -41,6 +41,9 @@ pub enum SeedError {
     /// The read models failed.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A read model could not catch up.
+    #[error(transparent)]
+    ReadModels(#[from] projections::ProjectionError),
     /// A command was refused or the store failed.
     #[error("cannot record {what}: {message}")]
     Command {
@@ -69,26 +72,14 @@ pub async fn load_sized(
     match set {
         SeedSet::Reference => {}
         SeedSet::Sandbox => sandbox::load(ledger).await?,
-        SeedSet::Synthetic => {
-            ledger
-                .runner()
-                .catch_up()
-                .await
-                .map_err(|e| SeedError::Command {
-                    what: "read models",
-                    message: e.to_string(),
-                })?;
-            synthetic::load(ledger, participants).await?;
-        }
+        SeedSet::Synthetic => synthetic::load(ledger, participants).await?,
     }
-    ledger
-        .runner()
-        .catch_up()
-        .await
-        .map_err(|e| SeedError::Command {
-            what: "read models",
-            message: e.to_string(),
-        })?;
+    catch_up(ledger).await
+}
+
+/// Brings the read models up to date, for seeds that look records up.
+async fn catch_up(ledger: &Ledger) -> Result<(), SeedError> {
+    ledger.runner().catch_up().await?;
     Ok(())
 }
 

@@ -65,14 +65,7 @@ pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
     register_all(ledger, "provider relationships", relationships).await?;
     register_all(ledger, "partnerships", partnerships).await?;
     // Registering participants looks schools and partnerships up in the read models.
-    ledger
-        .runner()
-        .catch_up()
-        .await
-        .map_err(|e| SeedError::Command {
-            what: "read models",
-            message: e.to_string(),
-        })?;
+    super::catch_up(ledger).await?;
     let mut cohorts: Vec<participants::Schools> = Vec::new();
     for row in &rows {
         match cohorts
