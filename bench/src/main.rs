@@ -72,6 +72,8 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     seed::load_sized(&ledger, SeedSet::Synthetic, args.participants).await?;
     let seconds = started.elapsed().as_secs_f64();
+    // A bulk load leaves the planner without statistics; a live database has them.
+    sqlx::query("analyze").execute(&pool).await?;
     println!(
         "seeded {} participants (reference data included) in {seconds:.1}s, {:.0} participants/s",
         args.participants,

@@ -271,10 +271,15 @@ pub async fn held_under_same_trn(
 ) -> Result<Option<DeclarationId>, sqlx::Error> {
     let id = sqlx::query_scalar!(
         r#"
-        select d.id from declarations d join participants p on p.id = d.participant_id
-        where p.trn = $1 and d.participant_id <> $2 and d.course_identifier = $3
-          and d.declaration_type = $4 and d.superseded_by is null
-          and d.state in ('submitted', 'eligible', 'payable', 'paid')
+        select d.id
+        from participants p
+        cross join lateral (
+            select d.id, d.created_at from declarations d
+            where d.participant_id = p.id and d.course_identifier = $3
+              and d.declaration_type = $4 and d.superseded_by is null
+              and d.state in ('submitted', 'eligible', 'payable', 'paid')
+        ) d
+        where p.trn = $1 and p.id <> $2
         order by d.created_at
         limit 1
         "#,

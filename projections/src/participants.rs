@@ -36,6 +36,9 @@ impl Projection for Participants {
             .await?;
         sqlx::query!("delete from participants")
             .execute(&mut *conn)
+            .await?;
+        sqlx::query!("delete from provider_participants")
+            .execute(&mut *conn)
             .await
             .map(drop)
     }
@@ -49,10 +52,11 @@ impl Projection for Participants {
             .aggregate_uuid()
             .map_err(|e| ProjectionError::decode(event, e))?;
         let at = event.recorded_at;
-        match event
+        let decoded = event
             .decode::<V>()
-            .map_err(|e| ProjectionError::decode(event, e))?
-        {
+            .map_err(|e| ProjectionError::decode(event, e))?;
+        let placed = matches!(decoded, V::Registered(_) | V::Joined(_));
+        match decoded {
             V::Registered(r) => {
                 sqlx::query!(
                     r#"
@@ -264,9 +268,31 @@ impl Projection for Participants {
                 .await?;
             }
         }
-        touch(conn, record, at).await?;
+        touch(&mut *conn, record, at).await?;
+        if placed {
+            list_for_providers(conn, record).await?;
+        }
         Ok(())
     }
+}
+
+/// Lists the record's person under every provider with a placement on it.
+async fn list_for_providers(conn: &mut PgConnection, record: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        insert into provider_participants (lead_provider_id, participant_id, participant_created_at)
+        select distinct s.lead_provider_id, r.participant_id, p.created_at
+        from stints s
+        join training_records r on r.id = s.training_record_id
+        join participants p on p.id = r.participant_id
+        where s.training_record_id = $1
+        on conflict do nothing
+        "#,
+        record
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Any change to a record moves its person's `updated_at`, which the list filters on.

@@ -83,7 +83,7 @@ async fn two_runners_never_apply_an_event_twice(pool: PgPool) {
 }
 
 /// Every read model table, as JSON rows in a stable order.
-const READ_MODELS: [&str; 9] = [
+const READ_MODELS: [&str; 10] = [
     "lead_providers",
     "statements",
     "schedules",
@@ -92,6 +92,7 @@ const READ_MODELS: [&str; 9] = [
     "participants",
     "training_records",
     "stints",
+    "provider_participants",
     "declarations",
 ];
 

@@ -87,21 +87,30 @@ pub async fn list(
     filter: &ParticipantFilter,
     page: Page,
 ) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+    // The page is cut from the provider's index first; only its rows are joined.
     sqlx::query_as!(
         ParticipantRow,
         r#"
         select p.id, p.full_name, p.trn, p.created_at, p.updated_at
-        from participants p
-        where exists (
-            select 1 from training_records r
-            join stints s on s.training_record_id = r.id and s.latest and s.lead_provider_id = $1
-            where r.participant_id = p.id
-              and ($2::int[] is null or r.cohort = any($2))
-              and ($3::text is null or s.training_status = $3)
-        )
-          and ($4::timestamptz is null or p.updated_at >= $4)
-        order by p.created_at, p.id
-        limit $5 offset $6
+        from (
+            select pp.participant_id, pp.participant_created_at
+            from provider_participants pp
+            where pp.lead_provider_id = $1
+              and ($4::timestamptz is null or exists (
+                  select 1 from participants p
+                  where p.id = pp.participant_id and p.updated_at >= $4))
+              and ($2::int[] is null and $3::text is null or exists (
+                  select 1 from training_records r
+                  join stints s on s.training_record_id = r.id and s.latest
+                      and s.lead_provider_id = $1
+                  where r.participant_id = pp.participant_id
+                    and ($2::int[] is null or r.cohort = any($2))
+                    and ($3::text is null or s.training_status = $3)))
+            order by pp.participant_created_at, pp.participant_id
+            limit $5 offset $6
+        ) page
+        join participants p on p.id = page.participant_id
+        order by page.participant_created_at, page.participant_id
         "#,
         provider.0,
         filter.cohorts.as_deref(),
