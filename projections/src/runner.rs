@@ -109,47 +109,57 @@ impl Runner {
         &self.projections
     }
 
-    /// Brings every projection up to the end of the visible log; returns the events applied.
+    /// Brings every projection up to the end of the visible log; returns the events read.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
-        let mut applied = 0;
-        for index in 0..self.projections.len() {
-            loop {
-                let count = self.step(index).await?;
-                applied += count as u64;
-                if count < BATCH_SIZE as usize {
-                    break;
+        let mut read = 0;
+        loop {
+            let count = self.step().await?;
+            read += count as u64;
+            if count < BATCH_SIZE as usize {
+                return Ok(read);
+            }
+        }
+    }
+
+    /// Reads one batch of the log once and applies it to every projection, all in one
+    /// transaction with every checkpoint row locked; returns how many events it read.
+    async fn step(&self) -> Result<usize, ProjectionError> {
+        let mut tx = self.pool.begin().await?;
+        let bound = event::visible_bound(&mut tx).await?;
+        let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
+        let checkpoints = load_checkpoints(&mut tx, &names).await?;
+        let from = checkpoints.iter().copied().min().unwrap_or_default();
+        let mut types: Vec<&str> = self
+            .projections
+            .iter()
+            .flat_map(|p| p.aggregate_types())
+            .copied()
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        let events = event::read_after(&mut tx, &types, from, bound, BATCH_SIZE).await?;
+        let Some(last) = events.last().map(|event| event.position) else {
+            tx.rollback().await?;
+            // Another process may have moved the checkpoints on.
+            for (index, at) in checkpoints.into_iter().enumerate() {
+                self.advance(index, at);
+            }
+            return Ok(0);
+        };
+        for (projection, at) in self.projections.iter().zip(&checkpoints) {
+            let wanted = projection.aggregate_types();
+            for event in events.iter().filter(|e| e.position > *at) {
+                if wanted.contains(&event.aggregate_type.as_str()) {
+                    projection.apply(&mut tx, event).await?;
                 }
             }
         }
-        Ok(applied)
-    }
-
-    /// Applies one batch to one projection; returns how many events it applied.
-    async fn step(&self, index: usize) -> Result<usize, ProjectionError> {
-        let projection = &self.projections[index];
-        let mut tx = self.pool.begin().await?;
-        let bound = event::visible_bound(&mut tx).await?;
-        let from = load_checkpoint(&mut tx, projection.name()).await?;
-        let events = event::read_after(
-            &mut tx,
-            projection.aggregate_types(),
-            from,
-            bound,
-            BATCH_SIZE,
-        )
-        .await?;
-        let Some(last) = events.last().map(|event| event.position) else {
-            tx.rollback().await?;
-            // Another process may have moved the checkpoint on.
-            self.advance(index, from);
-            return Ok(0);
-        };
-        for event in &events {
-            projection.apply(&mut tx, event).await?;
-        }
-        save_checkpoint(&mut tx, projection.name(), last).await?;
+        let moved: Vec<Position> = checkpoints.iter().map(|at| (*at).max(last)).collect();
+        save_checkpoints(&mut tx, &names, &moved).await?;
         tx.commit().await?;
-        self.advance(index, last);
+        for (index, at) in moved.into_iter().enumerate() {
+            self.advance(index, at);
+        }
         Ok(events.len())
     }
 
@@ -318,6 +328,62 @@ async fn load_checkpoint(conn: &mut PgConnection, name: &str) -> Result<Position
         transaction_id: row.transaction_id,
         position: row.position,
     })
+}
+
+/// Reads and locks the checkpoints of these projections, in the order given.
+async fn load_checkpoints(
+    conn: &mut PgConnection,
+    names: &[&str],
+) -> Result<Vec<Position>, sqlx::Error> {
+    let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let rows = sqlx::query!(
+        r#"
+        select projection, transaction_id::text::bigint as "transaction_id!", position
+        from projection_checkpoints where projection = any($1)
+        order by projection
+        for update
+        "#,
+        &owned
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(names
+        .iter()
+        .map(|name| {
+            rows.iter()
+                .find(|row| row.projection == *name)
+                .map(|row| Position {
+                    transaction_id: row.transaction_id,
+                    position: row.position,
+                })
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// Moves several projections' checkpoints in one statement.
+async fn save_checkpoints(
+    conn: &mut PgConnection,
+    names: &[&str],
+    positions: &[Position],
+) -> Result<(), sqlx::Error> {
+    let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let transactions: Vec<i64> = positions.iter().map(|p| p.transaction_id).collect();
+    let identities: Vec<i64> = positions.iter().map(|p| p.position).collect();
+    sqlx::query!(
+        r#"
+        update projection_checkpoints c
+        set transaction_id = u.transaction_id::text::xid8, position = u.position, updated_at = now()
+        from unnest($1::text[], $2::bigint[], $3::bigint[]) as u(projection, transaction_id, position)
+        where c.projection = u.projection
+        "#,
+        &owned,
+        &transactions,
+        &identities,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 async fn save_checkpoint(
