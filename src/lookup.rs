@@ -3,7 +3,9 @@
 use aggregates::course::Course;
 use aggregates::declaration::{DeclarationRequest, ParticipantFacts, Resolution};
 use aggregates::reference::{DeclarationType, Schedule, ScheduleType};
-use aggregates::{DeliveryPartnerId, LeadProviderId, ParticipantId, TrainingRecordId};
+use aggregates::{
+    DeclarationId, DeliveryPartnerId, LeadProviderId, ParticipantId, TrainingRecordId,
+};
 use chrono::{DateTime, Utc};
 use projections::participants::{self, RecordFacts};
 use projections::{declarations, reference};
@@ -31,33 +33,39 @@ pub async fn declaration_resolution(
     let Some(course) = request.course_identifier.as_deref().and_then(Course::parse) else {
         return Ok(Resolution::UnknownCourse);
     };
-    let Some(record) = training_record(pool, &request.participant_id, course).await? else {
+    let Ok(participant) = Uuid::parse_str(request.participant_id.trim()) else {
         return Ok(Resolution::UnknownParticipant);
     };
-    let stints = participants::stints_of(pool, record.training_record_id).await?;
-    let own: Vec<_> = stints
+    let declaration_type = request
+        .declaration_type
+        .as_deref()
+        .unwrap_or_default()
+        .trim();
+    let kind = course.participant_type().as_str();
+    let facts =
+        participants::declaration_facts(pool, participant, kind, course.as_str(), declaration_type)
+            .await?;
+    let Some(facts) = facts else {
+        return Ok(Resolution::UnknownParticipant);
+    };
+    let record = facts.record;
+    let own: Vec<_> = facts
+        .stints
         .iter()
         .filter(|s| s.lead_provider_id == provider.0)
         .collect();
     let Some(latest) = own.iter().find(|s| s.latest) else {
         return Ok(Resolution::UnknownParticipant);
     };
-    let schedule = reference::schedule(pool, &record.schedule_identifier, record.cohort)
-        .await?
-        .unwrap_or_else(|| empty_schedule(&record));
-    let declaration_type = request.declaration_type.as_deref().map(str::trim);
-    let held_under_same_trn = match (&record.trn, declaration_type) {
-        (Some(trn), Some(declaration_type)) => {
-            declarations::held_under_same_trn(
-                pool,
-                trn,
-                record.participant_id,
-                course.as_str(),
-                declaration_type,
-            )
-            .await?
-        }
-        _ => None,
+    let schedule = match (facts.schedule_type, facts.schedule_name, facts.milestones) {
+        (Some(kind), Some(name), Some(milestones)) => reference::schedule_from(
+            record.schedule_identifier.clone(),
+            record.cohort,
+            &kind,
+            name,
+            milestones,
+        )?,
+        _ => empty_schedule(&record),
     };
     Ok(Resolution::Found(Box::new(ParticipantFacts {
         participant_id: ParticipantId(record.participant_id),
@@ -75,7 +83,7 @@ pub async fn declaration_resolution(
         sparsity_uplift: record.sparsity_uplift,
         delivery_partner_id: Some(DeliveryPartnerId(latest.delivery_partner_id)),
         mentor_id: record.mentor_id.map(ParticipantId),
-        held_under_same_trn,
+        held_under_same_trn: facts.held_under_same_trn.map(DeclarationId),
         schedule,
     })))
 }

@@ -261,38 +261,6 @@ pub async fn live_of_record(
         .collect())
 }
 
-/// The live declaration of this milestone held by another person with the same TRN.
-pub async fn held_under_same_trn(
-    db: impl PgExecutor<'_>,
-    trn: &str,
-    participant: Uuid,
-    course: &str,
-    declaration_type: &str,
-) -> Result<Option<DeclarationId>, sqlx::Error> {
-    let id = sqlx::query_scalar!(
-        r#"
-        select d.id
-        from participants p
-        cross join lateral (
-            select d.id, d.created_at from declarations d
-            where d.participant_id = p.id and d.course_identifier = $3
-              and d.declaration_type = $4 and d.superseded_by is null
-              and d.state in ('submitted', 'eligible', 'payable', 'paid')
-        ) d
-        where p.trn = $1 and p.id <> $2
-        order by d.created_at
-        limit 1
-        "#,
-        trn,
-        participant,
-        course,
-        declaration_type,
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(id.map(DeclarationId))
-}
-
 /// The submitted declarations of a training record: (slot, declaration).
 pub async fn submitted_of_record(
     db: impl PgExecutor<'_>,

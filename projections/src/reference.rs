@@ -131,19 +131,38 @@ pub async fn schedule(
     )
     .fetch_optional(db)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
-    let schedule_type = ScheduleType::parse(&row.schedule_type).ok_or_else(|| {
-        sqlx::Error::Decode(format!("unknown schedule type {:?}", row.schedule_type).into())
+    row.map(|row| {
+        schedule_from(
+            row.identifier,
+            row.cohort,
+            &row.schedule_type,
+            row.name,
+            row.milestones,
+        )
+    })
+    .transpose()
+}
+
+/// A schedule from its projected columns.
+pub fn schedule_from(
+    identifier: String,
+    cohort: i32,
+    schedule_type: &str,
+    name: String,
+    milestones: serde_json::Value,
+) -> Result<Schedule, sqlx::Error> {
+    let schedule_type = ScheduleType::parse(schedule_type).ok_or_else(|| {
+        sqlx::Error::Decode(format!("unknown schedule type {schedule_type:?}").into())
     })?;
-    let milestones: Vec<Milestone> = serde_json::from_value(row.milestones).map_err(decode)?;
-    Ok(Some(Schedule {
-        identifier: row.identifier,
-        name: row.name,
-        cohort: row.cohort,
+    let milestones: Vec<Milestone> =
+        serde_json::from_value(milestones).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Schedule {
+        identifier,
+        name,
+        cohort,
         schedule_type,
         milestones,
-    }))
+    })
 }
 
 /// A school, by URN: its id and whether it is eligible for funding.

@@ -221,7 +221,7 @@ pub async fn record_of(
 }
 
 /// One stint of a record, for the facts provider commands need.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct StintRow {
     /// The provider.
     pub lead_provider_id: Uuid,
@@ -237,27 +237,98 @@ pub struct StintRow {
     pub latest: bool,
 }
 
-/// Every stint of a record, oldest first.
-pub async fn stints_of(
-    db: impl PgExecutor<'_>,
-    record: Uuid,
-) -> Result<Vec<StintRow>, sqlx::Error> {
-    sqlx::query_as!(
-        StintRow,
-        r#"
-        select lead_provider_id, delivery_partner_id, schedule_identifier, training_status,
-               withdrawn_at, latest
-        from stints where training_record_id = $1 order by seq
-        "#,
-        record,
-    )
-    .fetch_all(db)
-    .await
-}
-
 /// The cohort of a training record.
 pub async fn cohort_of(db: impl PgExecutor<'_>, record: Uuid) -> Result<Option<i32>, sqlx::Error> {
     sqlx::query_scalar!("select cohort from training_records where id = $1", record)
         .fetch_optional(db)
         .await
+}
+
+/// Everything a declaration submission needs to know, in one round trip: the record, its
+/// stints, its schedule and the same-TRN holder of the milestone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeclarationFacts {
+    /// The record.
+    pub record: RecordFacts,
+    /// Its stints, oldest first.
+    pub stints: Vec<StintRow>,
+    /// The schedule's type, if the schedule exists.
+    pub schedule_type: Option<String>,
+    /// The schedule's name.
+    pub schedule_name: Option<String>,
+    /// The schedule's milestones (JSON, as projected).
+    pub milestones: Option<serde_json::Value>,
+    /// Another person with the same TRN holding this milestone with this declaration.
+    pub held_under_same_trn: Option<Uuid>,
+}
+
+/// The facts for declaring `declaration_type` of `course` for a person's record of a type.
+pub async fn declaration_facts(
+    db: impl PgExecutor<'_>,
+    participant: Uuid,
+    participant_type: &str,
+    course: &str,
+    declaration_type: &str,
+) -> Result<Option<DeclarationFacts>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"
+        select r.id, r.participant_id, r.cohort, r.schedule_identifier, r.eligible_for_funding,
+               r.pupil_premium_uplift, r.sparsity_uplift, r.mentor_id, p.trn,
+               st.stints as "stints!", sc.schedule_type as "schedule_type?",
+               sc.name as "schedule_name?", sc.milestones as "milestones?",
+               twin.id as "held_under_same_trn?"
+        from training_records r
+        join participants p on p.id = r.participant_id
+        cross join lateral (
+            select coalesce(jsonb_agg(jsonb_build_object(
+                'lead_provider_id', s.lead_provider_id,
+                'delivery_partner_id', s.delivery_partner_id,
+                'schedule_identifier', s.schedule_identifier,
+                'training_status', s.training_status,
+                'withdrawn_at', s.withdrawn_at,
+                'latest', s.latest) order by s.seq), '[]'::jsonb) as stints
+            from stints s where s.training_record_id = r.id
+        ) st
+        left join schedules sc on sc.identifier = r.schedule_identifier and sc.cohort = r.cohort
+        left join lateral (
+            select d.id from participants other
+            join declarations d on d.participant_id = other.id
+            where other.trn = p.trn and other.id <> p.id and d.course_identifier = $3
+              and d.declaration_type = $4 and d.superseded_by is null
+              and d.state in ('submitted', 'eligible', 'payable', 'paid')
+            order by d.created_at
+            limit 1
+        ) twin on true
+        where r.participant_id = $1 and r.participant_type = $2
+        order by r.created_at
+        limit 1
+        "#,
+        participant,
+        participant_type,
+        course,
+        declaration_type,
+    )
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let stints =
+        serde_json::from_value(row.stints).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Some(DeclarationFacts {
+        record: RecordFacts {
+            training_record_id: row.id,
+            participant_id: row.participant_id,
+            cohort: row.cohort,
+            schedule_identifier: row.schedule_identifier,
+            eligible_for_funding: row.eligible_for_funding,
+            pupil_premium_uplift: row.pupil_premium_uplift,
+            sparsity_uplift: row.sparsity_uplift,
+            mentor_id: row.mentor_id,
+            trn: row.trn,
+        },
+        stints,
+        schedule_type: row.schedule_type,
+        schedule_name: row.schedule_name,
+        milestones: row.milestones,
+        held_under_same_trn: row.held_under_same_trn,
+    }))
 }
