@@ -125,6 +125,11 @@ impl Runner {
     /// transaction with every checkpoint row locked; returns how many events it read.
     async fn step(&self) -> Result<usize, ProjectionError> {
         let mut tx = self.pool.begin().await?;
+        // Read models can be rebuilt from the log, and a lost commit takes its checkpoint with
+        // it, so the runner need not wait for the disk: the events are re-applied on restart.
+        sqlx::query!("set local synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
         let bound = event::visible_bound(&mut tx).await?;
         let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
         let checkpoints = load_checkpoints(&mut tx, &names).await?;
@@ -295,9 +300,15 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
+/// Waits for a commit notification, then takes every one already buffered: one catch-up
+/// covers them all.
 async fn next_notification(listener: &mut Option<PgListener>) -> Result<(), sqlx::Error> {
     match listener {
-        Some(listener) => listener.recv().await.map(drop),
+        Some(listener) => {
+            listener.recv().await?;
+            while listener.next_buffered().is_some() {}
+            Ok(())
+        }
         None => std::future::pending().await,
     }
 }
