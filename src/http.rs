@@ -7,8 +7,11 @@ mod extract;
 mod health;
 pub mod json_api;
 mod participants;
+mod partnerships;
+mod schools;
 mod statements;
 mod transfers;
+mod unfunded_mentors;
 
 use std::time::Duration;
 
@@ -36,6 +39,9 @@ pub fn app(state: AppState) -> Router {
         .merge(statements::router())
         .merge(declarations::router())
         .merge(transfers::router())
+        .merge(schools::router())
+        .merge(partnerships::router())
+        .merge(unfunded_mentors::router())
         .merge(participants::router())
         .merge(admin::router())
         .fallback(not_found)

@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod ledger;
 pub mod lookup;
+pub mod partnerships;
 pub mod private_postgres;
 pub mod provider;
 pub mod school;

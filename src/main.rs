@@ -69,6 +69,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             following.abort();
             done
         }
+        Command::School(command) => {
+            let (ledger, following) = ledger(&database.pool).await?;
+            let done = cli::school(&ledger, command).await;
+            following.abort();
+            done
+        }
     };
     database.close().await?;
     result

@@ -6,11 +6,12 @@ pub mod declaration;
 pub mod ids;
 pub mod record;
 pub mod reference;
+pub mod school_cohort;
 pub mod statement;
 pub mod training_record;
 
 pub use ids::*;
-pub use record::{Record, RecordCommand, RecordError, RecordEvent, Registered};
+pub use record::{Record, RecordCommand, RecordEvent, Registered};
 pub use statement::{Statement, StatementCommand, StatementError, StatementEvent, StatementTerms};
 
 use serde::{Deserialize, Serialize};

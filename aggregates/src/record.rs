@@ -1,7 +1,9 @@
-//! Reference records: facts registered once (cohorts, schedules, contracts, lead providers,
-//! delivery partners, schools) that no provider command changes. One generic aggregate serves
-//! them all; registering the same record again is a no-op, so seeding is idempotent.
+//! Reference records: facts (cohorts, schedules, contracts, lead providers, delivery partners,
+//! schools) that no provider command changes. One generic aggregate serves them all.
+//! Registering the same details again is a no-op, so seeding is idempotent; registering other
+//! details under the same key records them, so corrected reference data flows through.
 
+use std::convert::Infallible;
 use std::fmt::Debug;
 
 use cqrs_es::event_sink::EventSink;
@@ -48,14 +50,6 @@ pub enum RecordEvent<R: Record> {
     Registered(R),
 }
 
-/// Why a registration was refused.
-#[derive(Debug, PartialEq, thiserror::Error)]
-pub enum RecordError {
-    /// The same key was registered before with other details.
-    #[error("this {0} is already registered with different details")]
-    RegisteredDifferently(&'static str),
-}
-
 impl<R: Record> DomainEvent for RecordEvent<R> {
     fn event_type(&self) -> String {
         "Registered".to_owned()
@@ -72,12 +66,11 @@ impl<R: Record> Registered<R> {
         self.record.as_ref()
     }
 
-    fn decide(&self, command: RecordCommand<R>) -> Result<Vec<RecordEvent<R>>, RecordError> {
+    fn decide(&self, command: RecordCommand<R>) -> Vec<RecordEvent<R>> {
         let RecordCommand::Register(record) = command;
         match &self.record {
-            None => Ok(vec![RecordEvent::Registered(record)]),
-            Some(existing) if *existing == record => Ok(vec![]),
-            Some(_) => Err(RecordError::RegisteredDifferently(R::TYPE)),
+            Some(existing) if *existing == record => vec![],
+            _ => vec![RecordEvent::Registered(record)],
         }
     }
 }
@@ -86,7 +79,7 @@ impl<R: Record> Aggregate for Registered<R> {
     const TYPE: &'static str = R::TYPE;
     type Command = RecordCommand<R>;
     type Event = RecordEvent<R>;
-    type Error = RecordError;
+    type Error = Infallible;
     type Services = ();
 
     async fn handle(
@@ -94,8 +87,8 @@ impl<R: Record> Aggregate for Registered<R> {
         command: Self::Command,
         _services: &(),
         sink: &EventSink<Self>,
-    ) -> Result<(), RecordError> {
-        let events = self.decide(command)?;
+    ) -> Result<(), Infallible> {
+        let events = self.decide(command);
         crate::write_all(self, sink, events).await;
         Ok(())
     }
@@ -111,7 +104,7 @@ mod tests {
     use cqrs_es::test::TestFramework;
 
     use super::*;
-    use crate::reference::DeliveryPartner;
+    use crate::reference::{DeliveryPartner, School};
 
     fn partner(name: &str) -> DeliveryPartner {
         DeliveryPartner {
@@ -136,10 +129,18 @@ mod tests {
     }
 
     #[test]
-    fn registering_other_details_under_the_same_key_is_refused() {
-        TestFramework::<Registered<DeliveryPartner>>::with(())
-            .given(vec![RecordEvent::Registered(partner("Ace Partners"))])
-            .when(RecordCommand::Register(partner("Ace Partners Ltd")))
-            .then_expect_error(RecordError::RegisteredDifferently("delivery_partner"));
+    fn registering_other_details_under_the_same_key_records_them() {
+        let school = |name: &str| School {
+            urn: "100001".into(),
+            name: name.into(),
+            eligible: true,
+            cip_only: false,
+            induction_tutor_name: None,
+            induction_tutor_email: None,
+        };
+        TestFramework::<Registered<School>>::with(())
+            .given(vec![RecordEvent::Registered(school("Old Name School"))])
+            .when(RecordCommand::Register(school("New Name School")))
+            .then_expect_events(vec![RecordEvent::Registered(school("New Name School"))]);
     }
 }

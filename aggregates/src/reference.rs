@@ -294,6 +294,15 @@ pub struct School {
     pub name: String,
     /// Whether it is eligible for DfE-funded training.
     pub eligible: bool,
+    /// Whether it runs only the core induction programme (no funded provider training).
+    #[serde(default)]
+    pub cip_only: bool,
+    /// The induction tutor's name.
+    #[serde(default)]
+    pub induction_tutor_name: Option<String>,
+    /// The induction tutor's (or else the school contact's) email.
+    #[serde(default)]
+    pub induction_tutor_email: Option<String>,
 }
 
 impl Record for School {
@@ -324,28 +333,5 @@ impl Record for ProviderRelationship {
             "{}:{}:{}",
             self.lead_provider_id, self.delivery_partner_id, self.cohort
         )
-    }
-}
-
-/// A school's partnership with a lead provider, through a delivery partner, for a cohort.
-/// The sandbox registers these; provider commands on partnerships build on the same stream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Partnership {
-    /// The lead provider.
-    pub lead_provider_id: LeadProviderId,
-    /// The school.
-    pub school_id: SchoolId,
-    /// The delivery partner.
-    pub delivery_partner_id: DeliveryPartnerId,
-    /// The cohort.
-    pub cohort: i32,
-}
-
-impl Record for Partnership {
-    const TYPE: &'static str = "partnership";
-
-    fn aggregate_id(&self) -> String {
-        crate::ids::PartnershipId::for_school(self.lead_provider_id, self.school_id, self.cohort)
-            .to_string()
     }
 }

@@ -8,6 +8,7 @@ pub mod lead_providers;
 pub mod participants;
 pub mod reference;
 pub mod runner;
+pub mod schools;
 pub mod statements;
 pub mod transfers;
 
@@ -21,6 +22,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(lead_providers::LeadProviders),
         Arc::new(reference::ReferenceData),
+        Arc::new(schools::SchoolCohorts),
         Arc::new(statements::Statements),
         Arc::new(participants::Participants),
         Arc::new(declarations::Declarations),

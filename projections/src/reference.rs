@@ -1,14 +1,25 @@
-//! Reference read models the commands look up: schedules, schools and partnerships.
+//! Reference read models the commands look up: cohorts, schedules, schools, delivery
+//! partners and providers' relationships with them.
 
-use aggregates::reference::{Milestone, Partnership, Schedule, ScheduleType, School};
+use aggregates::reference::{
+    Cohort, DeliveryPartner, Milestone, ProviderRelationship, Schedule, ScheduleType, School,
+};
 use aggregates::{DeliveryPartnerId, LeadProviderId, Record, RecordEvent, SchoolId};
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::{Projection, ProjectionError, StoredEvent};
 
-/// Projects schedules, schools and partnerships.
+/// Projects reference records.
 pub struct ReferenceData;
+
+fn record<R: Record + DeserializeOwned>(event: &StoredEvent) -> Result<R, ProjectionError> {
+    let RecordEvent::Registered(record) = event
+        .decode::<RecordEvent<R>>()
+        .map_err(|e| ProjectionError::decode(event, e))?;
+    Ok(record)
+}
 
 #[async_trait]
 impl Projection for ReferenceData {
@@ -17,17 +28,29 @@ impl Projection for ReferenceData {
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
-        &[Schedule::TYPE, School::TYPE, Partnership::TYPE]
+        &[
+            Cohort::TYPE,
+            Schedule::TYPE,
+            School::TYPE,
+            DeliveryPartner::TYPE,
+            ProviderRelationship::TYPE,
+        ]
     }
 
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!("delete from cohorts")
+            .execute(&mut *conn)
+            .await?;
         sqlx::query!("delete from schedules")
             .execute(&mut *conn)
             .await?;
         sqlx::query!("delete from schools")
             .execute(&mut *conn)
             .await?;
-        sqlx::query!("delete from partnerships")
+        sqlx::query!("delete from delivery_partners")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query!("delete from provider_relationships")
             .execute(&mut *conn)
             .await
             .map(drop)
@@ -38,14 +61,25 @@ impl Projection for ReferenceData {
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        let decode_error = |e: serde_json::Error| ProjectionError::decode(event, e);
+        let at = event.recorded_at;
         match event.aggregate_type.as_str() {
+            Cohort::TYPE => {
+                let cohort: Cohort = record(event)?;
+                sqlx::query!(
+                    r#"
+                    insert into cohorts (start_year, created_at, updated_at) values ($1, $2, $2)
+                    on conflict (start_year) do update set updated_at = excluded.updated_at
+                    "#,
+                    cohort.start_year,
+                    at,
+                )
+                .execute(conn)
+                .await?;
+            }
             Schedule::TYPE => {
-                let RecordEvent::Registered(schedule) = event
-                    .decode::<RecordEvent<Schedule>>()
-                    .map_err(decode_error)?;
-                let milestones =
-                    serde_json::to_value(&schedule.milestones).map_err(decode_error)?;
+                let schedule: Schedule = record(event)?;
+                let milestones = serde_json::to_value(&schedule.milestones)
+                    .map_err(|e| ProjectionError::decode(event, e))?;
                 sqlx::query!(
                     r#"
                     insert into schedules (identifier, cohort, schedule_type, name, milestones)
@@ -64,48 +98,60 @@ impl Projection for ReferenceData {
                 .await?;
             }
             School::TYPE => {
-                let RecordEvent::Registered(school) = event
-                    .decode::<RecordEvent<School>>()
-                    .map_err(decode_error)?;
+                let school: School = record(event)?;
                 sqlx::query!(
                     r#"
-                    insert into schools (id, urn, name, eligible, created_at, updated_at)
-                    values ($1, $2, $3, $4, $5, $5)
+                    insert into schools (id, urn, name, eligible, cip_only, induction_tutor_name,
+                        induction_tutor_email, created_at, updated_at)
+                    values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
                     on conflict (id) do update
                     set urn = excluded.urn, name = excluded.name, eligible = excluded.eligible,
+                        cip_only = excluded.cip_only,
+                        induction_tutor_name = excluded.induction_tutor_name,
+                        induction_tutor_email = excluded.induction_tutor_email,
                         updated_at = excluded.updated_at
                     "#,
                     SchoolId::from_urn(&school.urn).0,
                     school.urn,
                     school.name,
                     school.eligible,
-                    event.recorded_at,
+                    school.cip_only,
+                    school.induction_tutor_name,
+                    school.induction_tutor_email,
+                    at,
+                )
+                .execute(conn)
+                .await?;
+            }
+            DeliveryPartner::TYPE => {
+                let partner: DeliveryPartner = record(event)?;
+                sqlx::query!(
+                    r#"
+                    insert into delivery_partners (id, name, created_at, updated_at)
+                    values ($1, $2, $3, $3)
+                    on conflict (id) do update
+                    set name = excluded.name, updated_at = excluded.updated_at
+                    "#,
+                    DeliveryPartnerId::from_name(&partner.name).0,
+                    partner.name,
+                    at,
                 )
                 .execute(conn)
                 .await?;
             }
             _ => {
-                let RecordEvent::Registered(partnership) = event
-                    .decode::<RecordEvent<Partnership>>()
-                    .map_err(decode_error)?;
-                let id = event
-                    .aggregate_uuid()
-                    .map_err(|e| ProjectionError::decode(event, e))?;
+                let relationship: ProviderRelationship = record(event)?;
                 sqlx::query!(
                     r#"
-                    insert into partnerships (id, lead_provider_id, school_id, delivery_partner_id,
-                        cohort, created_at, updated_at)
-                    values ($1, $2, $3, $4, $5, $6, $6)
-                    on conflict (id) do update
-                    set delivery_partner_id = excluded.delivery_partner_id,
-                        updated_at = excluded.updated_at
+                    insert into provider_relationships (lead_provider_id, delivery_partner_id,
+                        cohort, created_at)
+                    values ($1, $2, $3, $4)
+                    on conflict do nothing
                     "#,
-                    id,
-                    partnership.lead_provider_id.0,
-                    partnership.school_id.0,
-                    partnership.delivery_partner_id.0,
-                    partnership.cohort,
-                    event.recorded_at,
+                    relationship.lead_provider_id.0,
+                    relationship.delivery_partner_id.0,
+                    relationship.cohort,
+                    at,
                 )
                 .execute(conn)
                 .await?;
@@ -185,7 +231,7 @@ pub async fn partnership_of(
     let row = sqlx::query!(
         r#"
         select lead_provider_id, delivery_partner_id from partnerships
-        where school_id = $1 and cohort = $2
+        where school_id = $1 and cohort = $2 and challenged_reason is null
         order by created_at
         limit 1
         "#,
@@ -200,4 +246,93 @@ pub async fn partnership_of(
             DeliveryPartnerId(row.delivery_partner_id),
         )
     }))
+}
+
+/// What the partnership rules need to know of a request's school, cohort and delivery partner.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartnershipFacts {
+    /// The cohort exists.
+    pub cohort_known: bool,
+    /// The school exists.
+    pub school_known: bool,
+    /// The school runs only the core induction programme.
+    pub cip_only: bool,
+    /// The school is eligible for funding.
+    pub school_eligible: bool,
+    /// The school had a confirmed provider in the previous cohort.
+    pub partnered_last_year: bool,
+    /// The delivery partner exists.
+    pub delivery_partner_known: bool,
+    /// The provider works with the delivery partner in the cohort.
+    pub has_relationship: bool,
+}
+
+/// Looks up the partnership facts in one round trip.
+pub async fn partnership_facts(
+    db: impl PgExecutor<'_>,
+    provider: LeadProviderId,
+    school: Option<SchoolId>,
+    cohort: Option<i32>,
+    delivery_partner: Option<DeliveryPartnerId>,
+) -> Result<PartnershipFacts, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"
+        select
+            exists (select 1 from cohorts where start_year = $2) as "cohort_known!",
+            exists (select 1 from schools where id = $1) as "school_known!",
+            coalesce((select cip_only from schools where id = $1), false) as "cip_only!",
+            coalesce((select eligible from schools where id = $1), false) as "school_eligible!",
+            exists (
+                select 1 from partnerships
+                where school_id = $1 and cohort = $2 - 1 and challenged_reason is null
+            ) as "partnered_last_year!",
+            exists (select 1 from delivery_partners where id = $3) as "delivery_partner_known!",
+            exists (
+                select 1 from provider_relationships
+                where lead_provider_id = $4 and delivery_partner_id = $3 and cohort = $2
+            ) as "has_relationship!"
+        "#,
+        school.map(|s| s.0),
+        cohort,
+        delivery_partner.map(|d| d.0),
+        provider.0,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(PartnershipFacts {
+        cohort_known: row.cohort_known,
+        school_known: row.school_known,
+        cip_only: row.cip_only,
+        school_eligible: row.school_eligible,
+        partnered_last_year: row.partnered_last_year,
+        delivery_partner_known: row.delivery_partner_known,
+        has_relationship: row.has_relationship,
+    })
+}
+
+/// Whether a partnership exists, challenged or not.
+pub async fn partnership_known(
+    db: impl PgExecutor<'_>,
+    id: aggregates::PartnershipId,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from partnerships where id = $1) as "known!""#,
+        id.0
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The school and cohort of a partnership.
+pub async fn partnership_key(
+    db: impl PgExecutor<'_>,
+    id: aggregates::PartnershipId,
+) -> Result<Option<(SchoolId, i32)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "select school_id, cohort from partnerships where id = $1",
+        id.0
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|row| (SchoolId(row.school_id), row.cohort)))
 }

@@ -2,6 +2,7 @@
 //! commands on participants.
 
 mod participants;
+mod schools;
 
 use axum::Router;
 use axum::extract::State;
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/tokens", post(create_token))
         .merge(participants::router())
+        .merge(schools::router())
 }
 
 /// What an admin asks for: a role and, for provider tokens, the provider's name.

@@ -214,3 +214,14 @@ impl From<crate::provider::DeclareError> for ApiError {
         }
     }
 }
+
+impl ApiRejection for aggregates::school_cohort::PartnershipRejection {
+    fn entries(&self) -> Vec<ErrorEntry> {
+        grouped(self.0.iter().map(|e| (e.attribute(), e.to_string())))
+    }
+
+    fn is_not_found(&self) -> bool {
+        self.0
+            .contains(&aggregates::school_cohort::PartnershipError::NotFound)
+    }
+}

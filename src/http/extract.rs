@@ -195,6 +195,39 @@ impl ListParams {
             .map(|years| years.iter().filter_map(|y| y.parse().ok()).collect())
     }
 
+    /// Reorders a page by `sort`: `created_at` or `updated_at` (given by `stamps`), `-` for
+    /// descending, comma-separated; other names are ignored, as the API ignores them.
+    pub fn sort_page<T>(
+        &self,
+        rows: &mut [T],
+        stamps: impl Fn(&T) -> (DateTime<Utc>, DateTime<Utc>),
+    ) {
+        let Some(sort) = self.sort.as_deref() else {
+            return;
+        };
+        for key in sort.split(',').rev().map(str::trim) {
+            let (descending, name) = key
+                .strip_prefix('-')
+                .map_or((false, key), |name| (true, name));
+            let updated = match name {
+                "created_at" => false,
+                "updated_at" => true,
+                _ => continue,
+            };
+            let stamp = |row: &T| {
+                if updated {
+                    stamps(row).1
+                } else {
+                    stamps(row).0
+                }
+            };
+            rows.sort_by(|a, b| {
+                let order = stamp(a).cmp(&stamp(b));
+                if descending { order.reverse() } else { order }
+            });
+        }
+    }
+
     /// A date filter such as `updated_since`, which must be ISO 8601.
     pub fn date_filter(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
         let Some(raw) = self.filter(name) else {

@@ -185,30 +185,10 @@ async fn list_participants(
         updated_since: params.date_filter("updated_since")?,
     };
     let mut people = participants::list(&app.pool, provider.id, &filter, params.page).await?;
-    sort_page(&mut people, params.sort.as_deref());
+    params.sort_page(&mut people, |p| (p.created_at, p.updated_at));
     Ok(Document {
         data: resources(&app, &provider, people, now).await?,
     })
-}
-
-/// Reorders a page by `created_at` or `updated_at` (`-` for descending); other names are
-/// ignored, as the API ignores them.
-fn sort_page(people: &mut [ParticipantRow], sort: Option<&str>) {
-    let Some(sort) = sort else { return };
-    for key in sort.split(',').rev().map(str::trim) {
-        let (descending, name) = key
-            .strip_prefix('-')
-            .map_or((false, key), |name| (true, name));
-        let field = match name {
-            "created_at" => |p: &ParticipantRow| p.created_at,
-            "updated_at" => |p: &ParticipantRow| p.updated_at,
-            _ => continue,
-        };
-        people.sort_by(|a, b| {
-            let order = field(a).cmp(&field(b));
-            if descending { order.reverse() } else { order }
-        });
-    }
 }
 
 /// One person the caller trains.

@@ -3,12 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use aggregates::reference::{DeliveryPartner, Partnership, ProviderRelationship, School};
-use aggregates::{DeliveryPartnerId, LeadProviderId, SchoolId};
+use aggregates::reference::{DeliveryPartner, ProviderRelationship, School};
+use aggregates::school_cohort::PartnershipRejection;
+use aggregates::{DeliveryPartnerId, LeadProviderId, PartnershipId, SchoolId};
+use projections::reference;
 use serde::Deserialize;
 
 use super::{SeedError, participants, read_csv, register_all};
-use crate::ledger::Ledger;
+use crate::ledger::{Actor, CommandContext, Ledger, LedgerError};
+use crate::partnerships::{self, Confirmation};
 
 const PARTNERS: (&str, &str) = (
     "delivery-partners.csv",
@@ -36,36 +39,31 @@ pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
     let partners: Vec<DeliveryPartner> = read_csv(PARTNERS.0, PARTNERS.1)?;
     let schools: Vec<School> = read_csv(SCHOOLS.0, SCHOOLS.1)?;
     let rows = read_csv::<PartnershipRow>(PARTNERSHIPS.0, PARTNERSHIPS.1)?;
-    let partnerships: Vec<Partnership> = rows
-        .iter()
-        .map(|row| Partnership {
-            lead_provider_id: LeadProviderId::from_name(&row.lead_provider),
-            school_id: SchoolId::from_urn(&row.school_urn),
-            delivery_partner_id: DeliveryPartnerId::from_name(&row.delivery_partner),
-            cohort: row.cohort,
-        })
-        .collect();
     // A provider works with a delivery partner in every cohort it partners a school through it.
-    let relationships: BTreeSet<_> = partnerships
+    let relationships: BTreeSet<_> = rows
         .iter()
-        .map(|p| (p.lead_provider_id, p.delivery_partner_id, p.cohort))
+        .map(|row| {
+            (
+                row.lead_provider.as_str(),
+                row.delivery_partner.as_str(),
+                row.cohort,
+            )
+        })
         .collect();
     let relationships = relationships
         .into_iter()
-        .map(
-            |(lead_provider_id, delivery_partner_id, cohort)| ProviderRelationship {
-                lead_provider_id,
-                delivery_partner_id,
-                cohort,
-            },
-        )
+        .map(|(provider, partner, cohort)| ProviderRelationship {
+            lead_provider_id: LeadProviderId::from_name(provider),
+            delivery_partner_id: DeliveryPartnerId::from_name(partner),
+            cohort,
+        })
         .collect();
     register_all(ledger, "delivery partners", partners).await?;
     register_all(ledger, "schools", schools).await?;
     register_all(ledger, "provider relationships", relationships).await?;
-    register_all(ledger, "partnerships", partnerships).await?;
-    // Registering participants looks schools and partnerships up in the read models.
+    // Partnerships and participants look schools and partners up in the read models.
     super::catch_up(ledger).await?;
+    partner_schools(ledger, &rows).await?;
     let mut cohorts: Vec<participants::Schools> = Vec::new();
     for row in &rows {
         match cohorts
@@ -80,5 +78,81 @@ pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
             }),
         }
     }
-    participants::load(ledger, &cohorts, chrono::Utc::now()).await
+    participants::load(ledger, &cohorts, chrono::Utc::now()).await?;
+    challenge_some(ledger, &rows).await
+}
+
+/// Each partnered school sets its cohort up with a full induction programme and its provider
+/// confirms the partnership.
+async fn partner_schools(ledger: &Ledger, rows: &[PartnershipRow]) -> Result<(), SeedError> {
+    let context = CommandContext::of(Actor::Seed);
+    let failed = |e: LedgerError<PartnershipRejection>| SeedError::Command {
+        what: "sandbox partnership",
+        message: e.to_string(),
+    };
+    let now = chrono::Utc::now();
+    let mut confirmed = 0;
+    for row in rows {
+        let provider = LeadProviderId::from_name(&row.lead_provider);
+        let school = SchoolId::from_urn(&row.school_urn);
+        let id = PartnershipId::for_school(provider, school, row.cohort);
+        if reference::partnership_known(ledger.pool(), id).await? {
+            continue;
+        }
+        partnerships::set_up_cohort(
+            ledger,
+            school,
+            row.cohort,
+            Some("full_induction_programme"),
+            &context,
+        )
+        .await
+        .map_err(failed)?;
+        let confirmation = Confirmation {
+            cohort: Some(row.cohort.to_string()),
+            school_id: Some(school.to_string()),
+            delivery_partner_id: Some(
+                DeliveryPartnerId::from_name(&row.delivery_partner).to_string(),
+            ),
+        };
+        partnerships::confirm(ledger, provider, &confirmation, now, &context)
+            .await
+            .map_err(failed)?;
+        confirmed += 1;
+    }
+    tracing::info!(count = confirmed, "seeded partnerships");
+    Ok(())
+}
+
+/// The last school of each provider (in 2023) challenges its partnership; challenging again
+/// changes nothing.
+async fn challenge_some(ledger: &Ledger, rows: &[PartnershipRow]) -> Result<(), SeedError> {
+    let context = CommandContext::of(Actor::Seed);
+    for (i, row) in rows.iter().enumerate() {
+        let last_of_provider = rows
+            .get(i + 1)
+            .is_none_or(|next| next.lead_provider != row.lead_provider);
+        if !last_of_provider || row.cohort != 2023 {
+            continue;
+        }
+        let school = SchoolId::from_urn(&row.school_urn);
+        let id = PartnershipId::for_school(
+            LeadProviderId::from_name(&row.lead_provider),
+            school,
+            row.cohort,
+        );
+        partnerships::challenge(
+            ledger,
+            (id, school, row.cohort),
+            "mistake",
+            chrono::Utc::now(),
+            &context,
+        )
+        .await
+        .map_err(|e| SeedError::Command {
+            what: "sandbox challenge",
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
 }

@@ -4,13 +4,15 @@
 
 use aggregates::course::ParticipantType;
 use aggregates::ids::derived;
-use aggregates::reference::{DeliveryPartner, Partnership, School};
+use aggregates::reference::{DeliveryPartner, ProviderRelationship, School};
 use aggregates::training_record::{Placement, Registration, TrainingRecord, TrainingRecordCommand};
-use aggregates::{DeliveryPartnerId, LeadProviderId, ParticipantId, SchoolId};
+use aggregates::{DeliveryPartnerId, LeadProviderId, ParticipantId, PartnershipId, SchoolId};
 use indicatif::{ProgressBar, ProgressStyle};
+use projections::reference;
 
 use super::{SeedError, register_all, send_all};
-use crate::ledger::Ledger;
+use crate::ledger::{Actor, CommandContext, Ledger};
+use crate::partnerships::{self, Confirmation};
 
 /// The provider that trains the synthetic participants.
 pub const PROVIDER: &str = "Ambition Institute";
@@ -37,19 +39,49 @@ pub async fn load(ledger: &Ledger, participants: usize) -> Result<(), SeedError>
             urn: urn(i),
             name: format!("Synthetic School {i}"),
             eligible: true,
+            cip_only: false,
+            induction_tutor_name: None,
+            induction_tutor_email: None,
         })
         .collect();
-    let partnerships: Vec<Partnership> = (0..SCHOOLS)
-        .map(|i| Partnership {
-            lead_provider_id: provider,
-            school_id: SchoolId::from_urn(&urn(i)),
-            delivery_partner_id,
-            cohort: COHORT,
-        })
-        .collect();
+    let relationship = ProviderRelationship {
+        lead_provider_id: provider,
+        delivery_partner_id,
+        cohort: COHORT,
+    };
     register_all(ledger, "delivery partners", vec![partner]).await?;
     register_all(ledger, "schools", schools).await?;
-    register_all(ledger, "partnerships", partnerships).await?;
+    register_all(ledger, "provider relationships", vec![relationship]).await?;
+    super::catch_up(ledger).await?;
+    let context = CommandContext::of(Actor::Seed);
+    for i in 0..SCHOOLS {
+        let school = SchoolId::from_urn(&urn(i));
+        if reference::partnership_known(
+            ledger.pool(),
+            PartnershipId::for_school(provider, school, COHORT),
+        )
+        .await?
+        {
+            continue;
+        }
+        let confirmation = Confirmation {
+            cohort: Some(COHORT.to_string()),
+            school_id: Some(school.to_string()),
+            delivery_partner_id: Some(delivery_partner_id.to_string()),
+        };
+        partnerships::confirm(
+            ledger,
+            provider,
+            &confirmation,
+            chrono::Utc::now(),
+            &context,
+        )
+        .await
+        .map_err(|e| SeedError::Command {
+            what: "synthetic partnership",
+            message: e.to_string(),
+        })?;
+    }
 
     let bar = ProgressBar::new(participants as u64).with_style(
         ProgressStyle::with_template("participants [{bar:40}] {pos}/{len} {per_sec} eta {eta}")

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use aggregates::course::ParticipantType;
 use aggregates::reference::LeadProvider;
+use aggregates::reference::{Cohort, DeliveryPartner, ProviderRelationship, School};
+use aggregates::{DeliveryPartnerId, SchoolId};
 use aggregates::{
     LeadProviderId, Programme, Statement, StatementCommand, StatementId, StatementTerms,
 };
@@ -18,6 +20,7 @@ use chrono::NaiveDate;
 use cpd_ledger::auth::{self, Authenticator, RateLimit, Role};
 use cpd_ledger::clock::Clock;
 use cpd_ledger::ledger::{Actor, CommandContext, Ledger};
+use cpd_ledger::partnerships::{self, Confirmation};
 use cpd_ledger::school::{self, NewParticipant};
 use cpd_ledger::seed::{self, SeedSet};
 use cpd_ledger::{AppState, app};
@@ -236,30 +239,72 @@ impl TestApp {
 
     /// A school with URN `urn` in partnership with `provider_name` for `cohort`.
     pub async fn ecf_school(&self, provider_name: &str, urn: &str, cohort: i32) -> EcfSchool {
-        use aggregates::reference::{DeliveryPartner, Partnership, School};
         let (provider, token) = self.provider(provider_name).await;
         let partner = DeliveryPartner {
             name: format!("Partner of {provider_name}"),
         };
-        let delivery_partner = aggregates::DeliveryPartnerId::from_name(&partner.name);
-        let school = School {
-            urn: urn.to_owned(),
-            name: format!("School {urn}"),
-            eligible: true,
-        };
-        let partnership = Partnership {
-            lead_provider_id: provider,
-            school_id: aggregates::SchoolId::from_urn(urn),
-            delivery_partner_id: delivery_partner,
-            cohort,
-        };
+        let delivery_partner = DeliveryPartnerId::from_name(&partner.name);
         self.record(partner).await;
-        self.record(school).await;
-        self.record(partnership).await;
+        self.school(urn, true, false).await;
+        self.relationship(provider, delivery_partner, cohort).await;
+        let confirmation = Confirmation {
+            cohort: Some(cohort.to_string()),
+            school_id: Some(SchoolId::from_urn(urn).to_string()),
+            delivery_partner_id: Some(delivery_partner.to_string()),
+        };
+        partnerships::confirm(
+            &self.ledger,
+            provider,
+            &confirmation,
+            chrono::Utc::now(),
+            &CommandContext::of(Actor::Seed),
+        )
+        .await
+        .expect("partnership is confirmed");
         EcfSchool {
             token,
             delivery_partner,
         }
+    }
+
+    /// Registers a cohort (from its start year).
+    pub async fn cohort(&self, year: i32) {
+        self.record(Cohort {
+            start_year: year,
+            registration_start_date: day(year, 5, 10),
+            academic_year_start_date: day(year, 9, 1),
+            npq_registration_start_date: None,
+        })
+        .await;
+    }
+
+    /// Registers a school with a tutor.
+    pub async fn school(&self, urn: &str, eligible: bool, cip_only: bool) {
+        self.record(School {
+            urn: urn.to_owned(),
+            name: format!("School {urn}"),
+            eligible,
+            cip_only,
+            induction_tutor_name: Some("Ida Tutor".to_owned()),
+            induction_tutor_email: Some(format!("tutor@{urn}.example.com")),
+        })
+        .await;
+    }
+
+    /// Registers that a provider works with a delivery partner in a cohort (and the cohort).
+    pub async fn relationship(
+        &self,
+        provider: LeadProviderId,
+        partner: DeliveryPartnerId,
+        cohort: i32,
+    ) {
+        self.cohort(cohort).await;
+        self.record(ProviderRelationship {
+            lead_provider_id: provider,
+            delivery_partner_id: partner,
+            cohort,
+        })
+        .await;
     }
 
     /// Registers a reference record and waits for the read models.

@@ -103,11 +103,15 @@ async fn two_runners_never_apply_an_event_twice(pool: PgPool) {
 }
 
 /// Every read model table, as JSON rows in a stable order.
-const READ_MODELS: [&str; 10] = [
+const READ_MODELS: [&str; 14] = [
     "lead_providers",
     "statements",
+    "cohorts",
     "schedules",
     "schools",
+    "delivery_partners",
+    "provider_relationships",
+    "school_cohorts",
     "partnerships",
     "participants",
     "training_records",

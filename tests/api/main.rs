@@ -5,6 +5,7 @@ mod declarations;
 mod helpers;
 mod ledger;
 mod participants;
+mod partnerships;
 mod plumbing;
 mod private_postgres;
 mod seed;

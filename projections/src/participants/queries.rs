@@ -332,3 +332,60 @@ pub async fn declaration_facts(
         held_under_same_trn: row.held_under_same_trn,
     }))
 }
+
+/// A mentor of the provider's ECTs whom the provider does not train.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnfundedMentorRow {
+    /// The mentor's participant id.
+    pub id: Uuid,
+    /// Full name.
+    pub full_name: String,
+    /// Email (of their mentor record, else any record).
+    pub email: Option<String>,
+    /// Teacher reference number.
+    pub trn: Option<String>,
+    /// When first registered.
+    pub created_at: DateTime<Utc>,
+    /// When anything about them last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The mentors of the provider's ECTs who have no mentor record the provider trains.
+pub async fn unfunded_mentors(
+    db: impl PgExecutor<'_>,
+    provider: LeadProviderId,
+    id: Option<Uuid>,
+    updated_since: Option<DateTime<Utc>>,
+    page: Page,
+) -> Result<Vec<UnfundedMentorRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UnfundedMentorRow,
+        r#"
+        select m.id, m.full_name, m.trn, m.created_at, m.updated_at,
+               (select r.email from training_records r where r.participant_id = m.id
+                order by r.participant_type desc, r.created_at limit 1) as email
+        from participants m
+        where exists (
+                select 1 from training_records ect
+                join stints s on s.training_record_id = ect.id and s.latest
+                    and s.lead_provider_id = $1
+                where ect.mentor_id = m.id)
+          and not exists (
+                select 1 from training_records own
+                join stints s on s.training_record_id = own.id and s.latest
+                    and s.lead_provider_id = $1
+                where own.participant_id = m.id and own.participant_type = 'mentor')
+          and ($2::uuid is null or m.id = $2)
+          and ($3::timestamptz is null or m.updated_at >= $3)
+        order by m.created_at, m.id
+        limit $4 offset $5
+        "#,
+        provider.0,
+        id,
+        updated_since,
+        page.size,
+        page.offset(),
+    )
+    .fetch_all(db)
+    .await
+}
