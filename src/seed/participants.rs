@@ -62,6 +62,7 @@ pub async fn load(
         };
         if let (Some(from), Some(to)) = (school(leaving), school(joining)) {
             seeded += seed_transfer(ledger, leaving, from, to, now).await?;
+            seeded += seed_unfunded_mentee(ledger, joining, to, leaving, from).await?;
         }
     }
     tracing::info!(count = seeded, "seeded sandbox participants");
@@ -263,6 +264,45 @@ async fn seed_transfer(
     school::join(ledger, record, to, end + Days::new(1), &context)
         .await
         .map_err(|e| error(e.to_string()))?;
+    Ok(1)
+}
+
+/// One ECT of `provider` mentored by the mentor that `mentor_provider` trains in 2022, so
+/// every provider has an unfunded mentor; returns 1 if new.
+async fn seed_unfunded_mentee(
+    ledger: &Ledger,
+    provider: &str,
+    urn: &str,
+    mentor_provider: &str,
+    mentor_urn: &str,
+) -> Result<usize, SeedError> {
+    let mentor = newcomer(
+        &format!("{mentor_provider}:2022:1"),
+        ParticipantType::Mentor,
+        mentor_urn,
+        2022,
+        1,
+    );
+    let mut new = newcomer(
+        &format!("mentee:{provider}"),
+        ParticipantType::Ect,
+        urn,
+        2022,
+        4,
+    );
+    new.mentor_id = mentor.participant_id;
+    let Some(record) = new.training_record_id else {
+        return Ok(0);
+    };
+    if participants::cohort_of(ledger.pool(), record.0)
+        .await?
+        .is_some()
+    {
+        return Ok(0);
+    }
+    school::register(ledger, new, &CommandContext::of(Actor::Seed))
+        .await
+        .map_err(|e| failed("sandbox mentee")(e.to_string()))?;
     Ok(1)
 }
 

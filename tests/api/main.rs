@@ -8,6 +8,7 @@ mod participants;
 mod partnerships;
 mod plumbing;
 mod private_postgres;
+mod schools;
 mod seed;
 mod statements;
 mod transfers;
