@@ -366,3 +366,6 @@ impl Aggregate for SchoolCohort {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
