@@ -3,105 +3,19 @@
 //! defer, resume, withdraw and change their schedule. Each school placement is a stint with
 //! one lead provider, and each provider acts on its own latest stint.
 
+mod schedule;
+mod values;
+
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::course::{Course, ParticipantType, TrainingStatus};
-use crate::ids::{DeliveryPartnerId, LeadProviderId, ParticipantId, SchoolId};
-use crate::reference::{DeclarationType, Schedule, ScheduleType};
+pub use schedule::schedule_permits;
+pub use values::{Placement, Registration, ScheduleChange, StatusChange, Stint};
 
-/// What a school registers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Registration {
-    /// The person (a user id in the API).
-    pub participant_id: ParticipantId,
-    /// ECT or mentor.
-    pub participant_type: ParticipantType,
-    /// Full name.
-    pub full_name: String,
-    /// Email address.
-    pub email: String,
-    /// Teacher reference number, if known.
-    pub trn: Option<String>,
-    /// Whether the TRN was validated.
-    pub trn_validated: bool,
-    /// Funding eligibility: eligible, not eligible, or not yet known.
-    pub eligible_for_funding: Option<bool>,
-    /// Pupil premium uplift.
-    pub pupil_premium_uplift: bool,
-    /// Sparsity uplift.
-    pub sparsity_uplift: bool,
-    /// The ECT's mentor, if any.
-    pub mentor_id: Option<ParticipantId>,
-    /// The cohort.
-    pub cohort: i32,
-    /// The training schedule.
-    pub schedule_identifier: String,
-    /// Where and with whom training starts.
-    pub placement: Placement,
-}
-
-/// A school placement with the lead provider and delivery partner of the school's partnership.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Placement {
-    /// The school.
-    pub school_id: SchoolId,
-    /// Its URN.
-    pub school_urn: String,
-    /// The lead provider training there.
-    pub lead_provider_id: LeadProviderId,
-    /// The delivery partner.
-    pub delivery_partner_id: DeliveryPartnerId,
-    /// When the participant starts there.
-    pub start: DateTime<Utc>,
-}
-
-/// A status change a provider made, with its reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusChange {
-    /// The reason given.
-    pub reason: String,
-    /// When it was made (server time).
-    pub at: DateTime<Utc>,
-}
-
-/// One placement of a training record, as it stands.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Stint {
-    /// The placement.
-    pub placement: Placement,
-    /// When the school said the participant leaves.
-    pub end: Option<DateTime<Utc>>,
-    /// Whether the placement came from a transfer.
-    pub transfer: bool,
-    /// The provider's training status.
-    pub training_status: TrainingStatus,
-    /// The schedule during this stint.
-    pub schedule_identifier: String,
-    /// The latest withdrawal.
-    pub withdrawal: Option<StatusChange>,
-    /// The latest deferral.
-    pub deferral: Option<StatusChange>,
-}
-
-/// The target of a schedule change, as the caller looked it up.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ScheduleChange {
-    /// The provider asking.
-    pub lead_provider_id: LeadProviderId,
-    /// The course named.
-    pub course: Course,
-    /// The schedule asked for, if it exists in the cohort asked for.
-    pub target: Option<Schedule>,
-    /// The cohort asked for (or the current cohort when none was given).
-    pub cohort: i32,
-    /// Every live declaration of this record (any provider): type and date.
-    pub live_declarations: Vec<(DeclarationType, DateTime<Utc>)>,
-    /// When the change is made.
-    pub at: DateTime<Utc>,
-}
+use crate::course::TrainingStatus;
+use crate::ids::{LeadProviderId, ParticipantId};
 
 /// The training record aggregate.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -363,60 +277,6 @@ impl TrainingRecord {
             .latest_stint_of(provider)
             .ok_or(TrainingRecordError::NotRecognised)?;
         Ok(stint.training_status)
-    }
-
-    fn change_schedule(
-        &self,
-        registration: &Registration,
-        change: ScheduleChange,
-    ) -> Result<Vec<TrainingRecordEvent>, TrainingRecordError> {
-        use TrainingRecordError as E;
-        if self.status_of(change.lead_provider_id)? == TrainingStatus::Withdrawn {
-            return Err(E::WithdrawnCannotChangeSchedule);
-        }
-        let target = change.target.ok_or(E::UnknownSchedule)?;
-        if change.cohort != registration.cohort {
-            return Err(E::CohortCannotChange);
-        }
-        if target.identifier == registration.schedule_identifier {
-            return Err(E::SameSchedule);
-        }
-        if !schedule_permits(target.schedule_type, change.course) {
-            return Err(E::ScheduleNotForCourse);
-        }
-        let fits = |(declaration_type, date): &(DeclarationType, DateTime<Utc>)| {
-            target
-                .milestones
-                .iter()
-                .find(|m| m.declaration_type == *declaration_type)
-                .is_some_and(|milestone| {
-                    let start = milestone.start_date.and_time(Default::default()).and_utc();
-                    let before_end = milestone.milestone_date.is_none_or(|end| {
-                        *date
-                            < (end + chrono::Days::new(1))
-                                .and_time(Default::default())
-                                .and_utc()
-                    });
-                    *date > start && before_end
-                })
-        };
-        if !change.live_declarations.iter().all(fits) {
-            return Err(E::WouldInvalidateDeclarations);
-        }
-        Ok(vec![TrainingRecordEvent::ScheduleChanged {
-            lead_provider_id: change.lead_provider_id,
-            schedule_identifier: target.identifier,
-            at: change.at,
-        }])
-    }
-}
-
-/// Whether a schedule of this type may train this course.
-pub fn schedule_permits(schedule_type: ScheduleType, course: Course) -> bool {
-    match schedule_type {
-        ScheduleType::EcfStandard | ScheduleType::EcfReduced | ScheduleType::EcfExtended => true,
-        ScheduleType::EcfReplacement => course == Course::EcfMentor,
-        _ => false,
     }
 }
 

@@ -3,7 +3,10 @@ use cqrs_es::test::TestFramework;
 use uuid::Uuid;
 
 use super::*;
+use crate::course::{Course, ParticipantType};
+use crate::ids::{DeliveryPartnerId, SchoolId};
 use crate::reference::Milestone;
+use crate::reference::{DeclarationType, Schedule, ScheduleType};
 
 type Record = TestFramework<TrainingRecord>;
 
