@@ -337,3 +337,52 @@ pub async fn school(ledger: &Ledger, command: SchoolCommand) -> anyhow::Result<(
     }
     Ok(())
 }
+
+/// Audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the event log's hash chain and report the first broken link, or the number
+    /// of events verified and the head.
+    Verify,
+}
+
+/// Runs an audit command; a broken chain is an error (non-zero exit).
+pub async fn audit(pool: &PgPool, command: AuditCommand) -> anyhow::Result<()> {
+    let AuditCommand::Verify = command;
+    // Seal everything committed so far before checking.
+    Runner::new(pool.clone(), projections::all())
+        .await?
+        .catch_up()
+        .await?;
+    let style = ProgressStyle::with_template("verifying [{bar:40}] {pos}/{len} events {per_sec}")?
+        .progress_chars("=> ");
+    let bar = ProgressBar::new(0).with_style(style);
+    let started = Instant::now();
+    let verdict = projections::seals::verify(pool, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    match verdict {
+        projections::seals::Verdict::Intact { verified, head } => {
+            let rate = verified as f64 / seconds.max(f64::EPSILON);
+            println!(
+                "chain intact: {verified} events verified in {seconds:.2}s ({rate:.0} events/s)"
+            );
+            println!("head {}", head.as_deref().unwrap_or("(empty log)"));
+            Ok(())
+        }
+        projections::seals::Verdict::Broken {
+            verified,
+            position,
+            event_id,
+            stream,
+        } => {
+            bail!(
+                "broken link at position {position}: event {event_id} of {stream} does not match its seal ({verified} events verified before it)"
+            )
+        }
+    }
+}

@@ -96,6 +96,9 @@ pub enum Command {
     /// leave, join).
     #[command(subcommand)]
     Participant(crate::cli::ParticipantCommand),
+    /// Audit the event log (verify its hash chain).
+    #[command(subcommand)]
+    Audit(crate::cli::AuditCommand),
     /// School-side commands on partnerships and cohorts (challenge, set-up).
     #[command(subcommand)]
     School(crate::cli::SchoolCommand),

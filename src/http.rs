@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, each with its own `router()`, merged by [`app`].
 
 mod admin;
+mod audit;
 mod declarations;
 mod error;
 mod extract;
@@ -24,7 +25,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiRejection, ErrorEntry};
-pub use extract::{Admin, JsonApiBody, ListParams, Now, Provider};
+pub use extract::{Admin, Auditor, JsonApiBody, ListParams, Now, Provider};
 
 use crate::AppState;
 
@@ -44,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .merge(unfunded_mentors::router())
         .merge(participants::router())
         .merge(admin::router())
+        .merge(audit::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -69,6 +69,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             following.abort();
             done
         }
+        Command::Audit(command) => cli::audit(&database.pool, command).await,
         Command::School(command) => {
             let (ledger, following) = ledger(&database.pool).await?;
             let done = cli::school(&ledger, command).await;

@@ -76,7 +76,7 @@ pub(crate) async fn read_after(
         select transaction_id::text::bigint as "transaction_id!", position, event_id,
                aggregate_type, aggregate_id, sequence, event_type, payload, metadata, recorded_at
         from events
-        where aggregate_type = any($1)
+        where ('*' = any($1) or aggregate_type = any($1))
           and (transaction_id, position) > ($2::bigint::text::xid8, $3)
           and transaction_id < $4::bigint::text::xid8
         order by transaction_id, position
@@ -119,7 +119,8 @@ pub(crate) async fn count_below(
     sqlx::query_scalar!(
         r#"
         select count(*) as "count!" from events
-        where aggregate_type = any($1) and transaction_id < $2::bigint::text::xid8
+        where ('*' = any($1) or aggregate_type = any($1))
+          and transaction_id < $2::bigint::text::xid8
         "#,
         &types,
         bound,

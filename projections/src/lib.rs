@@ -9,6 +9,7 @@ pub mod participants;
 pub mod reference;
 pub mod runner;
 pub mod schools;
+pub mod seals;
 pub mod statements;
 pub mod transfers;
 
@@ -26,6 +27,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(statements::Statements),
         Arc::new(participants::Participants),
         Arc::new(declarations::Declarations),
+        Arc::new(seals::Seals),
     ]
 }
 

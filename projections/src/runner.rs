@@ -19,13 +19,22 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// The channel the events table notifies on commit.
 const CHANNEL: &str = "events_committed";
 
+/// What a projection that reads every event returns from [`Projection::aggregate_types`].
+pub const EVERY_TYPE: &[&str] = &["*"];
+
+/// Whether a projection reads events of this aggregate type.
+fn reads(projection: &dyn Projection, aggregate_type: &str) -> bool {
+    let types = projection.aggregate_types();
+    types == EVERY_TYPE || types.contains(&aggregate_type)
+}
+
 /// A read model fed from the event log.
 #[async_trait]
 pub trait Projection: Send + Sync {
     /// Its name, as `replay --projection` takes it.
     fn name(&self) -> &'static str;
 
-    /// The aggregate types whose events it reads.
+    /// The aggregate types whose events it reads ([`EVERY_TYPE`] for all).
     fn aggregate_types(&self) -> &'static [&'static str];
 
     /// Deletes all its rows, inside the rebuild's transaction.
@@ -152,9 +161,8 @@ impl Runner {
             return Ok(0);
         };
         for (projection, at) in self.projections.iter().zip(&checkpoints) {
-            let wanted = projection.aggregate_types();
             for event in events.iter().filter(|e| e.position > *at) {
-                if wanted.contains(&event.aggregate_type.as_str()) {
+                if reads(projection.as_ref(), &event.aggregate_type) {
                     projection.apply(&mut tx, event).await?;
                 }
             }
@@ -264,7 +272,7 @@ impl Runner {
             .projections
             .iter()
             .zip(&self.positions)
-            .filter(|(projection, _)| projection.aggregate_types().contains(&aggregate_type))
+            .filter(|(projection, _)| reads(projection.as_ref(), aggregate_type))
             .map(|(_, position)| position.subscribe());
         let all = async {
             for mut position in waits {

@@ -81,6 +81,22 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// An auditor (read only).
+#[derive(Clone, Debug)]
+pub struct Auditor;
+
+impl FromRequestParts<AppState> for Auditor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        if principal.role != Role::Auditor {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Self)
+    }
+}
+
 fn context(parts: &Parts, actor: Actor) -> CommandContext {
     let version = parts.uri.path().split('/').nth(2);
     let api_version = ["v1", "v2", "v3"].into_iter().find(|v| Some(*v) == version);

@@ -103,7 +103,7 @@ async fn two_runners_never_apply_an_event_twice(pool: PgPool) {
 }
 
 /// Every read model table, as JSON rows in a stable order.
-const READ_MODELS: [&str; 14] = [
+const READ_MODELS: [&str; 15] = [
     "lead_providers",
     "statements",
     "cohorts",
@@ -118,6 +118,7 @@ const READ_MODELS: [&str; 14] = [
     "stints",
     "provider_participants",
     "declarations",
+    "event_seals",
 ];
 
 async fn snapshot(pool: &PgPool) -> Vec<Vec<Value>> {

@@ -1,5 +1,6 @@
 //! Integration tests: the whole service against real PostgreSQL, a fresh database per test.
 
+mod audit;
 mod auth;
 mod declarations;
 mod helpers;
