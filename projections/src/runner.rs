@@ -139,9 +139,11 @@ impl Runner {
         sqlx::query!("set local synchronous_commit = off")
             .execute(&mut *tx)
             .await?;
-        let bound = event::visible_bound(&mut tx).await?;
         let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
         let checkpoints = load_checkpoints(&mut tx, &names).await?;
+        // Taken once the checkpoints are ours, so a wait for another runner's batch does not
+        // leave this one looking at the log as it stood before that wait.
+        let bound = event::visible_bound(&mut tx).await?;
         let from = checkpoints.iter().copied().min().unwrap_or_default();
         let mut types: Vec<&str> = self
             .projections
@@ -191,9 +193,8 @@ impl Runner {
         let projection = &self.projections[index];
         let types = projection.aggregate_types();
         let mut tx = self.pool.begin().await?;
-        // Taken before this transaction writes, so it never waits on itself.
-        let bound = event::visible_bound(&mut tx).await?;
         load_checkpoint(&mut tx, name).await?;
+        let bound = event::visible_bound(&mut tx).await?;
         let total = event::count_below(&mut tx, types, bound).await? as u64;
         projection.reset(&mut tx).await?;
         let (mut applied, mut at) = (0, Position::default());
