@@ -344,11 +344,115 @@ pub enum AuditCommand {
     /// Recompute the event log's hash chain and report the first broken link, or the number
     /// of events verified and the head.
     Verify,
+    /// Every event concerning one person, in order.
+    Participant {
+        /// The participant id.
+        id: Uuid,
+    },
+    /// Every event of one declaration, in order.
+    Declaration {
+        /// The declaration id.
+        id: Uuid,
+    },
+    /// The transferred-provider trail.
+    Transfers {
+        /// `text` (default), `json` or `csv`.
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "csv"])]
+        format: String,
+    },
 }
 
 /// Runs an audit command; a broken chain is an error (non-zero exit).
 pub async fn audit(pool: &PgPool, command: AuditCommand) -> anyhow::Result<()> {
-    let AuditCommand::Verify = command;
+    let filter = match command {
+        AuditCommand::Verify => return verify(pool).await,
+        AuditCommand::Transfers { format } => return transfers(pool, &format).await,
+        AuditCommand::Participant { id } => projections::audit::EventFilter {
+            participant_id: Some(id),
+            ..Default::default()
+        },
+        AuditCommand::Declaration { id } => projections::audit::EventFilter {
+            declaration_id: Some(id),
+            ..Default::default()
+        },
+    };
+    let events = projections::audit::events(pool, &filter, Default::default(), 10_000).await?;
+    if events.is_empty() {
+        bail!("no events concern that id");
+    }
+    for event in events {
+        let meta = |key: &str| {
+            event
+                .metadata
+                .get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or("-")
+                .to_owned()
+        };
+        println!(
+            "{}  #{:<8} {}/{} {:<26} by {} {}  {}",
+            event
+                .recorded_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            event.position.position,
+            event.aggregate_type,
+            event.aggregate_id,
+            event.event_type,
+            meta("actor_type"),
+            meta("actor_id"),
+            event.payload,
+        );
+    }
+    Ok(())
+}
+
+async fn transfers(pool: &PgPool, format: &str) -> anyhow::Result<()> {
+    let trails = projections::audit::transfer_trails(pool).await?;
+    match format {
+        "json" => println!("{}", serde_json::to_string_pretty(&trails)?),
+        "csv" => print!("{}", crate::http::audit::trails_csv(&trails)?),
+        _ => {
+            for trail in &trails {
+                let providers: Vec<&str> = trail
+                    .placements
+                    .iter()
+                    .map(|p| p.provider.as_str())
+                    .collect();
+                println!(
+                    "participant {} (record {}): {}",
+                    trail.participant_id,
+                    trail.training_record_id,
+                    providers.join(" > ")
+                );
+                for d in &trail.declarations {
+                    println!(
+                        "  {} {} {} by {} [{}]",
+                        d.id,
+                        d.declaration_type,
+                        d.declaration_date.date_naive(),
+                        d.submitted_by,
+                        d.state
+                    );
+                    for a in &d.actions {
+                        let by = a.actor_type.as_deref().unwrap_or("-");
+                        println!(
+                            "    {} {} by {by} {}",
+                            a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            a.action,
+                            a.actor_id.as_deref().unwrap_or("")
+                        );
+                    }
+                    if !d.visible_to.is_empty() {
+                        println!("    visible to {}", d.visible_to.join(", "));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn verify(pool: &PgPool) -> anyhow::Result<()> {
     // Seal everything committed so far before checking.
     Runner::new(pool.clone(), projections::all())
         .await?

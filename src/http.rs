@@ -1,7 +1,7 @@
 //! The HTTP API: one module per resource, each with its own `router()`, merged by [`app`].
 
 mod admin;
-mod audit;
+pub(crate) mod audit;
 mod declarations;
 mod error;
 mod extract;

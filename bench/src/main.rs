@@ -50,6 +50,9 @@ struct Args {
     /// Pages of 100 to fetch when measuring page latency.
     #[arg(long, default_value_t = 300)]
     page_samples: usize,
+    /// Filler events to add before measuring sealing and `audit verify` (0 to skip).
+    #[arg(long, default_value_t = 0)]
+    audit_events: i64,
 }
 
 #[tokio::main]
@@ -62,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
     let pool = fresh_database(&args.server).await?;
     let runner = Runner::new(pool.clone(), projections::all()).await?;
     tokio::spawn(runner.clone().run());
-    let ledger = Ledger::new(pool.clone(), runner);
+    let ledger = Ledger::new(pool.clone(), runner.clone());
 
     println!(
         "machine: {} cores; {}",
@@ -117,6 +120,60 @@ async fn main() -> anyhow::Result<()> {
             args.page_samples,
         )
         .await?;
+    if args.audit_events > 0 {
+        audit(&pool, &runner, args.audit_events).await?;
+    }
+    Ok(())
+}
+
+/// Adds `count` filler events in transactions of 100,000, times how long the running service
+/// takes to seal them, then times a full verification of the chain.
+async fn audit(pool: &PgPool, runner: &Runner, count: i64) -> anyhow::Result<()> {
+    const CHUNK: i64 = 100_000;
+    let mut first = 0;
+    while first < count {
+        let last = (first + CHUNK).min(count);
+        sqlx::query(
+            "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             select 'benchmark', 'filler-' || (g / 100), g % 100 + 1, 'Filled', '1',
+                    jsonb_build_object('n', g), '{\"actor_type\": \"system\"}'
+             from generate_series($1::bigint, $2::bigint - 1) g",
+        )
+        .bind(first)
+        .bind(last)
+        .execute(pool)
+        .await?;
+        first = last;
+    }
+    let total: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(pool)
+        .await?;
+    let started = Instant::now();
+    runner.wake();
+    loop {
+        let sealed: i64 = sqlx::query_scalar("select count(*) from event_seals")
+            .fetch_one(pool)
+            .await?;
+        if sealed >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "audit: sealed {total} events in {seconds:.1}s ({:.0} events/s)",
+        total as f64 / seconds
+    );
+    let started = Instant::now();
+    let verdict = projections::seals::verify(pool, |_, _| {}).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    match verdict {
+        projections::seals::Verdict::Intact { verified, .. } => println!(
+            "audit verify: {verified} events in {seconds:.1}s ({:.0} events/s)",
+            verified as f64 / seconds
+        ),
+        broken => bail!("the chain is broken: {broken:?}"),
+    }
     Ok(())
 }
 

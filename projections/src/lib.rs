@@ -2,6 +2,7 @@
 //! order through a checkpointed catch-up reader ([`runner`]), writing its rows and its
 //! checkpoint in one transaction, so every event takes effect exactly once.
 
+pub mod audit;
 pub mod declarations;
 pub mod event;
 pub mod lead_providers;
@@ -27,7 +28,8 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(statements::Statements),
         Arc::new(participants::Participants),
         Arc::new(declarations::Declarations),
-        Arc::new(seals::Seals),
+        Arc::new(audit::Subjects),
+        Arc::new(seals::Seals::default()),
     ]
 }
 

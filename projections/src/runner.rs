@@ -37,6 +37,10 @@ pub trait Projection: Send + Sync {
     /// The aggregate types whose events it reads ([`EVERY_TYPE`] for all).
     fn aggregate_types(&self) -> &'static [&'static str];
 
+    /// Called before each batch (and rebuild) is applied, inside exclusive locks: state kept
+    /// between events is only good within one batch.
+    fn start_batch(&self) {}
+
     /// Deletes all its rows, inside the rebuild's transaction.
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error>;
 
@@ -163,6 +167,7 @@ impl Runner {
             return Ok(0);
         };
         for (projection, at) in self.projections.iter().zip(&checkpoints) {
+            projection.start_batch();
             for event in events.iter().filter(|e| e.position > *at) {
                 if reads(projection.as_ref(), &event.aggregate_type) {
                     projection.apply(&mut tx, event).await?;
@@ -196,6 +201,7 @@ impl Runner {
         load_checkpoint(&mut tx, name).await?;
         let bound = event::visible_bound(&mut tx).await?;
         let total = event::count_below(&mut tx, types, bound).await? as u64;
+        projection.start_batch();
         projection.reset(&mut tx).await?;
         let (mut applied, mut at) = (0, Position::default());
         progress(0, total);

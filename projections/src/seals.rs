@@ -3,6 +3,8 @@
 //! metadata. Sealing runs after commit, like any projection, so writers never wait for it;
 //! [`verify`] recomputes the chain from the events and names the first link that differs.
 
+use std::sync::Mutex;
+
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
@@ -16,7 +18,12 @@ use crate::{Projection, ProjectionError, StoredEvent};
 const VERIFY_BATCH: i64 = 5_000;
 
 /// Seals events into the chain.
-pub struct Seals;
+#[derive(Default)]
+pub struct Seals {
+    /// The last link written in the current batch, to spare a lookup per event. Batches run
+    /// with every checkpoint locked, so nobody else seals meanwhile; each batch starts afresh.
+    last: Mutex<Option<(Position, Vec<u8>)>>,
+}
 
 /// The link of `event` after `previous` (none for the first event).
 pub fn link(previous: Option<&[u8]>, event: &StoredEvent) -> Vec<u8> {
@@ -55,6 +62,12 @@ impl Projection for Seals {
         EVERY_TYPE
     }
 
+    fn start_batch(&self) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = None;
+        }
+    }
+
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         sqlx::query!("delete from event_seals")
             .execute(conn)
@@ -67,11 +80,15 @@ impl Projection for Seals {
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        let previous = sqlx::query_scalar!(
-            "select link from event_seals order by transaction_id desc, position desc limit 1"
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
+        let cached = self.last.lock().ok().and_then(|last| last.clone());
+        let previous = match cached {
+            Some((_, link)) => Some(link),
+            None => sqlx::query_scalar!(
+                "select link from event_seals order by transaction_id desc, position desc limit 1"
+            )
+            .fetch_optional(&mut *conn)
+            .await?,
+        };
         let link = link(previous.as_deref(), event);
         sqlx::query!(
             r#"
@@ -86,6 +103,9 @@ impl Projection for Seals {
         )
         .execute(conn)
         .await?;
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((event.position, link));
+        }
         Ok(())
     }
 }

@@ -1,19 +1,296 @@
-//! `/audit` (auditor tokens): the head of the event log's hash chain, to be recorded outside
-//! the system and compared later.
+//! `/audit` (auditor tokens, read only): the event history in the global order, one
+//! participant's or declaration's whole history, the transferred-provider trail, and the head
+//! of the hash chain, to be recorded outside the system and compared later.
+
+use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use projections::seals;
+use chrono::{DateTime, Utc};
+use projections::audit::{self, EventFilter, Trail};
+use projections::{Position, StoredEvent, seals};
 use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
 
 use crate::AppState;
-use crate::http::json_api::{Document, Resource};
+use crate::http::extract::parse_instant;
+use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, Auditor};
+
+/// Events per page unless `page[size]` says otherwise.
+const DEFAULT_PAGE: i64 = 100;
+/// The most events a page may hold.
+const MAX_PAGE: i64 = 1000;
+/// The most events one subject's history returns.
+const MAX_HISTORY: i64 = 10_000;
 
 /// The audit routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/audit/head", get(show_head))
+    Router::new()
+        .route("/audit/head", get(show_head))
+        .route("/audit/events", get(list_events))
+        .route("/audit/participants/{id}", get(participant_history))
+        .route("/audit/declarations/{id}", get(declaration_history))
+        .route("/audit/transfers", get(transfer_trails))
+        .route("/audit/transfers.csv", get(transfer_trails_csv))
+}
+
+#[derive(Debug, Serialize)]
+struct EventAttributes {
+    position: i64,
+    stream_type: String,
+    stream_id: String,
+    sequence: i64,
+    event_type: String,
+    payload: Value,
+    recorded_at: String,
+    actor_type: Option<String>,
+    actor_id: Option<String>,
+    api_version: Option<String>,
+    request_id: Option<String>,
+}
+
+type EventResource = Resource<EventAttributes>;
+
+impl From<StoredEvent> for EventResource {
+    fn from(event: StoredEvent) -> Self {
+        let meta = |key: &str| {
+            event
+                .metadata
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        Resource {
+            id: event.event_id.to_string(),
+            kind: "event",
+            attributes: EventAttributes {
+                position: event.position.position,
+                actor_type: meta("actor_type"),
+                actor_id: meta("actor_id"),
+                api_version: meta("api_version"),
+                request_id: meta("request_id"),
+                stream_type: event.aggregate_type,
+                stream_id: event.aggregate_id,
+                sequence: event.sequence,
+                event_type: event.event_type,
+                payload: event.payload,
+                recorded_at: timestamp(event.recorded_at),
+            },
+        }
+    }
+}
+
+/// A page of events and the cursor for the next one.
+#[derive(Debug, Serialize)]
+struct EventPage {
+    data: Vec<EventResource>,
+    meta: PageMeta,
+}
+
+#[derive(Debug, Serialize)]
+struct PageMeta {
+    next_cursor: Option<String>,
+}
+
+impl IntoResponse for EventPage {
+    fn into_response(self) -> Response {
+        axum::Json(self).into_response()
+    }
+}
+
+fn cursor_of(at: Position) -> String {
+    format!("{}-{}", at.transaction_id, at.position)
+}
+
+fn parse_cursor(text: &str) -> Option<Position> {
+    let (transaction, position) = text.split_once('-')?;
+    Some(Position {
+        transaction_id: transaction.parse().ok()?,
+        position: position.parse().ok()?,
+    })
+}
+
+fn bad(detail: &str) -> ApiError {
+    ApiError::bad_request(detail.to_owned())
+}
+
+fn uuid_param(query: &HashMap<String, String>, name: &str) -> Result<Option<Uuid>, ApiError> {
+    query
+        .get(name)
+        .map(|v| Uuid::parse_str(v.trim()).map_err(|_| bad(&format!("'{name}' must be a UUID"))))
+        .transpose()
+}
+
+fn instant_param(
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    query
+        .get(name)
+        .map(|v| {
+            parse_instant(v).ok_or_else(|| bad(&format!("'{name}' must be an ISO 8601 date-time")))
+        })
+        .transpose()
+}
+
+/// Events in the global order, filtered by `filter[participant_id]`, `filter[declaration_id]`,
+/// `filter[lead_provider_id]`, `filter[event_type]`, `filter[from]` and `filter[to]`, paged
+/// with `page[cursor]` (from the previous page's `meta.next_cursor`) and `page[size]`.
+async fn list_events(
+    State(app): State<AppState>,
+    _auditor: Auditor,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<EventPage, ApiError> {
+    let filter = EventFilter {
+        participant_id: uuid_param(&query, "filter[participant_id]")?,
+        declaration_id: uuid_param(&query, "filter[declaration_id]")?,
+        lead_provider_id: uuid_param(&query, "filter[lead_provider_id]")?,
+        event_type: query.get("filter[event_type]").cloned(),
+        from: instant_param(&query, "filter[from]")?,
+        to: instant_param(&query, "filter[to]")?,
+    };
+    let after = match query.get("page[cursor]") {
+        Some(text) => parse_cursor(text)
+            .ok_or_else(|| bad("'page[cursor]' is not a cursor this service issued"))?,
+        None => Position::default(),
+    };
+    let size = match query.get("page[size]") {
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| bad("'page[size]' must be a number of at least 1"))?,
+        None => DEFAULT_PAGE,
+    }
+    .min(MAX_PAGE);
+    let events = audit::events(&app.pool, &filter, after, size).await?;
+    let next_cursor = (events.len() as i64 == size)
+        .then(|| events.last().map(|e| cursor_of(e.position)))
+        .flatten();
+    Ok(EventPage {
+        data: events.into_iter().map(Resource::from).collect(),
+        meta: PageMeta { next_cursor },
+    })
+}
+
+/// Every event concerning one person, in order.
+async fn participant_history(
+    State(app): State<AppState>,
+    _auditor: Auditor,
+    Path(id): Path<String>,
+) -> Result<Document<Vec<EventResource>>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    history(
+        &app,
+        EventFilter {
+            participant_id: Some(id),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Every event of one declaration, in order.
+async fn declaration_history(
+    State(app): State<AppState>,
+    _auditor: Auditor,
+    Path(id): Path<String>,
+) -> Result<Document<Vec<EventResource>>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    history(
+        &app,
+        EventFilter {
+            declaration_id: Some(id),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn history(
+    app: &AppState,
+    filter: EventFilter,
+) -> Result<Document<Vec<EventResource>>, ApiError> {
+    let events = audit::events(&app.pool, &filter, Position::default(), MAX_HISTORY).await?;
+    if events.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Document {
+        data: events.into_iter().map(Resource::from).collect(),
+    })
+}
+
+/// The transferred-provider trail, as JSON.
+async fn transfer_trails(
+    State(app): State<AppState>,
+    _auditor: Auditor,
+) -> Result<axum::Json<Vec<Trail>>, ApiError> {
+    Ok(axum::Json(audit::transfer_trails(&app.pool).await?))
+}
+
+/// The transferred-provider trail, one row per action on a declaration.
+async fn transfer_trails_csv(
+    State(app): State<AppState>,
+    _auditor: Auditor,
+) -> Result<Response, ApiError> {
+    let trails = audit::transfer_trails(&app.pool).await?;
+    let body = trails_csv(&trails).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv")], body).into_response())
+}
+
+/// Writes trails as CSV: one row per action on each declaration.
+pub fn trails_csv(trails: &[Trail]) -> Result<String, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "participant_id",
+        "training_record_id",
+        "providers",
+        "declaration_id",
+        "declaration_type",
+        "declaration_date",
+        "submitted_by",
+        "state",
+        "action",
+        "actor_type",
+        "actor_id",
+        "at",
+        "visible_to",
+    ])?;
+    for trail in trails {
+        let providers: Vec<&str> = trail
+            .placements
+            .iter()
+            .map(|p| p.provider.as_str())
+            .collect();
+        for declaration in &trail.declarations {
+            for action in &declaration.actions {
+                out.write_record([
+                    trail.participant_id.to_string(),
+                    trail.training_record_id.to_string(),
+                    providers.join(" > "),
+                    declaration.id.to_string(),
+                    declaration.declaration_type.clone(),
+                    timestamp(declaration.declaration_date),
+                    declaration.submitted_by.clone(),
+                    declaration.state.clone(),
+                    action.action.clone(),
+                    action.actor_type.clone().unwrap_or_default(),
+                    action.actor_id.clone().unwrap_or_default(),
+                    timestamp(action.at),
+                    declaration.visible_to.join("; "),
+                ])?;
+            }
+        }
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[derive(Debug, Serialize)]

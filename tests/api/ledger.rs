@@ -103,7 +103,7 @@ async fn two_runners_never_apply_an_event_twice(pool: PgPool) {
 }
 
 /// Every read model table, as JSON rows in a stable order.
-const READ_MODELS: [&str; 15] = [
+const READ_MODELS: [&str; 16] = [
     "lead_providers",
     "statements",
     "cohorts",
@@ -119,6 +119,7 @@ const READ_MODELS: [&str; 15] = [
     "provider_participants",
     "declarations",
     "event_seals",
+    "audit_subjects",
 ];
 
 async fn snapshot(pool: &PgPool) -> Vec<Vec<Value>> {

@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, ect, started};
 /// Jane starts with Teach First, who declares `started`; she leaves on 31 March 2023 and joins
 /// a Capita school on 1 April 2023. Returns (app, old token, new token, participant, record,
 /// old declaration id).
-async fn transferred(pool: PgPool) -> (TestApp, String, String, String, String, String) {
+pub async fn transferred(pool: PgPool) -> (TestApp, String, String, String, String, String) {
     let app = TestApp::new(pool).await;
     app.schedules().await;
     let old = app.ecf_school("Teach First", "100001", 2022).await;

@@ -1,0 +1,393 @@
+//! The audit read side: which streams concern which people, providers and declarations, and
+//! the event history an auditor pages through in the global order.
+
+use aggregates::declaration::{DeclarationSlot, DeclarationSlotEvent};
+use aggregates::school_cohort::{SchoolCohort, SchoolCohortEvent};
+use aggregates::training_record::{TrainingRecord, TrainingRecordEvent};
+use aggregates::{Statement, StatementEvent};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::event::{self, Position};
+use crate::{Projection, ProjectionError, StoredEvent};
+
+/// Projects the subjects of each stream.
+pub struct Subjects;
+
+/// One subject of a stream.
+#[derive(Default)]
+struct Subject {
+    participant: Option<Uuid>,
+    provider: Option<Uuid>,
+    declaration: Option<Uuid>,
+}
+
+#[async_trait]
+impl Projection for Subjects {
+    fn name(&self) -> &'static str {
+        "audit_subjects"
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &[
+            TrainingRecord::TYPE,
+            DeclarationSlot::TYPE,
+            Statement::TYPE,
+            SchoolCohort::TYPE,
+        ]
+    }
+
+    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!("delete from audit_subjects")
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
+        let decode = |e: serde_json::Error| ProjectionError::decode(event, e);
+        let subject = match event.aggregate_type.as_str() {
+            TrainingRecord::TYPE => match event.decode::<TrainingRecordEvent>().map_err(decode)? {
+                TrainingRecordEvent::Registered(r) => Subject {
+                    participant: Some(r.participant_id.0),
+                    provider: Some(r.placement.lead_provider_id.0),
+                    declaration: None,
+                },
+                TrainingRecordEvent::Joined(p) => {
+                    let participant = sqlx::query_scalar!(
+                        r#"
+                        select participant_id from audit_subjects
+                        where aggregate_type = $1 and aggregate_id = $2 and participant_id is not null
+                        limit 1
+                        "#,
+                        event.aggregate_type,
+                        event.aggregate_id
+                    )
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .flatten();
+                    Subject {
+                        participant,
+                        provider: Some(p.lead_provider_id.0),
+                        declaration: None,
+                    }
+                }
+                _ => return Ok(()),
+            },
+            DeclarationSlot::TYPE => {
+                match event.decode::<DeclarationSlotEvent>().map_err(decode)? {
+                    DeclarationSlotEvent::Submitted(d) => Subject {
+                        participant: Some(d.participant_id.0),
+                        provider: Some(d.lead_provider_id.0),
+                        declaration: Some(d.id.0),
+                    },
+                    _ => return Ok(()),
+                }
+            }
+            Statement::TYPE => match event.decode::<StatementEvent>().map_err(decode)? {
+                StatementEvent::Created(terms) => Subject {
+                    provider: Some(terms.lead_provider_id.0),
+                    ..Subject::default()
+                },
+            },
+            _ => match event.decode::<SchoolCohortEvent>().map_err(decode)? {
+                SchoolCohortEvent::PartnershipConfirmed {
+                    lead_provider_id, ..
+                } => Subject {
+                    provider: Some(lead_provider_id.0),
+                    ..Subject::default()
+                },
+                _ => return Ok(()),
+            },
+        };
+        sqlx::query!(
+            r#"
+            insert into audit_subjects (aggregate_type, aggregate_id, participant_id,
+                lead_provider_id, declaration_id)
+            values ($1, $2, $3, $4, $5)
+            on conflict do nothing
+            "#,
+            event.aggregate_type,
+            event.aggregate_id,
+            subject.participant,
+            subject.provider,
+            subject.declaration,
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Which events an auditor asks for.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    /// Every stream concerning this person.
+    pub participant_id: Option<Uuid>,
+    /// The events of this declaration.
+    pub declaration_id: Option<Uuid>,
+    /// Events caused by this provider, or of streams concerning it.
+    pub lead_provider_id: Option<Uuid>,
+    /// Only this event type (e.g. `Voided`).
+    pub event_type: Option<String>,
+    /// Recorded at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Recorded before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// One page of history after `after`, in the global order. Only events below the oldest
+/// running transaction are returned, so a page never changes once read and the cursor stays
+/// valid while new events arrive.
+pub async fn events(
+    pool: &PgPool,
+    filter: &EventFilter,
+    after: Position,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let bound = event::visible_bound(&mut conn).await?;
+    let declaration_text = filter.declaration_id.map(|d| format!("%{d}%"));
+    let rows = sqlx::query!(
+        r#"
+        select e.transaction_id::text::bigint as "transaction_id!", e.position, e.event_id,
+               e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.payload, e.metadata,
+               e.recorded_at
+        from events e
+        where (e.transaction_id, e.position) > ($1::bigint::text::xid8, $2)
+          and e.transaction_id < $3::bigint::text::xid8
+          and ($4::uuid is null or exists (
+                select 1 from audit_subjects s
+                where s.aggregate_type = e.aggregate_type and s.aggregate_id = e.aggregate_id
+                  and s.participant_id = $4))
+          and ($5::uuid is null or (exists (
+                select 1 from audit_subjects s
+                where s.aggregate_type = e.aggregate_type and s.aggregate_id = e.aggregate_id
+                  and s.declaration_id = $5) and e.payload::text like $6))
+          and ($7::uuid is null or e.metadata->>'actor_id' = $7::text or exists (
+                select 1 from audit_subjects s
+                where s.aggregate_type = e.aggregate_type and s.aggregate_id = e.aggregate_id
+                  and s.lead_provider_id = $7))
+          and ($8::text is null or e.event_type = $8)
+          and ($9::timestamptz is null or e.recorded_at >= $9)
+          and ($10::timestamptz is null or e.recorded_at < $10)
+        order by e.transaction_id, e.position
+        limit $11
+        "#,
+        after.transaction_id,
+        after.position,
+        bound,
+        filter.participant_id,
+        filter.declaration_id,
+        declaration_text,
+        filter.lead_provider_id,
+        filter.event_type,
+        filter.from,
+        filter.to,
+        limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| StoredEvent {
+            position: Position {
+                transaction_id: row.transaction_id,
+                position: row.position,
+            },
+            event_id: row.event_id,
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id,
+            sequence: row.sequence,
+            event_type: row.event_type,
+            payload: row.payload,
+            metadata: row.metadata,
+            recorded_at: row.recorded_at,
+        })
+        .collect())
+}
+
+/// One placement in a transferred participant's trail.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TrailPlacement {
+    /// The provider's name.
+    pub provider: String,
+    /// The school.
+    pub school_urn: String,
+    /// When the placement started.
+    pub start: DateTime<Utc>,
+    /// When the school said it ended.
+    pub end: Option<DateTime<Utc>>,
+}
+
+/// Something done to a declaration, and by whom.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TrailAction {
+    /// The event type (`Submitted`, `Voided`, `BecameEligible`, ...).
+    pub action: String,
+    /// Who: `actor_type` from the event's metadata.
+    pub actor_type: Option<String>,
+    /// Who: `actor_id` from the event's metadata.
+    pub actor_id: Option<String>,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// A declaration in a transfer trail.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TrailDeclaration {
+    /// Its id.
+    pub id: Uuid,
+    /// The milestone.
+    pub declaration_type: String,
+    /// The date declared.
+    pub declaration_date: DateTime<Utc>,
+    /// The provider that submitted it.
+    pub submitted_by: String,
+    /// Its state now.
+    pub state: String,
+    /// Everything done to it, in order, starting with its submission.
+    pub actions: Vec<TrailAction>,
+    /// Other providers that can see it now (live ECF declarations are shown to providers
+    /// currently training the participant).
+    pub visible_to: Vec<String>,
+}
+
+/// The trail of one training record that moved between lead providers.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Trail {
+    /// The person.
+    pub participant_id: Uuid,
+    /// The training record.
+    pub training_record_id: Uuid,
+    /// Its placements, in order.
+    pub placements: Vec<TrailPlacement>,
+    /// Its declarations, in the order submitted.
+    pub declarations: Vec<TrailDeclaration>,
+}
+
+/// Every training record that changed lead provider, with its placements, its declarations,
+/// what was done to each and by whom, and who can see them.
+pub async fn transfer_trails(pool: &PgPool) -> Result<Vec<Trail>, sqlx::Error> {
+    let placements = sqlx::query!(
+        r#"
+        select s.training_record_id, r.participant_id, lp.name as provider, s.lead_provider_id,
+               s.school_urn, s.start_at, s.end_at, s.latest, s.training_status
+        from stints s
+        join training_records r on r.id = s.training_record_id
+        join lead_providers lp on lp.id = s.lead_provider_id
+        where s.training_record_id in (
+            select training_record_id from stints group by training_record_id
+            having count(distinct lead_provider_id) > 1)
+        order by r.created_at, s.training_record_id, s.seq
+        "#
+    )
+    .fetch_all(pool)
+    .await?;
+    let records: Vec<Uuid> = placements.iter().map(|p| p.training_record_id).collect();
+    let declarations = sqlx::query!(
+        r#"
+        select d.id, d.slot_id, d.training_record_id, d.lead_provider_id, lp.name as provider,
+               d.declaration_type, d.declaration_date, d.state, d.course_identifier
+        from declarations d join lead_providers lp on lp.id = d.lead_provider_id
+        where d.training_record_id = any($1)
+        order by d.created_at, d.id
+        "#,
+        &records
+    )
+    .fetch_all(pool)
+    .await?;
+    let slots: Vec<String> = declarations.iter().map(|d| d.slot_id.clone()).collect();
+    let events = sqlx::query!(
+        r#"
+        select aggregate_id, event_type, payload, metadata, recorded_at from events
+        where aggregate_type = 'declaration_slot' and aggregate_id = any($1)
+        order by transaction_id, position
+        "#,
+        &slots
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut trails: Vec<Trail> = Vec::new();
+    for placement in &placements {
+        if trails
+            .last()
+            .is_none_or(|t| t.training_record_id != placement.training_record_id)
+        {
+            trails.push(Trail {
+                participant_id: placement.participant_id,
+                training_record_id: placement.training_record_id,
+                placements: Vec::new(),
+                declarations: Vec::new(),
+            });
+        }
+        if let Some(trail) = trails.last_mut() {
+            trail.placements.push(TrailPlacement {
+                provider: placement.provider.clone(),
+                school_urn: placement.school_urn.clone(),
+                start: placement.start_at,
+                end: placement.end_at,
+            });
+        }
+    }
+    for declaration in &declarations {
+        let id = declaration.id.to_string();
+        let actions = events
+            .iter()
+            .filter(|e| {
+                e.aggregate_id == declaration.slot_id && e.payload.to_string().contains(&id)
+            })
+            .map(|e| TrailAction {
+                action: e.event_type.clone(),
+                actor_type: e
+                    .metadata
+                    .get("actor_type")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                actor_id: e
+                    .metadata
+                    .get("actor_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                at: e.recorded_at,
+            })
+            .collect();
+        let live = matches!(
+            declaration.state.as_str(),
+            "submitted" | "eligible" | "payable" | "paid"
+        );
+        let visible_to = placements
+            .iter()
+            .filter(|p| {
+                live && p.training_record_id == declaration.training_record_id
+                    && p.latest
+                    && p.end_at.is_none()
+                    && p.training_status != "withdrawn"
+                    && p.lead_provider_id != declaration.lead_provider_id
+            })
+            .map(|p| p.provider.clone())
+            .collect();
+        if let Some(trail) = trails
+            .iter_mut()
+            .find(|t| t.training_record_id == declaration.training_record_id)
+        {
+            trail.declarations.push(TrailDeclaration {
+                id: declaration.id,
+                declaration_type: declaration.declaration_type.clone(),
+                declaration_date: declaration.declaration_date,
+                submitted_by: declaration.provider.clone(),
+                state: declaration.state.clone(),
+                actions,
+                visible_to,
+            });
+        }
+    }
+    Ok(trails)
+}
