@@ -57,7 +57,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter("warn,sqlx=error").init();
+    tracing_subscriber::fmt()
+        .with_env_filter("warn,sqlx=error")
+        .init();
     let args = Args::parse();
     if args.declarations > args.participants {
         bail!("--declarations may not exceed --participants (one started declaration each)");
