@@ -3,6 +3,7 @@
 
 pub mod course;
 pub mod declaration;
+pub mod finance;
 pub mod ids;
 pub mod record;
 pub mod reference;
