@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use projections::{Runner, lead_providers};
+use rust_decimal::Decimal;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -164,6 +165,7 @@ pub async fn participant(ledger: &Ledger, command: ParticipantCommand) -> anyhow
                 ledger,
                 TrainingRecordId(record),
                 eligible,
+                Utc::now(),
                 &context,
             )
             .await?;
@@ -489,4 +491,237 @@ async fn verify(pool: &PgPool) -> anyhow::Result<()> {
             )
         }
     }
+}
+
+/// Which statement: provider, programme, cohort and month.
+#[derive(Debug, clap::Args)]
+pub struct StatementChoice {
+    /// The lead provider's name.
+    #[arg(long)]
+    lead_provider: String,
+    /// The cohort.
+    #[arg(long)]
+    cohort: i32,
+    /// The month, as the statement is named, e.g. "May 2023".
+    #[arg(long)]
+    month: String,
+    /// `ecf` or `npq`.
+    #[arg(long, default_value = "ecf", value_parser = ["ecf", "npq"])]
+    programme: String,
+}
+
+/// Statement commands for finance.
+#[derive(Debug, Subcommand)]
+pub enum StatementsCommand {
+    /// Show a statement's breakdown from the live read models (or `--as-of`, from the log).
+    Show {
+        #[command(flatten)]
+        choice: StatementChoice,
+        /// Show it as the event log stood at this instant (RFC 3339).
+        #[arg(long)]
+        as_of: Option<DateTime<Utc>>,
+        /// `table`, `json`, `csv` or `html`.
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "html"])]
+        format: String,
+    },
+    /// Rebuild a statement from the event log (as of now, or `--as-of`), with progress.
+    Replay {
+        #[command(flatten)]
+        choice: StatementChoice,
+        /// Replay up to this instant (RFC 3339); default now.
+        #[arg(long)]
+        as_of: Option<DateTime<Utc>>,
+        /// `table`, `json`, `csv` or `html`.
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "html"])]
+        format: String,
+    },
+    /// Close every statement whose deadline day is over (the service does this itself too).
+    CloseDue {
+        /// Close as of this instant (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Mark a closed statement paid.
+    Pay {
+        #[command(flatten)]
+        choice: StatementChoice,
+    },
+}
+
+/// Runs a statements command as the CLI's operator (finance).
+pub async fn statements(ledger: &Ledger, command: StatementsCommand) -> anyhow::Result<()> {
+    let pool = ledger.pool();
+    match command {
+        StatementsCommand::CloseDue { now } => {
+            let closed = crate::finance::close_due(ledger, now.unwrap_or_else(Utc::now)).await?;
+            println!("closed {closed} statements");
+        }
+        StatementsCommand::Pay { choice } => {
+            let id = find_statement(pool, &choice).await?;
+            crate::finance::pay(
+                ledger,
+                id,
+                Utc::now(),
+                &CommandContext::of(Actor::Admin(None)),
+            )
+            .await?;
+            println!("statement {id} paid");
+        }
+        StatementsCommand::Show {
+            choice,
+            as_of,
+            format,
+        } => {
+            let id = find_statement(pool, &choice).await?;
+            let priced = crate::finance::breakdown(pool, id, as_of, |_| {})
+                .await?
+                .context("statement not found")?;
+            print_breakdown(&priced, &format)?;
+        }
+        StatementsCommand::Replay {
+            choice,
+            as_of,
+            format,
+        } => {
+            let id = find_statement(pool, &choice).await?;
+            let bar = ProgressBar::new_spinner().with_style(ProgressStyle::with_template(
+                "replaying {pos} events {per_sec}",
+            )?);
+            let started = Instant::now();
+            let priced =
+                crate::finance::breakdown(pool, id, Some(as_of.unwrap_or_else(Utc::now)), |read| {
+                    bar.set_position(read)
+                })
+                .await?
+                .context("statement not found")?;
+            let events = bar.position();
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!(
+                "replayed {events} declaration events in {seconds:.2}s ({:.0} events/s)",
+                events as f64 / seconds.max(f64::EPSILON)
+            );
+            print_breakdown(&priced, &format)?;
+        }
+    }
+    Ok(())
+}
+
+async fn find_statement(
+    pool: &PgPool,
+    choice: &StatementChoice,
+) -> anyhow::Result<aggregates::StatementId> {
+    let provider = lead_providers::find_by_name(pool, &choice.lead_provider)
+        .await?
+        .with_context(|| format!("no lead provider is called {:?}", choice.lead_provider))?;
+    let programme: aggregates::Programme = choice.programme.parse()?;
+    projections::statements::by_name(
+        pool,
+        LeadProviderId(provider.id),
+        programme,
+        choice.cohort,
+        &choice.month,
+    )
+    .await?
+    .with_context(|| {
+        format!(
+            "{} has no {} statement for {} in cohort {}",
+            choice.lead_provider, choice.programme, choice.month, choice.cohort
+        )
+    })
+}
+
+fn print_breakdown(
+    priced: &crate::finance::StatementBreakdown,
+    format: &str,
+) -> anyhow::Result<()> {
+    use aggregates::finance::pennies;
+    match format {
+        "json" => println!("{}", serde_json::to_string_pretty(priced)?),
+        "html" => print!("{}", crate::http::finance::html(priced)),
+        "csv" => {
+            let mut out = csv::Writer::from_writer(std::io::stdout());
+            out.write_record(["item", "band", "count", "amount"])?;
+            for band in &priced.bands {
+                out.write_record([
+                    format!("{} output", band.declaration_type),
+                    band.band.to_string(),
+                    band.additions.to_string(),
+                    format!("{:.2}", pennies(band.output_fee)),
+                ])?;
+                out.write_record([
+                    format!("{} clawback", band.declaration_type),
+                    band.band.to_string(),
+                    band.subtractions.to_string(),
+                    format!("{:.2}", pennies(Decimal::ZERO - band.clawback)),
+                ])?;
+            }
+            for course in &priced.courses {
+                out.write_record([
+                    course.course_identifier.clone(),
+                    String::new(),
+                    course.billable.to_string(),
+                    format!("{:.2}", pennies(course.total)),
+                ])?;
+            }
+            for (item, amount) in totals(priced) {
+                out.write_record([
+                    item.to_owned(),
+                    String::new(),
+                    String::new(),
+                    format!("{:.2}", pennies(amount)),
+                ])?;
+            }
+            out.flush()?;
+        }
+        _ => {
+            println!(
+                "{} statement, {} cohort {} ({:?}{})",
+                priced.name,
+                priced.programme.to_uppercase(),
+                priced.cohort,
+                priced.status,
+                priced
+                    .as_of
+                    .map(|at| format!(", as of {at}"))
+                    .unwrap_or_default()
+            );
+            for band in &priced.bands {
+                println!(
+                    "  {:<12} band {}  {:>5} paid £{:>12.2}  {:>4} clawed back £{:>10.2}",
+                    band.declaration_type,
+                    band.band,
+                    band.additions,
+                    pennies(band.output_fee),
+                    band.subtractions,
+                    pennies(band.clawback)
+                );
+            }
+            for course in &priced.courses {
+                println!(
+                    "  {:<40} {:>5} paid  {:>4} clawed back  £{:>12.2}",
+                    course.course_identifier,
+                    course.billable,
+                    course.refundable,
+                    pennies(course.total)
+                );
+            }
+            for (item, amount) in totals(priced) {
+                println!("  {item:<16} £{:>12.2}", pennies(amount));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn totals(priced: &crate::finance::StatementBreakdown) -> [(&'static str, Decimal); 7] {
+    [
+        ("service fee", priced.service_fee),
+        ("output fees", priced.output_fee),
+        ("uplift fees", priced.uplift_fee),
+        ("adjustments", priced.adjustments),
+        ("total", priced.total),
+        ("VAT", priced.vat),
+        ("total with VAT", priced.total_with_vat),
+    ]
 }

@@ -96,6 +96,9 @@ pub enum Command {
     /// leave, join).
     #[command(subcommand)]
     Participant(crate::cli::ParticipantCommand),
+    /// Statements for finance: show, replay, close-due, pay.
+    #[command(subcommand)]
+    Statements(crate::cli::StatementsCommand),
     /// Audit the event log (verify its hash chain).
     #[command(subcommand)]
     Audit(crate::cli::AuditCommand),

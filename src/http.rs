@@ -5,6 +5,7 @@ pub(crate) mod audit;
 mod declarations;
 mod error;
 mod extract;
+pub(crate) mod finance;
 mod health;
 pub mod json_api;
 mod participants;
@@ -25,7 +26,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiRejection, ErrorEntry};
-pub use extract::{Admin, Auditor, JsonApiBody, ListParams, Now, Provider};
+pub use extract::{Admin, Auditor, Finance, JsonApiBody, ListParams, Now, Provider};
 
 use crate::AppState;
 
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .merge(participants::router())
         .merge(admin::router())
         .merge(audit::router())
+        .merge(finance::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod finance;
 pub mod http;
 pub mod ledger;
 pub mod lookup;

@@ -70,6 +70,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             done
         }
         Command::Audit(command) => cli::audit(&database.pool, command).await,
+        Command::Statements(command) => {
+            let (ledger, following) = ledger(&database.pool).await?;
+            let done = cli::statements(&ledger, command).await;
+            following.abort();
+            done
+        }
         Command::School(command) => {
             let (ledger, following) = ledger(&database.pool).await?;
             let done = cli::school(&ledger, command).await;
@@ -130,7 +136,9 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     let private = database.private.is_some();
     let seed = config.seed.or(private.then_some(SeedSet::Sandbox));
     let clock = match (seed, config.now) {
-        (Some(SeedSet::Sandbox), now) => Clock::Sandbox(now),
+        (Some(SeedSet::Sandbox), now) => {
+            Clock::Sandbox(Some(now.unwrap_or_else(seed::sandbox_now)))
+        }
         (_, Some(_)) => {
             bail!("--now only applies to the sandbox (serve --seed sandbox, or no DATABASE_URL)")
         }
@@ -144,6 +152,12 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
         requests: config.rate_limit_requests,
         window: Duration::from_secs(config.rate_limit_window_seconds),
     });
+    // Statements close at the first instant after their deadline day, as of the service's now.
+    let scheduler = tokio::spawn(cpd_ledger::finance::run_scheduler(
+        ledger.clone(),
+        clock,
+        Duration::from_secs(60),
+    ));
     let state = AppState {
         pool: database.pool.clone(),
         auth: Arc::new(Authenticator::new(database.pool.clone(), limit)),
@@ -157,8 +171,8 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     if private {
         print_sandbox_tokens(&database.pool).await?;
     }
-    if clock.is_sandbox() {
-        println!("Sandbox mode: requests may send X-With-Server-Date to run at another instant");
+    if let Clock::Sandbox(Some(now)) = clock {
+        println!("Sandbox mode: requests run as of {now} unless they send X-With-Server-Date");
     }
     println!("cpd-ledger is listening on http://{address}");
     tracing::info!(%address, "serving");
@@ -166,6 +180,7 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     // Stop following the log before the pool closes; an interrupted batch rolls back.
+    scheduler.abort();
     runner.abort();
     tracing::info!("shut down");
     Ok(())

@@ -2,7 +2,8 @@
 //! a command needs, runs it, and reads back the result.
 
 use aggregates::declaration::{
-    DeclarationRejection, DeclarationRequest, DeclarationSlot, DeclarationSlotCommand, Submission,
+    DeclarationRejection, DeclarationRequest, DeclarationSlot, DeclarationSlotCommand, Resolution,
+    Submission,
 };
 use aggregates::{DeclarationId, LeadProviderId};
 use chrono::{DateTime, Utc};
@@ -39,7 +40,14 @@ pub async fn submit_declaration(
     let resolution = lookup::declaration_resolution(pool, provider, &request).await?;
     let slot = lookup::slot_for(&request, &resolution);
     let declaration_id = DeclarationId(Uuid::new_v4());
+    let statement = match &resolution {
+        Resolution::Found(facts) => {
+            crate::finance::open_statement(ledger, provider, facts.cohort, now).await?
+        }
+        _ => None,
+    };
     let submission = Submission {
+        statement,
         declaration_id,
         lead_provider_id: provider,
         request,
@@ -58,16 +66,23 @@ pub async fn submit_declaration(
         .ok_or(DeclareError::NotProjected)
 }
 
-/// Voids one of the provider's declarations and returns it as it now stands.
+/// Voids one of the provider's declarations and returns it as it now stands; a paid one is
+/// clawed back on the statement open at `now`.
 pub async fn void_declaration(
     ledger: &Ledger,
     provider: LeadProviderId,
     declaration: &DeclarationRow,
+    now: DateTime<Utc>,
     context: &CommandContext,
 ) -> Result<DeclarationRow, DeclareError> {
+    let clawback_statement = match declaration.state.as_str() {
+        "paid" => crate::finance::open_statement(ledger, provider, declaration.cohort, now).await?,
+        _ => None,
+    };
     let command = DeclarationSlotCommand::Void {
         declaration_id: DeclarationId(declaration.id),
         lead_provider_id: provider,
+        clawback_statement,
     };
     ledger
         .execute::<DeclarationSlot>(&declaration.slot_id, command, context)

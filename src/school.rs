@@ -156,6 +156,7 @@ pub async fn change_funding_eligibility(
     ledger: &Ledger,
     record: TrainingRecordId,
     eligible: Option<bool>,
+    now: DateTime<Utc>,
     context: &CommandContext,
 ) -> Result<(), SchoolError> {
     let command = TrainingRecordCommand::ChangeFundingEligibility(eligible);
@@ -163,10 +164,15 @@ pub async fn change_funding_eligibility(
         .execute::<TrainingRecord>(&record.to_string(), command, context)
         .await?;
     if eligible == Some(true) {
-        for (slot, declaration_id) in
-            declarations::submitted_of_record(ledger.pool(), record.0).await?
-        {
-            let command = DeclarationSlotCommand::MarkEligible { declaration_id };
+        let submitted = declarations::submitted_of_record(ledger.pool(), record.0).await?;
+        for (slot, declaration_id, provider, cohort) in submitted {
+            // The line goes on the statement open when the participant became fundable.
+            let statement_id =
+                crate::finance::open_statement(ledger, provider, cohort, now).await?;
+            let command = DeclarationSlotCommand::MarkEligible {
+                declaration_id,
+                statement_id,
+            };
             ledger
                 .execute::<DeclarationSlot>(&slot, command, context)
                 .await

@@ -54,6 +54,16 @@ pub enum SeedError {
     },
 }
 
+/// The instant the sandbox world stands at: 12 July 2023, when the reference data was taken.
+/// Its declarations, closed and paid statements and clawbacks are as of then, and the sandbox
+/// serves requests as of then unless `serve --now` or `X-With-Server-Date` says otherwise.
+pub fn sandbox_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::NaiveDate::from_ymd_opt(2023, 7, 12)
+        .and_then(|day| day.and_hms_opt(12, 0, 0))
+        .map(|at| at.and_utc())
+        .unwrap_or_default()
+}
+
 /// Participants in the synthetic world unless `--participants` says otherwise.
 pub const DEFAULT_SYNTHETIC_PARTICIPANTS: usize = 100_000;
 

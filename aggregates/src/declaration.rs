@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::course::Course;
 use crate::ids::{
-    DeclarationId, DeliveryPartnerId, LeadProviderId, ParticipantId, TrainingRecordId,
+    DeclarationId, DeliveryPartnerId, LeadProviderId, ParticipantId, StatementId, TrainingRecordId,
 };
 use crate::reference::{DeclarationType, Schedule};
 
@@ -144,6 +144,8 @@ pub struct Submission {
     pub resolution: Resolution,
     /// The server's now (the sandbox may move it).
     pub now: DateTime<Utc>,
+    /// The provider's open output-fee statement for the cohort now, for a billable line.
+    pub statement: Option<StatementId>,
 }
 
 /// An accepted declaration, as recorded.
@@ -179,6 +181,13 @@ pub struct Declaration {
     pub sparsity_uplift: bool,
     /// The record's cohort at submission.
     pub cohort: i32,
+    /// The statement its line item is on (none while submitted, or while no statement is
+    /// open); chosen when it becomes billable and never re-derived.
+    #[serde(default)]
+    pub statement_id: Option<StatementId>,
+    /// The statement its clawback is on, once a paid declaration is voided.
+    #[serde(default)]
+    pub clawback_statement_id: Option<StatementId>,
 }
 
 /// All declarations of one participant's milestone.
@@ -192,13 +201,29 @@ pub struct DeclarationSlot {
 pub enum DeclarationSlotCommand {
     /// Submit a declaration; an exact resend of the provider's live one changes nothing.
     Submit(Box<Submission>),
-    /// The provider voids one of its declarations.
+    /// The provider voids one of its declarations; a paid one is clawed back on
+    /// `clawback_statement` (the next open output-fee statement, if any).
     Void {
         declaration_id: DeclarationId,
         lead_provider_id: LeadProviderId,
+        clawback_statement: Option<StatementId>,
     },
-    /// The participant became fundable: a submitted declaration becomes eligible.
-    MarkEligible { declaration_id: DeclarationId },
+    /// The participant became fundable: a submitted declaration becomes eligible, on the
+    /// statement open now.
+    MarkEligible {
+        declaration_id: DeclarationId,
+        statement_id: Option<StatementId>,
+    },
+    /// Finance added a statement: a line left without one goes on it.
+    Attach {
+        declaration_id: DeclarationId,
+        statement_id: StatementId,
+    },
+    /// Its statement closed: an eligible declaration becomes payable.
+    MakePayable { declaration_id: DeclarationId },
+    /// A statement it is on was paid: payable becomes paid, awaiting clawback becomes clawed
+    /// back.
+    Settle { declaration_id: DeclarationId },
 }
 
 /// Events of a slot.
@@ -209,9 +234,32 @@ pub enum DeclarationSlotEvent {
     /// A declaration was voided before payment.
     Voided { declaration_id: DeclarationId },
     /// A paid declaration was voided: its payment is to be clawed back.
-    ClawbackRequested { declaration_id: DeclarationId },
+    ClawbackRequested {
+        declaration_id: DeclarationId,
+        /// The statement the clawback is on.
+        #[serde(default)]
+        statement_id: Option<StatementId>,
+    },
     /// A submitted declaration became eligible for payment.
-    BecameEligible { declaration_id: DeclarationId },
+    BecameEligible {
+        declaration_id: DeclarationId,
+        /// The statement its line item is on.
+        #[serde(default)]
+        statement_id: Option<StatementId>,
+    },
+    /// A line left without a statement was put on one.
+    Attached {
+        declaration_id: DeclarationId,
+        statement_id: StatementId,
+        /// Whether it is the clawback line.
+        clawback: bool,
+    },
+    /// Its statement closed: it is payable.
+    BecamePayable { declaration_id: DeclarationId },
+    /// Its statement was paid.
+    BecamePaid { declaration_id: DeclarationId },
+    /// The statement with its clawback was paid.
+    ClawedBack { declaration_id: DeclarationId },
 }
 
 /// One broken rule; the message is the API's, the attribute its error title.
@@ -316,6 +364,10 @@ impl DomainEvent for DeclarationSlotEvent {
             Self::Voided { .. } => "Voided",
             Self::ClawbackRequested { .. } => "ClawbackRequested",
             Self::BecameEligible { .. } => "BecameEligible",
+            Self::Attached { .. } => "Attached",
+            Self::BecamePayable { .. } => "BecamePayable",
+            Self::BecamePaid { .. } => "BecamePaid",
+            Self::ClawedBack { .. } => "ClawedBack",
         };
         name.to_owned()
     }
@@ -347,6 +399,7 @@ impl DeclarationSlot {
             DeclarationSlotCommand::Void {
                 declaration_id,
                 lead_provider_id,
+                clawback_statement,
             } => {
                 let state = self.state_of(declaration_id, Some(lead_provider_id))?;
                 match state {
@@ -354,17 +407,77 @@ impl DeclarationSlot {
                     DeclarationState::AwaitingClawback | DeclarationState::ClawedBack => {
                         Err(DeclarationError::CannotBeVoided.into())
                     }
-                    DeclarationState::Paid => Ok(vec![V::ClawbackRequested { declaration_id }]),
+                    DeclarationState::Paid => Ok(vec![V::ClawbackRequested {
+                        declaration_id,
+                        statement_id: clawback_statement,
+                    }]),
                     _ => Ok(vec![V::Voided { declaration_id }]),
                 }
             }
-            DeclarationSlotCommand::MarkEligible { declaration_id } => {
+            DeclarationSlotCommand::MarkEligible {
+                declaration_id,
+                statement_id,
+            } => match self.state_of(declaration_id, None)? {
+                DeclarationState::Submitted => Ok(vec![V::BecameEligible {
+                    declaration_id,
+                    statement_id,
+                }]),
+                _ => Ok(vec![]),
+            },
+            DeclarationSlotCommand::Attach {
+                declaration_id,
+                statement_id,
+            } => {
+                let entry = self.entry(declaration_id)?;
+                let billable = matches!(
+                    entry.1,
+                    DeclarationState::Eligible | DeclarationState::Ineligible
+                );
+                let refund = entry.1 == DeclarationState::AwaitingClawback;
+                Ok(match (billable, refund) {
+                    (true, _) if entry.0.statement_id.is_none() => {
+                        vec![V::Attached {
+                            declaration_id,
+                            statement_id,
+                            clawback: false,
+                        }]
+                    }
+                    (_, true) if entry.0.clawback_statement_id.is_none() => {
+                        vec![V::Attached {
+                            declaration_id,
+                            statement_id,
+                            clawback: true,
+                        }]
+                    }
+                    _ => vec![],
+                })
+            }
+            DeclarationSlotCommand::MakePayable { declaration_id } => {
                 match self.state_of(declaration_id, None)? {
-                    DeclarationState::Submitted => Ok(vec![V::BecameEligible { declaration_id }]),
+                    DeclarationState::Eligible => Ok(vec![V::BecamePayable { declaration_id }]),
+                    _ => Ok(vec![]),
+                }
+            }
+            DeclarationSlotCommand::Settle { declaration_id } => {
+                match self.state_of(declaration_id, None)? {
+                    DeclarationState::Payable => Ok(vec![V::BecamePaid { declaration_id }]),
+                    DeclarationState::AwaitingClawback => {
+                        Ok(vec![V::ClawedBack { declaration_id }])
+                    }
                     _ => Ok(vec![]),
                 }
             }
         }
+    }
+
+    fn entry(
+        &self,
+        id: DeclarationId,
+    ) -> Result<&(Declaration, DeclarationState), DeclarationError> {
+        self.declarations
+            .iter()
+            .find(|(d, _)| d.id == id)
+            .ok_or(DeclarationError::NotFound)
     }
 
     fn state_of(
@@ -377,6 +490,12 @@ impl DeclarationSlot {
             .find(|(d, _)| d.id == id && owner.is_none_or(|owner| d.lead_provider_id == owner))
             .map(|(_, state)| *state)
             .ok_or(DeclarationError::NotFound)
+    }
+
+    fn update(&mut self, id: DeclarationId, change: impl FnOnce(&mut Declaration)) {
+        if let Some(entry) = self.declarations.iter_mut().find(|(d, _)| d.id == id) {
+            change(&mut entry.0);
+        }
     }
 
     fn set_state(&mut self, id: DeclarationId, state: DeclarationState) {
@@ -413,11 +532,38 @@ impl Aggregate for DeclarationSlot {
             DeclarationSlotEvent::Voided { declaration_id } => {
                 self.set_state(declaration_id, DeclarationState::Voided);
             }
-            DeclarationSlotEvent::ClawbackRequested { declaration_id } => {
+            DeclarationSlotEvent::ClawbackRequested {
+                declaration_id,
+                statement_id,
+            } => {
                 self.set_state(declaration_id, DeclarationState::AwaitingClawback);
+                self.update(declaration_id, |d| d.clawback_statement_id = statement_id);
             }
-            DeclarationSlotEvent::BecameEligible { declaration_id } => {
+            DeclarationSlotEvent::BecameEligible {
+                declaration_id,
+                statement_id,
+            } => {
                 self.set_state(declaration_id, DeclarationState::Eligible);
+                self.update(declaration_id, |d| d.statement_id = statement_id);
+            }
+            DeclarationSlotEvent::Attached {
+                declaration_id,
+                statement_id,
+                clawback,
+            } => {
+                self.update(declaration_id, |d| match clawback {
+                    true => d.clawback_statement_id = Some(statement_id),
+                    false => d.statement_id = Some(statement_id),
+                });
+            }
+            DeclarationSlotEvent::BecamePayable { declaration_id } => {
+                self.set_state(declaration_id, DeclarationState::Payable);
+            }
+            DeclarationSlotEvent::BecamePaid { declaration_id } => {
+                self.set_state(declaration_id, DeclarationState::Paid);
+            }
+            DeclarationSlotEvent::ClawedBack { declaration_id } => {
+                self.set_state(declaration_id, DeclarationState::ClawedBack);
             }
         }
     }

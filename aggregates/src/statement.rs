@@ -1,7 +1,8 @@
-//! A monthly financial statement of one lead provider, programme and cohort. The calendar
-//! creates statements; the finance work adds their lifecycle (closing, payment) and lines.
+//! A monthly financial statement of one lead provider, programme and cohort. The calendar (or
+//! finance) creates it; at the first instant after its deadline day it closes and what it
+//! holds becomes payable; finance then marks it paid.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,8 @@ pub struct StatementTerms {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Statement {
     terms: Option<StatementTerms>,
+    closed: bool,
+    paid: bool,
 }
 
 /// Commands on a statement.
@@ -39,6 +42,17 @@ pub struct Statement {
 pub enum StatementCommand {
     /// Create the statement from the calendar; a repeat with identical terms changes nothing.
     Create(StatementTerms),
+    /// Close it after its deadline: what it holds becomes payable. Closing again changes
+    /// nothing.
+    Close {
+        /// The first instant after the deadline day.
+        at: DateTime<Utc>,
+    },
+    /// Finance marks it paid. Paying again changes nothing.
+    Pay {
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 /// Events of a statement.
@@ -46,6 +60,16 @@ pub enum StatementCommand {
 pub enum StatementEvent {
     /// The statement was created with these terms.
     Created(StatementTerms),
+    /// It closed: its eligible declarations became payable.
+    Closed {
+        /// The first instant after the deadline day.
+        at: DateTime<Utc>,
+    },
+    /// Finance paid it.
+    Paid {
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 /// Why a statement command was refused.
@@ -54,13 +78,22 @@ pub enum StatementError {
     /// The statement exists with other terms.
     #[error("this statement already exists with different terms")]
     CreatedDifferently,
+    /// No such statement.
+    #[error("this statement does not exist")]
+    NotCreated,
+    /// Only a closed (payable) statement can be paid.
+    #[error("this statement is not payable yet: it closes after its deadline")]
+    NotPayable,
 }
 
 impl DomainEvent for StatementEvent {
     fn event_type(&self) -> String {
-        match self {
-            Self::Created(_) => "Created".to_owned(),
-        }
+        let name = match self {
+            Self::Created(_) => "Created",
+            Self::Closed { .. } => "Closed",
+            Self::Paid { .. } => "Paid",
+        };
+        name.to_owned()
     }
 
     fn event_version(&self) -> String {
@@ -75,10 +108,17 @@ impl Statement {
     }
 
     fn decide(&self, command: StatementCommand) -> Result<Vec<StatementEvent>, StatementError> {
+        use StatementCommand as C;
         match (command, &self.terms) {
-            (StatementCommand::Create(terms), None) => Ok(vec![StatementEvent::Created(terms)]),
-            (StatementCommand::Create(terms), Some(existing)) if terms == *existing => Ok(vec![]),
-            (StatementCommand::Create(_), Some(_)) => Err(StatementError::CreatedDifferently),
+            (C::Create(terms), None) => Ok(vec![StatementEvent::Created(terms)]),
+            (C::Create(terms), Some(existing)) if terms == *existing => Ok(vec![]),
+            (C::Create(_), Some(_)) => Err(StatementError::CreatedDifferently),
+            (_, None) => Err(StatementError::NotCreated),
+            (C::Close { .. }, Some(_)) if self.closed => Ok(vec![]),
+            (C::Close { at }, Some(_)) => Ok(vec![StatementEvent::Closed { at }]),
+            (C::Pay { .. }, Some(_)) if self.paid => Ok(vec![]),
+            (C::Pay { .. }, Some(_)) if !self.closed => Err(StatementError::NotPayable),
+            (C::Pay { at }, Some(_)) => Ok(vec![StatementEvent::Paid { at }]),
         }
     }
 }
@@ -104,6 +144,8 @@ impl Aggregate for Statement {
     fn apply(&mut self, event: StatementEvent) {
         match event {
             StatementEvent::Created(terms) => self.terms = Some(terms),
+            StatementEvent::Closed { .. } => self.closed = true,
+            StatementEvent::Paid { .. } => self.paid = true,
         }
     }
 }
@@ -140,6 +182,35 @@ mod tests {
             .given(vec![StatementEvent::Created(may_2022())])
             .when(StatementCommand::Create(may_2022()))
             .then_expect_events(vec![]);
+    }
+
+    fn at() -> DateTime<Utc> {
+        "2022-05-01T00:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_statement_closes_once_and_can_then_be_paid_once() {
+        let created = StatementEvent::Created(may_2022());
+        TestFramework::<Statement>::with(())
+            .given(vec![created.clone()])
+            .when(StatementCommand::Close { at: at() })
+            .then_expect_events(vec![StatementEvent::Closed { at: at() }]);
+        TestFramework::<Statement>::with(())
+            .given(vec![created.clone(), StatementEvent::Closed { at: at() }])
+            .when(StatementCommand::Close { at: at() })
+            .then_expect_events(vec![]);
+        TestFramework::<Statement>::with(())
+            .given(vec![created.clone(), StatementEvent::Closed { at: at() }])
+            .when(StatementCommand::Pay { at: at() })
+            .then_expect_events(vec![StatementEvent::Paid { at: at() }]);
+    }
+
+    #[test]
+    fn an_open_statement_cannot_be_paid() {
+        TestFramework::<Statement>::with(())
+            .given(vec![StatementEvent::Created(may_2022())])
+            .when(StatementCommand::Pay { at: at() })
+            .then_expect_error(StatementError::NotPayable);
     }
 
     #[test]

@@ -96,6 +96,7 @@ impl Projection for Subjects {
                     provider: Some(terms.lead_provider_id.0),
                     ..Subject::default()
                 },
+                _ => return Ok(()),
             },
             _ => match event.decode::<SchoolCohortEvent>().map_err(decode)? {
                 SchoolCohortEvent::PartnershipConfirmed {

@@ -106,9 +106,10 @@ impl Projection for Declarations {
                     insert into declarations (id, slot_id, participant_id, training_record_id,
                         lead_provider_id, course_identifier, declaration_type, declaration_date,
                         evidence_held, state, superseded_by, delivery_partner_id, mentor_id,
-                        pupil_premium_uplift, sparsity_uplift, cohort, created_at, updated_at)
+                        pupil_premium_uplift, sparsity_uplift, cohort, statement_id, created_at,
+                        updated_at)
                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $17, $17)
+                        $18, $17, $17)
                     on conflict (id) do nothing
                     "#,
                     d.id.0,
@@ -128,16 +129,45 @@ impl Projection for Declarations {
                     d.sparsity_uplift,
                     d.cohort,
                     at,
+                    d.statement_id.map(|s| s.0),
                 )
                 .execute(conn)
                 .await?;
                 return Ok(());
             }
             V::Voided { declaration_id } => (declaration_id, DeclarationState::Voided),
-            V::ClawbackRequested { declaration_id } => {
+            V::ClawbackRequested {
+                declaration_id,
+                statement_id,
+            } => {
+                set_statement(conn, declaration_id, statement_id, true).await?;
                 (declaration_id, DeclarationState::AwaitingClawback)
             }
-            V::BecameEligible { declaration_id } => (declaration_id, DeclarationState::Eligible),
+            V::BecameEligible {
+                declaration_id,
+                statement_id,
+            } => {
+                set_statement(conn, declaration_id, statement_id, false).await?;
+                (declaration_id, DeclarationState::Eligible)
+            }
+            V::Attached {
+                declaration_id,
+                statement_id,
+                clawback,
+            } => {
+                set_statement(conn, declaration_id, Some(statement_id), clawback).await?;
+                sqlx::query!(
+                    "update declarations set updated_at = $2 where id = $1",
+                    declaration_id.0,
+                    at
+                )
+                .execute(conn)
+                .await?;
+                return Ok(());
+            }
+            V::BecamePayable { declaration_id } => (declaration_id, DeclarationState::Payable),
+            V::BecamePaid { declaration_id } => (declaration_id, DeclarationState::Paid),
+            V::ClawedBack { declaration_id } => (declaration_id, DeclarationState::ClawedBack),
         };
         sqlx::query!(
             "update declarations set state = $2, updated_at = $3 where id = $1",
@@ -149,6 +179,29 @@ impl Projection for Declarations {
         .await?;
         Ok(())
     }
+}
+
+/// Puts a declaration's billable or clawback line on a statement.
+async fn set_statement(
+    conn: &mut PgConnection,
+    declaration: DeclarationId,
+    statement: Option<aggregates::StatementId>,
+    clawback: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        update declarations
+        set statement_id = case when $3 then statement_id else $2 end,
+            clawback_statement_id = case when $3 then $2 else clawback_statement_id end
+        where id = $1
+        "#,
+        declaration.0,
+        statement.map(|s| s.0),
+        clawback,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// One of the provider's own declarations.
@@ -261,19 +314,89 @@ pub async fn live_of_record(
         .collect())
 }
 
-/// The submitted declarations of a training record: (slot, declaration).
+/// The submitted declarations of a training record: slot, declaration, provider, cohort.
 pub async fn submitted_of_record(
     db: impl PgExecutor<'_>,
     record: Uuid,
-) -> Result<Vec<(String, DeclarationId)>, sqlx::Error> {
+) -> Result<Vec<(String, DeclarationId, LeadProviderId, i32)>, sqlx::Error> {
     let rows = sqlx::query!(
-        "select slot_id, id from declarations where training_record_id = $1 and state = 'submitted'",
+        r#"
+        select slot_id, id, lead_provider_id, cohort from declarations
+        where training_record_id = $1 and state = 'submitted'
+        "#,
         record,
     )
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.slot_id, DeclarationId(r.id)))
+        .map(|r| {
+            (
+                r.slot_id,
+                DeclarationId(r.id),
+                LeadProviderId(r.lead_provider_id),
+                r.cohort,
+            )
+        })
         .collect())
+}
+
+/// A line item's declaration, for the statement lifecycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineRow {
+    /// The declaration.
+    pub id: Uuid,
+    /// Its slot.
+    pub slot_id: String,
+    /// Its state.
+    pub state: String,
+    /// Whether the line on the statement is its clawback (else its billable line).
+    pub clawback: bool,
+}
+
+/// The lines on a statement: declarations billed on it, and those clawed back on it.
+pub async fn lines_of(
+    db: impl PgExecutor<'_>,
+    statement: Uuid,
+) -> Result<Vec<LineRow>, sqlx::Error> {
+    sqlx::query_as!(
+        LineRow,
+        r#"
+        select id, slot_id, state, clawback_statement_id is not distinct from $1 as "clawback!"
+        from declarations
+        where statement_id = $1 or clawback_statement_id = $1
+        order by created_at, id
+        "#,
+        statement,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Billable or clawback lines of a provider's cohort that no statement holds yet.
+pub async fn unattached(
+    db: impl PgExecutor<'_>,
+    provider: Option<LeadProviderId>,
+    cohort: Option<i32>,
+) -> Result<Vec<DeclarationRow>, sqlx::Error> {
+    sqlx::query_as!(
+        DeclarationRow,
+        r#"
+        select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
+               lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
+               d.declaration_date, d.evidence_held, d.state, d.superseded_by,
+               d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
+               d.cohort, d.statement_id, d.clawback_statement_id, d.created_at, d.updated_at
+        from declarations d join lead_providers lp on lp.id = d.lead_provider_id
+        where ((d.state in ('eligible', 'ineligible') and d.statement_id is null)
+               or (d.state = 'awaiting-clawback' and d.clawback_statement_id is null))
+          and ($1::uuid is null or d.lead_provider_id = $1)
+          and ($2::int is null or d.cohort = $2)
+        order by d.created_at, d.id
+        "#,
+        provider.map(|p| p.0),
+        cohort,
+    )
+    .fetch_all(db)
+    .await
 }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod declarations;
 pub mod event;
+pub mod finance;
 pub mod lead_providers;
 pub mod participants;
 pub mod reference;

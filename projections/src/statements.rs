@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::Aggregate;
 use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
 
 use crate::{Page, Projection, ProjectionError, StoredEvent};
 
@@ -95,6 +96,26 @@ impl Projection for Statements {
                 .execute(conn)
                 .await?;
             }
+            StatementEvent::Closed { at } => {
+                sqlx::query!(
+                    "update statements set closed_at = $2, updated_at = $3 where id = $1",
+                    id,
+                    at,
+                    event.recorded_at
+                )
+                .execute(conn)
+                .await?;
+            }
+            StatementEvent::Paid { at } => {
+                sqlx::query!(
+                    "update statements set paid = true, paid_at = $2, updated_at = $3 where id = $1",
+                    id,
+                    at,
+                    event.recorded_at
+                )
+                .execute(conn)
+                .await?;
+            }
         }
         Ok(())
     }
@@ -159,4 +180,120 @@ impl StatementRow {
     pub fn programme(&self) -> Option<Programme> {
         self.programme.parse().ok()
     }
+}
+
+/// The statement a line goes on: the provider's earliest open output-fee statement of the
+/// programme and cohort whose deadline is today or later (ties by payment date, then id).
+pub async fn open_statement(
+    db: impl PgExecutor<'_>,
+    provider: LeadProviderId,
+    programme: Programme,
+    cohort: i32,
+    today: NaiveDate,
+) -> Result<Option<StatementId>, sqlx::Error> {
+    let id = sqlx::query_scalar!(
+        r#"
+        select id from statements
+        where lead_provider_id = $1 and programme = $2 and cohort = $3 and output_fee
+          and closed_at is null and deadline_date >= $4
+        order by deadline_date, payment_date, id
+        limit 1
+        "#,
+        provider.0,
+        programme.as_str(),
+        cohort,
+        today,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(id.map(StatementId))
+}
+
+/// Open statements whose deadline day is over by `today`, with their deadlines.
+pub async fn due(
+    db: impl PgExecutor<'_>,
+    today: NaiveDate,
+) -> Result<Vec<(StatementId, NaiveDate)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"
+        select id, deadline_date from statements
+        where closed_at is null and deadline_date < $1
+        order by deadline_date, payment_date, id
+        "#,
+        today,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (StatementId(r.id), r.deadline_date))
+        .collect())
+}
+
+/// A statement with its lifecycle, for finance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementState {
+    /// Its id.
+    pub id: Uuid,
+    /// The provider.
+    pub lead_provider_id: Uuid,
+    /// `ecf` or `npq`.
+    pub programme: String,
+    /// The cohort.
+    pub cohort: i32,
+    /// The month name.
+    pub name: String,
+    /// The deadline.
+    pub deadline_date: NaiveDate,
+    /// The payment day.
+    pub payment_date: NaiveDate,
+    /// Whether declarations are paid on it.
+    pub output_fee: bool,
+    /// When it closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// When it was paid.
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+/// Any statement, by id.
+pub async fn state(
+    db: impl PgExecutor<'_>,
+    id: StatementId,
+) -> Result<Option<StatementState>, sqlx::Error> {
+    sqlx::query_as!(
+        StatementState,
+        r#"
+        select id, lead_provider_id, programme, cohort, name, deadline_date, payment_date,
+               output_fee, closed_at, paid_at
+        from statements where id = $1
+        "#,
+        id.0,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A provider's statement of a programme, cohort and month.
+pub async fn by_name(
+    db: impl PgExecutor<'_>,
+    provider: LeadProviderId,
+    programme: Programme,
+    cohort: i32,
+    name: &str,
+) -> Result<Option<StatementId>, sqlx::Error> {
+    let id = sqlx::query_scalar!(
+        r#"
+        select id from statements
+        where lead_provider_id = $1 and programme = $2 and cohort = $3 and lower(name) = lower($4)
+        order by output_fee desc
+        limit 1
+        "#,
+        provider.0,
+        programme.as_str(),
+        cohort,
+        name,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(id.map(StatementId))
 }

@@ -170,11 +170,13 @@ async fn show_declaration(
 async fn void_declaration(
     State(app): State<AppState>,
     provider: Provider,
+    Now(now): Now,
     Path(id): Path<String>,
 ) -> Result<Document<DeclarationResource>, ApiError> {
     let row = own_declaration(&app, &provider, &id).await?;
-    let row = crate::provider::void_declaration(&app.ledger, provider.id, &row, &provider.context)
-        .await?;
+    let row =
+        crate::provider::void_declaration(&app.ledger, provider.id, &row, now, &provider.context)
+            .await?;
     Ok(Document { data: row.into() })
 }
 

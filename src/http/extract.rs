@@ -81,6 +81,27 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A finance user.
+#[derive(Clone, Debug)]
+pub struct Finance {
+    /// The circumstances to record on its commands.
+    pub context: CommandContext,
+}
+
+impl FromRequestParts<AppState> for Finance {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        if principal.role != Role::Finance {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Self {
+            context: context(parts, Actor::Finance(principal.token_id)),
+        })
+    }
+}
+
 /// An auditor (read only).
 #[derive(Clone, Debug)]
 pub struct Auditor;

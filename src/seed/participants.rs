@@ -155,17 +155,17 @@ async fn seed_cohort(
             .await
             .map_err(|e| failed("sandbox participant")(e.to_string()))?;
         seeded += 1;
-        let declare = |declaration_type| {
+        let declare_after = |declaration_type, days| {
             declare(
                 ledger,
                 provider,
                 participant,
                 course,
-                schools.cohort,
-                declaration_type,
+                (schools.cohort, declaration_type, days),
                 now,
             )
         };
+        let declare = |declaration_type| declare_after(declaration_type, 14);
         let record_command = |command| async move {
             ledger
                 .execute::<TrainingRecord>(
@@ -181,14 +181,20 @@ async fn seed_cohort(
                 declare(DeclarationType::Started).await?;
                 declare(DeclarationType::Retained1).await?;
             }
-            1 | 2 | 8 => {
+            1 => {
+                declare(DeclarationType::Started).await?;
+                // Late in its window, so it lands on the statement left payable.
+                declare_after(DeclarationType::Retained2, 45).await?;
+            }
+            2 | 8 => {
                 declare(DeclarationType::Started).await?;
             }
             3 => {
-                let declaration = declare(DeclarationType::Started).await?;
-                provider::void_declaration(ledger, provider, &declaration, &context)
-                    .await
-                    .map_err(|e| failed("sandbox declaration")(e.to_string()))?;
+                if let Some(declaration) = declare(DeclarationType::Started).await? {
+                    provider::void_declaration(ledger, provider, &declaration, now, &context)
+                        .await
+                        .map_err(|e| failed("sandbox declaration")(e.to_string()))?;
+                }
             }
             4 => {
                 record_command(TrainingRecordCommand::Defer {
@@ -252,8 +258,7 @@ async fn seed_transfer(
         provider,
         participant,
         aggregates::course::Course::EcfInduction,
-        2022,
-        DeclarationType::Started,
+        (2022, DeclarationType::Started, 14),
         now,
     )
     .await?;
@@ -306,16 +311,16 @@ async fn seed_unfunded_mentee(
     Ok(1)
 }
 
-/// Declares a milestone two weeks after its window opens.
+/// Declares a milestone of a cohort `days` after its window opens, the day after (so the line
+/// goes on the statement open then); nothing when that is after the sandbox's `now`.
 async fn declare(
     ledger: &Ledger,
     provider: LeadProviderId,
     participant: ParticipantId,
     course: aggregates::course::Course,
-    cohort: i32,
-    declaration_type: DeclarationType,
+    (cohort, declaration_type, days): (i32, DeclarationType, u64),
     now: DateTime<Utc>,
-) -> Result<projections::declarations::DeclarationRow, SeedError> {
+) -> Result<Option<projections::declarations::DeclarationRow>, SeedError> {
     let schedule = reference::schedule(ledger.pool(), school::DEFAULT_SCHEDULE, cohort).await?;
     let milestone = schedule
         .iter()
@@ -327,10 +332,13 @@ async fn declare(
             declaration_type.as_str()
         ))
     })?;
-    let date = (start + Days::new(14))
+    let date = (start + Days::new(days))
         .and_hms_opt(10, 0, 0)
         .unwrap_or_default()
         .and_utc();
+    if date > now {
+        return Ok(None);
+    }
     let request = DeclarationRequest {
         participant_id: participant.to_string(),
         declaration_type: Some(declaration_type.as_str().to_owned()),
@@ -343,9 +351,55 @@ async fn declare(
         ledger,
         provider,
         request,
-        now,
+        date + Days::new(1),
         &CommandContext::of(Actor::Seed),
     )
     .await
+    .map(Some)
     .map_err(|e| failed("sandbox declaration")(e.to_string()))
+}
+
+/// Voids the provider's paid `started` declaration of its 2021 mentor (k = 1), so a clawback
+/// waits on the next open statement; nothing if it is not paid (or already clawed back).
+pub async fn claw_back_one(
+    ledger: &Ledger,
+    provider: &str,
+    now: DateTime<Utc>,
+) -> Result<(), SeedError> {
+    let mentor = newcomer(
+        &format!("{provider}:2021:1"),
+        ParticipantType::Mentor,
+        "",
+        2021,
+        1,
+    );
+    let (Some(participant), Some(record)) = (mentor.participant_id, mentor.training_record_id)
+    else {
+        return Ok(());
+    };
+    let lead_provider = LeadProviderId::from_name(provider);
+    let filter = projections::declarations::DeclarationFilter {
+        participant_ids: Some(vec![participant.0]),
+        ..Default::default()
+    };
+    let page = projections::Page {
+        number: 1,
+        size: 10,
+    };
+    let rows = projections::declarations::list(ledger.pool(), lead_provider, &filter, page).await?;
+    let paid = rows.into_iter().find(|d| {
+        d.training_record_id == record.0 && d.declaration_type == "started" && d.state == "paid"
+    });
+    if let Some(declaration) = paid {
+        provider::void_declaration(
+            ledger,
+            lead_provider,
+            &declaration,
+            now,
+            &CommandContext::of(Actor::Seed),
+        )
+        .await
+        .map_err(|e| failed("sandbox clawback")(e.to_string()))?;
+    }
+    Ok(())
 }

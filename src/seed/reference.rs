@@ -314,7 +314,10 @@ fn calendar(
                 programme,
                 cohort: row.cohort,
                 name: row.name.clone(),
-                deadline_date: parse_date(file, &row.deadline_date, "%Y-%m-%d")?,
+                deadline_date: deadline(
+                    parse_date(file, &row.deadline_date, "%Y-%m-%d")?,
+                    parse_date(file, &row.payment_date, "%Y-%m-%d")?,
+                ),
                 payment_date: parse_date(file, &row.payment_date, "%Y-%m-%d")?,
                 output_fee: row.output_fee,
             };
@@ -325,6 +328,20 @@ fn calendar(
         }
     }
     Ok(statements)
+}
+
+/// A deadline after its own payment day is a wrong year in the calendar (the ECF January
+/// rows): it is taken as the last day of the month before the payment month, as every other
+/// ECF deadline is.
+fn deadline(deadline: chrono::NaiveDate, payment: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    if deadline <= payment {
+        return deadline;
+    }
+    payment
+        .with_day(1)
+        .and_then(|first| first.pred_opt())
+        .unwrap_or(deadline)
 }
 
 #[cfg(test)]
@@ -344,6 +361,19 @@ mod tests {
         assert_eq!(
             lead_providers().unwrap().iter().filter(|p| p.ecf).count(),
             6
+        );
+    }
+
+    #[test]
+    fn a_deadline_after_its_payment_day_moves_to_the_month_before() {
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            deadline(day(2025, 12, 31), day(2025, 1, 25)),
+            day(2024, 12, 31)
+        );
+        assert_eq!(
+            deadline(day(2022, 4, 30), day(2022, 5, 25)),
+            day(2022, 4, 30)
         );
     }
 

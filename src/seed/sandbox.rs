@@ -78,8 +78,56 @@ pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
             }),
         }
     }
-    participants::load(ledger, &cohorts, chrono::Utc::now()).await?;
-    challenge_some(ledger, &rows).await
+    let now = super::sandbox_now();
+    participants::load(ledger, &cohorts, now).await?;
+    challenge_some(ledger, &rows).await?;
+    statement_lifecycle(ledger, &rows, now).await
+}
+
+/// As of the sandbox's `now`: statements past their deadline are closed; every ECF provider's
+/// statements paid out by then are paid except the latest, which stays payable; and one paid
+/// `started` per provider is voided, so a clawback waits on the next open statement.
+async fn statement_lifecycle(
+    ledger: &Ledger,
+    rows: &[PartnershipRow],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), SeedError> {
+    let failed = |e: crate::finance::FinanceError| SeedError::Command {
+        what: "sandbox statements",
+        message: e.to_string(),
+    };
+    crate::finance::close_due(ledger, now)
+        .await
+        .map_err(failed)?;
+    let context = CommandContext::of(Actor::Seed);
+    let mut providers: Vec<&str> = rows.iter().map(|r| r.lead_provider.as_str()).collect();
+    providers.dedup();
+    for name in providers {
+        let provider = LeadProviderId::from_name(name);
+        for cohort in [2021, 2022] {
+            let statements = projections::finance::live(
+                ledger.pool(),
+                provider,
+                aggregates::Programme::Ecf,
+                cohort,
+            )
+            .await?;
+            let due: Vec<_> = statements
+                .iter()
+                .filter(|s| s.output_fee && s.payment_date < now.date_naive())
+                .collect();
+            let Some((_, to_pay)) = due.split_last() else {
+                continue;
+            };
+            for statement in to_pay {
+                crate::finance::pay(ledger, aggregates::StatementId(statement.id), now, &context)
+                    .await
+                    .map_err(failed)?;
+            }
+        }
+        participants::claw_back_one(ledger, name, now).await?;
+    }
+    Ok(())
 }
 
 /// Each partnered school sets its cohort up with a full induction programme and its provider

@@ -121,6 +121,10 @@ pub(super) fn check(
         pupil_premium_uplift: facts.pupil_premium_uplift,
         sparsity_uplift: facts.sparsity_uplift,
         cohort: facts.cohort,
+        statement_id: submission
+            .statement
+            .filter(|_| state != DeclarationState::Submitted),
+        clawback_statement_id: None,
     }))
 }
 

@@ -4,6 +4,7 @@ use cqrs_es::test::TestFramework;
 use uuid::Uuid;
 
 use super::*;
+use crate::ids::StatementId;
 use crate::reference::{Milestone, ScheduleType};
 
 type Slot = TestFramework<DeclarationSlot>;
@@ -88,7 +89,12 @@ fn submission(
         request,
         resolution: Resolution::Found(Box::new(facts)),
         now: at("2023-07-12T12:00:00Z"),
+        statement: Some(statement()),
     }))
+}
+
+fn statement() -> StatementId {
+    StatementId(Uuid::from_u128(77))
 }
 
 fn started(id: u128, by: LeadProviderId) -> DeclarationSlotCommand {
@@ -112,6 +118,8 @@ fn accepted(id: u128, by: LeadProviderId, state: DeclarationState) -> Declaratio
         pupil_premium_uplift: true,
         sparsity_uplift: false,
         cohort: 2022,
+        statement_id: (state != DeclarationState::Submitted).then(statement),
+        clawback_statement_id: None,
     }))
 }
 
@@ -179,6 +187,7 @@ fn an_unknown_participant_and_missing_fields_are_reported_together() {
         },
         resolution: Resolution::UnknownParticipant,
         now: at("2023-07-12T12:00:00Z"),
+        statement: None,
     }));
     Slot::with(())
         .given_no_previous_events()
@@ -396,6 +405,7 @@ fn voiding_voids_and_voiding_twice_is_refused() {
     let void = DeclarationSlotCommand::Void {
         declaration_id: id,
         lead_provider_id: provider(),
+        clawback_statement: None,
     };
     Slot::with(())
         .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
@@ -415,6 +425,7 @@ fn another_providers_declaration_cannot_be_voided() {
     let void = DeclarationSlotCommand::Void {
         declaration_id: DeclarationId(Uuid::from_u128(10)),
         lead_provider_id: provider(),
+        clawback_statement: None,
     };
     Slot::with(())
         .given(vec![accepted(
@@ -429,15 +440,118 @@ fn another_providers_declaration_cannot_be_voided() {
 #[test]
 fn becoming_fundable_makes_a_submitted_declaration_eligible_once() {
     let id = DeclarationId(Uuid::from_u128(10));
-    let mark = DeclarationSlotCommand::MarkEligible { declaration_id: id };
+    let mark = DeclarationSlotCommand::MarkEligible {
+        declaration_id: id,
+        statement_id: Some(statement()),
+    };
     Slot::with(())
         .given(vec![accepted(10, provider(), DeclarationState::Submitted)])
         .when(mark.clone())
         .then_expect_events(vec![DeclarationSlotEvent::BecameEligible {
             declaration_id: id,
+            statement_id: Some(statement()),
         }]);
     Slot::with(())
         .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
         .when(mark)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_closed_statement_makes_eligible_declarations_payable_and_payment_pays_them() {
+    let id = DeclarationId(Uuid::from_u128(10));
+    let payable = DeclarationSlotEvent::BecamePayable { declaration_id: id };
+    Slot::with(())
+        .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
+        .when(DeclarationSlotCommand::MakePayable { declaration_id: id })
+        .then_expect_events(vec![payable.clone()]);
+    Slot::with(())
+        .given(vec![
+            accepted(10, provider(), DeclarationState::Eligible),
+            payable,
+        ])
+        .when(DeclarationSlotCommand::Settle { declaration_id: id })
+        .then_expect_events(vec![DeclarationSlotEvent::BecamePaid {
+            declaration_id: id,
+        }]);
+}
+
+#[test]
+fn voiding_a_paid_declaration_claws_it_back_on_the_next_statement() {
+    let id = DeclarationId(Uuid::from_u128(10));
+    let next = StatementId(Uuid::from_u128(78));
+    let paid = vec![
+        accepted(10, provider(), DeclarationState::Eligible),
+        DeclarationSlotEvent::BecamePayable { declaration_id: id },
+        DeclarationSlotEvent::BecamePaid { declaration_id: id },
+    ];
+    let void = DeclarationSlotCommand::Void {
+        declaration_id: id,
+        lead_provider_id: provider(),
+        clawback_statement: Some(next),
+    };
+    Slot::with(())
+        .given(paid.clone())
+        .when(void.clone())
+        .then_expect_events(vec![DeclarationSlotEvent::ClawbackRequested {
+            declaration_id: id,
+            statement_id: Some(next),
+        }]);
+    let mut clawing = paid;
+    clawing.push(DeclarationSlotEvent::ClawbackRequested {
+        declaration_id: id,
+        statement_id: Some(next),
+    });
+    Slot::with(())
+        .given(clawing.clone())
+        .when(void)
+        .then_expect_error(rejected(vec![DeclarationError::CannotBeVoided]));
+    Slot::with(())
+        .given(clawing)
+        .when(DeclarationSlotCommand::Settle { declaration_id: id })
+        .then_expect_events(vec![DeclarationSlotEvent::ClawedBack {
+            declaration_id: id,
+        }]);
+}
+
+#[test]
+fn a_line_without_a_statement_is_attached_once() {
+    let id = DeclarationId(Uuid::from_u128(10));
+    let unattached = submission(
+        10,
+        provider(),
+        request("started", "2022-10-01T10:00:00Z"),
+        facts(),
+    );
+    let DeclarationSlotCommand::Submit(mut submission) = unattached else {
+        unreachable!()
+    };
+    submission.statement = None;
+    let events = Slot::with(())
+        .given_no_previous_events()
+        .when(DeclarationSlotCommand::Submit(submission))
+        .inspect_result()
+        .unwrap();
+    let attach = DeclarationSlotCommand::Attach {
+        declaration_id: id,
+        statement_id: statement(),
+    };
+    Slot::with(())
+        .given(events.clone())
+        .when(attach.clone())
+        .then_expect_events(vec![DeclarationSlotEvent::Attached {
+            declaration_id: id,
+            statement_id: statement(),
+            clawback: false,
+        }]);
+    let mut attached = events;
+    attached.push(DeclarationSlotEvent::Attached {
+        declaration_id: id,
+        statement_id: statement(),
+        clawback: false,
+    });
+    Slot::with(())
+        .given(attached)
+        .when(attach)
         .then_expect_events(vec![]);
 }

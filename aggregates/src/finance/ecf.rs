@@ -210,7 +210,7 @@ pub fn breakdown(
         (uplift_cap(contract) - Decimal::from(uplifts.previous_net) * amount).max(Decimal::ZERO);
     let uplift_fee = room.min(Decimal::from(uplifts.additions) * amount);
     let uplift_clawback = Decimal::from(uplifts.subtractions) * amount;
-    let adjustments = -(clawbacks + uplift_clawback);
+    let adjustments = Decimal::ZERO - (clawbacks + uplift_clawback);
     let service_fee = service_fee(contract);
     let total = service_fee + output_fee + uplift_fee + adjustments + reconcile_amount;
     EcfBreakdown {

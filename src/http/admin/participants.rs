@@ -135,6 +135,7 @@ struct Eligibility {
 async fn change_funding_eligibility(
     State(app): State<AppState>,
     admin: Admin,
+    Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<Eligibility>,
 ) -> Result<RecordDocument, ApiError> {
@@ -143,6 +144,7 @@ async fn change_funding_eligibility(
         &app.ledger,
         record,
         body.eligible_for_funding,
+        now,
         &admin.context,
     )
     .await?;

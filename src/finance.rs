@@ -1,0 +1,493 @@
+//! The statement lifecycle, shared by the scheduler, the finance API and the CLI: choosing the
+//! statement a line goes on, closing statements after their deadline, paying them, and adding
+//! statements (which take the lines no statement held).
+
+use std::collections::BTreeMap;
+
+use aggregates::declaration::{DeclarationRejection, DeclarationSlot, DeclarationSlotCommand};
+use aggregates::finance::{Totals, ecf, npq};
+use aggregates::reference::{DeclarationType, EcfContract, NpqContract};
+use aggregates::{
+    DeclarationId, LeadProviderId, Programme, Statement, StatementCommand, StatementError,
+    StatementId, StatementTerms,
+};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use projections::{declarations, finance, statements};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::ledger::{Actor, CommandContext, Ledger, LedgerError};
+
+/// Why a lifecycle step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FinanceError {
+    /// The statement refused.
+    #[error(transparent)]
+    Statement(#[from] LedgerError<StatementError>),
+    /// A declaration refused.
+    #[error(transparent)]
+    Declaration(#[from] LedgerError<DeclarationRejection>),
+    /// The read models failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// No such statement.
+    #[error("no statement has the id {0}")]
+    UnknownStatement(StatementId),
+    /// The provider has no ECF contract for the statement's cohort.
+    #[error("statement {0}: the provider has no ECF contract for its cohort")]
+    NoContract(StatementId),
+}
+
+/// The statement a new line of the provider's cohort goes on at `now`, if one is open.
+pub async fn open_statement(
+    ledger: &Ledger,
+    provider: LeadProviderId,
+    cohort: i32,
+    now: DateTime<Utc>,
+) -> Result<Option<StatementId>, sqlx::Error> {
+    statements::open_statement(
+        ledger.pool(),
+        provider,
+        Programme::Ecf,
+        cohort,
+        now.date_naive(),
+    )
+    .await
+}
+
+/// Closes every statement whose deadline day is over at `now`, at the first instant after
+/// that day, and makes its eligible lines payable. Safe to run again: closed statements and
+/// payable lines are left as they are, and a missed run is caught up by the next.
+pub async fn close_due(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, FinanceError> {
+    let context = CommandContext::of(Actor::System);
+    let due = statements::due(ledger.pool(), now.date_naive()).await?;
+    for (statement, deadline) in &due {
+        let at = (*deadline + Days::new(1))
+            .and_time(Default::default())
+            .and_utc();
+        ledger
+            .execute::<Statement>(
+                &statement.to_string(),
+                StatementCommand::Close { at },
+                &context,
+            )
+            .await?;
+        for line in declarations::lines_of(ledger.pool(), statement.0).await? {
+            if line.state == "eligible" && !line.clawback {
+                let command = DeclarationSlotCommand::MakePayable {
+                    declaration_id: DeclarationId(line.id),
+                };
+                ledger
+                    .execute::<DeclarationSlot>(&line.slot_id, command, &context)
+                    .await?;
+            }
+        }
+    }
+    if !due.is_empty() {
+        tracing::info!(count = due.len(), "closed statements past their deadline");
+    }
+    Ok(due.len())
+}
+
+/// Finance pays a statement: its payable lines become paid, its clawbacks clawed back.
+pub async fn pay(
+    ledger: &Ledger,
+    statement: StatementId,
+    at: DateTime<Utc>,
+    context: &CommandContext,
+) -> Result<(), FinanceError> {
+    statements::state(ledger.pool(), statement)
+        .await?
+        .ok_or(FinanceError::UnknownStatement(statement))?;
+    ledger
+        .execute::<Statement>(
+            &statement.to_string(),
+            StatementCommand::Pay { at },
+            context,
+        )
+        .await?;
+    for line in declarations::lines_of(ledger.pool(), statement.0).await? {
+        let due = match line.clawback {
+            false => line.state == "payable",
+            true => line.state == "awaiting-clawback",
+        };
+        if due {
+            let command = DeclarationSlotCommand::Settle {
+                declaration_id: DeclarationId(line.id),
+            };
+            ledger
+                .execute::<DeclarationSlot>(&line.slot_id, command, context)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Finance adds a statement; if it is an open output-fee statement, the provider's lines of
+/// that cohort that no statement held go on it.
+pub async fn add_statement(
+    ledger: &Ledger,
+    terms: StatementTerms,
+    now: DateTime<Utc>,
+    context: &CommandContext,
+) -> Result<StatementId, FinanceError> {
+    let id = StatementId::for_calendar(
+        terms.lead_provider_id,
+        terms.programme,
+        terms.cohort,
+        &terms.name,
+    );
+    let (provider, cohort, takes_lines) = (
+        terms.lead_provider_id,
+        terms.cohort,
+        terms.output_fee && terms.deadline_date >= now.date_naive(),
+    );
+    ledger
+        .execute::<Statement>(&id.to_string(), StatementCommand::Create(terms), context)
+        .await?;
+    if takes_lines {
+        for line in declarations::unattached(ledger.pool(), Some(provider), Some(cohort)).await? {
+            let command = DeclarationSlotCommand::Attach {
+                declaration_id: DeclarationId(line.id),
+                statement_id: id,
+            };
+            ledger
+                .execute::<DeclarationSlot>(&line.slot_id, command, context)
+                .await?;
+        }
+    }
+    Ok(id)
+}
+
+/// Where a statement stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatementStatus {
+    /// Receiving declarations.
+    Open,
+    /// Closed after its deadline; to be paid.
+    Payable,
+    /// Paid.
+    Paid,
+}
+
+/// One band's part in one declaration type's output on an ECF statement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BandLine {
+    /// The declaration type.
+    pub declaration_type: String,
+    /// The band: A, B, C, D.
+    pub band: char,
+    /// The fee per declaration in this band.
+    pub fee: Decimal,
+    /// Declarations paid in this band.
+    pub additions: u32,
+    /// Clawbacks unwound from this band.
+    pub subtractions: u32,
+    /// additions × fee.
+    pub output_fee: Decimal,
+    /// subtractions × fee.
+    pub clawback: Decimal,
+}
+
+/// One NPQ course's part in a statement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CourseLine {
+    /// The course.
+    pub course_identifier: String,
+    /// Billable declarations.
+    pub billable: i64,
+    /// Refundable declarations.
+    pub refundable: i64,
+    /// The monthly service fee.
+    pub service_fee: Decimal,
+    /// The payment per declaration.
+    pub per_declaration: Decimal,
+    /// Output payments.
+    pub output: Decimal,
+    /// Clawbacks.
+    pub clawback: Decimal,
+    /// Targeted delivery funding.
+    pub tdf: Decimal,
+    /// TDF refunded.
+    pub tdf_refund: Decimal,
+    /// The course's total.
+    pub total: Decimal,
+}
+
+/// A statement priced, as finance sees it. Amounts are exact; show them with
+/// [`aggregates::finance::pennies`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatementBreakdown {
+    /// The statement.
+    pub id: Uuid,
+    /// `ecf` or `npq`.
+    pub programme: String,
+    /// The cohort.
+    pub cohort: i32,
+    /// The month.
+    pub name: String,
+    /// The deadline.
+    pub deadline_date: NaiveDate,
+    /// The payment day.
+    pub payment_date: NaiveDate,
+    /// Open, payable or paid.
+    pub status: StatementStatus,
+    /// The instant it is shown as of (none: now).
+    pub as_of: Option<DateTime<Utc>>,
+    /// The service fee.
+    pub service_fee: Decimal,
+    /// ECF: per band and declaration type.
+    pub bands: Vec<BandLine>,
+    /// NPQ: per course.
+    pub courses: Vec<CourseLine>,
+    /// Σ output fees.
+    pub output_fee: Decimal,
+    /// ECF uplift fees.
+    pub uplift_fee: Decimal,
+    /// Σ clawbacks (positive, deducted), uplift clawbacks included.
+    pub clawbacks: Decimal,
+    /// −clawbacks.
+    pub adjustments: Decimal,
+    /// Manual adjustment.
+    pub reconcile_amount: Decimal,
+    /// Before VAT.
+    pub total: Decimal,
+    /// VAT.
+    pub vat: Decimal,
+    /// With VAT.
+    pub total_with_vat: Decimal,
+}
+
+/// Prices a statement from the live read models, or as the event log stood at `as_of`.
+pub async fn breakdown(
+    pool: &PgPool,
+    statement: StatementId,
+    as_of: Option<DateTime<Utc>>,
+    progress: impl FnMut(u64),
+) -> Result<Option<StatementBreakdown>, FinanceError> {
+    let Some(state) = statements::state(pool, statement).await? else {
+        return Ok(None);
+    };
+    let provider = LeadProviderId(state.lead_provider_id);
+    let programme: Programme = state
+        .programme
+        .parse()
+        .map_err(|_| FinanceError::UnknownStatement(statement))?;
+    let cohort = state.cohort;
+    let all = match as_of {
+        None => finance::live(pool, provider, programme, cohort).await?,
+        Some(at) => finance::as_of(pool, provider, programme, cohort, at, progress).await?,
+    };
+    let Some(index) = all.iter().position(|s| s.id == statement.0) else {
+        return Ok(None);
+    };
+    let this = &all[index];
+    let earlier: Vec<_> = all
+        .iter()
+        .filter(|s| s.payment_date < this.payment_date)
+        .collect();
+    let at = as_of.unwrap_or_else(Utc::now);
+    let status = match (this.paid, this.closed) {
+        (true, _) => StatementStatus::Paid,
+        (false, true) => StatementStatus::Payable,
+        _ => StatementStatus::Open,
+    };
+    let mut priced = StatementBreakdown {
+        id: this.id,
+        programme: state.programme.clone(),
+        cohort,
+        name: this.name.clone(),
+        deadline_date: this.deadline_date,
+        payment_date: this.payment_date,
+        status,
+        as_of,
+        service_fee: Decimal::ZERO,
+        bands: Vec::new(),
+        courses: Vec::new(),
+        output_fee: Decimal::ZERO,
+        uplift_fee: Decimal::ZERO,
+        clawbacks: Decimal::ZERO,
+        adjustments: Decimal::ZERO,
+        reconcile_amount: Decimal::ZERO,
+        total: Decimal::ZERO,
+        vat: Decimal::ZERO,
+        total_with_vat: Decimal::ZERO,
+    };
+    let totals = match programme {
+        Programme::Ecf => {
+            let Some(contract) = finance::ecf_contract(pool, provider, cohort, at).await? else {
+                return Err(FinanceError::NoContract(statement));
+            };
+            price_ecf(&contract, this, &earlier, &mut priced)
+        }
+        Programme::Npq => {
+            let contracts = finance::npq_contracts(pool, provider, cohort, at).await?;
+            price_npq(&contracts, cohort, this, &mut priced)
+        }
+    };
+    priced.total = totals.total;
+    priced.vat = totals.vat;
+    priced.total_with_vat = totals.with_vat();
+    Ok(Some(priced))
+}
+
+fn price_ecf(
+    contract: &EcfContract,
+    this: &finance::StatementLines,
+    earlier: &[&finance::StatementLines],
+    priced: &mut StatementBreakdown,
+) -> Totals {
+    let net = |kind: &str, uplift: bool| -> i64 {
+        earlier
+            .iter()
+            .filter_map(|s| s.lines.get(kind))
+            .map(|c| {
+                if uplift {
+                    c.uplift_billable - c.uplift_refundable
+                } else {
+                    c.billable - c.refundable
+                }
+            })
+            .sum()
+    };
+    let mut counts = BTreeMap::new();
+    for declaration_type in DeclarationType::ALL {
+        let kind = declaration_type.as_str();
+        let here = this.lines.get(kind).copied().unwrap_or_default();
+        counts.insert(
+            declaration_type,
+            ecf::TypeCounts {
+                previous_net: net(kind, false),
+                billable: u32::try_from(here.billable).unwrap_or(0),
+                refundable: u32::try_from(here.refundable).unwrap_or(0),
+            },
+        );
+    }
+    let started = this.lines.get("started").copied().unwrap_or_default();
+    let uplifts = ecf::UpliftCounts {
+        previous_net: net("started", true),
+        additions: u32::try_from(started.uplift_billable).unwrap_or(0),
+        subtractions: u32::try_from(started.uplift_refundable).unwrap_or(0),
+    };
+    let priced_ecf = ecf::breakdown(contract, &counts, uplifts, Decimal::ZERO, true);
+    for (declaration_type, output) in &priced_ecf.outputs {
+        for (i, band) in contract.bands.iter().enumerate() {
+            let (additions, subtractions) = (output.additions[i], output.subtractions[i]);
+            if additions == 0 && subtractions == 0 {
+                continue;
+            }
+            let fee = ecf::fee(band, *declaration_type);
+            priced.bands.push(BandLine {
+                declaration_type: declaration_type.as_str().to_owned(),
+                band: char::from(b'A' + u8::try_from(i).unwrap_or(25)),
+                fee,
+                additions,
+                subtractions,
+                output_fee: fee * Decimal::from(additions),
+                clawback: fee * Decimal::from(subtractions),
+            });
+        }
+    }
+    priced.service_fee = priced_ecf.service_fee;
+    priced.output_fee = priced_ecf.output_fee;
+    priced.uplift_fee = priced_ecf.uplift_fee;
+    priced.adjustments = priced_ecf.adjustments;
+    priced.clawbacks = Decimal::ZERO - priced_ecf.adjustments;
+    priced_ecf.totals
+}
+
+/// The course group's terms the contract file leaves out (finance brief §4.2).
+fn course_terms(contract: &NpqContract, cohort: i32) -> (npq::CourseTerms, bool) {
+    let course = contract.course_identifier.as_str();
+    let support = matches!(
+        course,
+        "npq-additional-support-offer" | "npq-early-headship-coaching-offer"
+    );
+    let specialist = matches!(
+        course,
+        "npq-leading-teaching"
+            | "npq-leading-behaviour-culture"
+            | "npq-leading-teaching-development"
+            | "npq-leading-literacy"
+    );
+    let (service, output) = if support { (0, 100) } else { (40, 60) };
+    let terms = npq::CourseTerms {
+        recruitment_target: contract.recruitment_target,
+        per_participant: contract.per_participant,
+        service_fee_installments: contract.service_fee_installments,
+        service_fee_percentage: Decimal::from(service),
+        output_payment_percentage: Decimal::from(output),
+        number_of_payment_periods: if specialist { 3 } else { 4 },
+        monthly_service_fee: None,
+        targeted_delivery_funding_per_participant: Decimal::from(100),
+    };
+    (terms, !support && cohort >= 2022)
+}
+
+fn price_npq(
+    contracts: &[NpqContract],
+    cohort: i32,
+    this: &finance::StatementLines,
+    priced: &mut StatementBreakdown,
+) -> Totals {
+    let mut courses = Vec::new();
+    for contract in contracts {
+        let (terms, tdf_applies) = course_terms(contract, cohort);
+        let here = this
+            .lines
+            .get(&contract.course_identifier)
+            .copied()
+            .unwrap_or_default();
+        let tdf = |n: i64| {
+            if tdf_applies {
+                u32::try_from(n).unwrap_or(0)
+            } else {
+                0
+            }
+        };
+        let counts = npq::CourseCounts {
+            billable: u32::try_from(here.billable).unwrap_or(0),
+            refundable: u32::try_from(here.refundable).unwrap_or(0),
+            tdf_starts: tdf(here.uplift_billable),
+            tdf_refunds: tdf(here.uplift_refundable),
+        };
+        let course = npq::course(&terms, counts);
+        priced.courses.push(CourseLine {
+            course_identifier: contract.course_identifier.clone(),
+            billable: here.billable,
+            refundable: here.refundable,
+            service_fee: course.service_fee,
+            per_declaration: course.per_declaration,
+            output: course.output,
+            clawback: course.clawback,
+            tdf: course.tdf,
+            tdf_refund: course.tdf_refund,
+            total: course.total(),
+        });
+        courses.push(course);
+    }
+    priced.service_fee = courses.iter().map(|c| c.service_fee).sum();
+    priced.output_fee = courses.iter().map(|c| c.output).sum();
+    priced.clawbacks = courses.iter().map(|c| c.clawback + c.tdf_refund).sum();
+    priced.adjustments = Decimal::ZERO - priced.clawbacks;
+    npq::statement(&courses, Decimal::ZERO, true)
+}
+
+/// Closes due statements now and then every `every`, as of the service's clock, until the
+/// process ends. A failed round is logged and retried on the next.
+pub async fn run_scheduler(ledger: Ledger, clock: crate::clock::Clock, every: std::time::Duration) {
+    loop {
+        match clock.now(None) {
+            Ok(now) => {
+                if let Err(error) = close_due(&ledger, now).await {
+                    tracing::error!(%error, "closing due statements failed; retrying later");
+                }
+            }
+            Err(error) => tracing::error!(%error, "no clock to close statements by"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -1,0 +1,234 @@
+//! `/finance` (finance tokens): statements priced in full, as they stand or as they stood at
+//! any instant, as JSON or as a printable page; paying statements; adding statements; and the
+//! lines no statement holds yet.
+
+use aggregates::finance::pennies;
+use aggregates::{LeadProviderId, Programme, StatementId, StatementTerms};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use projections::declarations;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::finance::{self, FinanceError, StatementBreakdown};
+use crate::http::extract::parse_instant;
+use crate::http::json_api::{Document, Resource};
+use crate::http::{ApiError, ErrorEntry, Finance, JsonApiBody, Now};
+
+/// The finance routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/finance/statements", post(add_statement))
+        .route("/finance/statements/{id}", get(show_statement))
+        .route("/finance/statements/{id}/pay", post(pay_statement))
+        .route("/finance/unattached", get(list_unattached))
+}
+
+#[derive(Debug, Deserialize)]
+struct AsOf {
+    as_of: Option<String>,
+}
+
+impl From<FinanceError> for ApiError {
+    fn from(error: FinanceError) -> Self {
+        match error {
+            FinanceError::UnknownStatement(_) => ApiError::NotFound,
+            FinanceError::Statement(e) => {
+                ApiError::Unprocessable(vec![ErrorEntry::new("statement", e.to_string())])
+            }
+            other => ApiError::Internal(Box::new(other)),
+        }
+    }
+}
+
+fn statement_id(id: &str) -> Result<StatementId, ApiError> {
+    Uuid::parse_str(id)
+        .map(StatementId)
+        .map_err(|_| ApiError::NotFound)
+}
+
+/// A statement's full breakdown; `?as_of=<RFC 3339>` shows it as the log stood then. Browsers
+/// (`Accept: text/html`) get a printable page.
+async fn show_statement(
+    State(app): State<AppState>,
+    _finance: Finance,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<AsOf>,
+) -> Result<Response, ApiError> {
+    let as_of = match query.as_of.as_deref() {
+        Some(text) => Some(
+            parse_instant(text)
+                .ok_or_else(|| ApiError::bad_request("'as_of' must be an ISO 8601 date-time"))?,
+        ),
+        None => None,
+    };
+    let priced = finance::breakdown(&app.pool, statement_id(&id)?, as_of, |_| {})
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        return Ok(Html(html(&priced)).into_response());
+    }
+    Ok(axum::Json(priced).into_response())
+}
+
+/// Marks a closed statement paid.
+async fn pay_statement(
+    State(app): State<AppState>,
+    finance_user: Finance,
+    Now(now): Now,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = statement_id(&id)?;
+    finance::pay(&app.ledger, id, now, &finance_user.context).await?;
+    let priced = finance::breakdown(&app.pool, id, None, |_| {})
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(axum::Json(priced).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct NewStatement {
+    lead_provider_id: Uuid,
+    #[serde(rename = "type")]
+    programme: String,
+    cohort: i32,
+    name: String,
+    deadline_date: NaiveDate,
+    payment_date: NaiveDate,
+    #[serde(default = "yes")]
+    output_fee: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Adds a statement; an open output-fee one takes the provider's unattached lines of its cohort.
+async fn add_statement(
+    State(app): State<AppState>,
+    finance_user: Finance,
+    Now(now): Now,
+    JsonApiBody(body): JsonApiBody<NewStatement>,
+) -> Result<(StatusCode, Response), ApiError> {
+    let programme: Programme = body.programme.parse().map_err(|_| {
+        ApiError::Unprocessable(vec![ErrorEntry::new("type", "The type must be ecf or npq")])
+    })?;
+    let terms = StatementTerms {
+        lead_provider_id: LeadProviderId(body.lead_provider_id),
+        programme,
+        cohort: body.cohort,
+        name: body.name,
+        deadline_date: body.deadline_date,
+        payment_date: body.payment_date,
+        output_fee: body.output_fee,
+    };
+    let id = finance::add_statement(&app.ledger, terms, now, &finance_user.context).await?;
+    let priced = finance::breakdown(&app.pool, id, None, |_| {})
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((StatusCode::CREATED, axum::Json(priced).into_response()))
+}
+
+/// Billable and clawback lines that no statement holds, because none was open.
+async fn list_unattached(
+    State(app): State<AppState>,
+    _finance: Finance,
+) -> Result<Document<Vec<Resource<serde_json::Value>>>, ApiError> {
+    let rows = declarations::unattached(&app.pool, None, None).await?;
+    let data = rows
+        .into_iter()
+        .map(|row| Resource {
+            id: row.id.to_string(),
+            kind: "unattached-line",
+            attributes: serde_json::json!({
+                "lead_provider_name": row.lead_provider_name,
+                "cohort": row.cohort,
+                "participant_id": row.participant_id,
+                "declaration_type": row.declaration_type,
+                "state": row.state,
+            }),
+        })
+        .collect();
+    Ok(Document { data })
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A printable statement page.
+pub fn html(priced: &StatementBreakdown) -> String {
+    let money = |amount: rust_decimal::Decimal| format!("£{:.2}", pennies(amount));
+    let mut rows = String::new();
+    for band in &priced.bands {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&band.declaration_type),
+            band.band,
+            band.additions,
+            money(band.output_fee),
+            band.subtractions,
+            money(band.clawback)
+        ));
+    }
+    for course in &priced.courses {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>–</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&course.course_identifier),
+            course.billable,
+            money(course.output + course.tdf),
+            course.refundable,
+            money(course.clawback + course.tdf_refund)
+        ));
+    }
+    let as_of = priced
+        .as_of
+        .map(|at| format!(" as of {}", at.to_rfc3339()))
+        .unwrap_or_default();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Statement {name} ({programme} {cohort})</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:4px 8px;text-align:right}}th{{background:#eee}}td:first-child,th:first-child{{text-align:left}}@media print{{body{{margin:0}}}}</style>
+</head><body>
+<h1>{name} statement</h1>
+<p>{programme_upper} cohort {cohort}. Deadline {deadline}, payment {payment}. Status: {status:?}{as_of}.</p>
+<table><thead><tr><th>Declaration type or course</th><th>Band</th><th>Paid</th><th>Output</th><th>Clawed back</th><th>Clawback</th></tr></thead><tbody>{rows}</tbody></table>
+<table style="margin-top:1em"><tbody>
+<tr><th>Service fee</th><td>{service}</td></tr>
+<tr><th>Output fees</th><td>{output}</td></tr>
+<tr><th>Uplift fees</th><td>{uplift}</td></tr>
+<tr><th>Adjustments</th><td>{adjustments}</td></tr>
+<tr><th>Total</th><td>{total}</td></tr>
+<tr><th>VAT</th><td>{vat}</td></tr>
+<tr><th>Total with VAT</th><td>{with_vat}</td></tr>
+</tbody></table>
+</body></html>
+"#,
+        name = escape(&priced.name),
+        programme = priced.programme,
+        programme_upper = priced.programme.to_uppercase(),
+        cohort = priced.cohort,
+        deadline = priced.deadline_date,
+        payment = priced.payment_date,
+        status = priced.status,
+        service = money(priced.service_fee),
+        output = money(priced.output_fee),
+        uplift = money(priced.uplift_fee),
+        adjustments = money(priced.adjustments),
+        total = money(priced.total),
+        vat = money(priced.vat),
+        with_vat = money(priced.total_with_vat),
+    )
+}
