@@ -271,67 +271,83 @@ pub async fn breakdown(
     let Some(state) = statements::state(pool, statement).await? else {
         return Ok(None);
     };
-    let provider = LeadProviderId(state.lead_provider_id);
     let programme: Programme = state
         .programme
         .parse()
         .map_err(|_| FinanceError::UnknownStatement(statement))?;
-    let cohort = state.cohort;
+    let group = (
+        LeadProviderId(state.lead_provider_id),
+        programme,
+        state.cohort,
+    );
+    let all = breakdowns(pool, group, as_of, progress).await?;
+    Ok(all.into_iter().find(|priced| priced.id == statement.0))
+}
+
+/// Prices every statement of a provider's programme and cohort at once (banding carries from
+/// one statement to the next, so they are priced in payment order from one set of lines).
+pub async fn breakdowns(
+    pool: &PgPool,
+    (provider, programme, cohort): (LeadProviderId, Programme, i32),
+    as_of: Option<DateTime<Utc>>,
+    progress: impl FnMut(u64),
+) -> Result<Vec<StatementBreakdown>, FinanceError> {
     let all = match as_of {
         None => finance::live(pool, provider, programme, cohort).await?,
         Some(at) => finance::as_of(pool, provider, programme, cohort, at, progress).await?,
     };
-    let Some(index) = all.iter().position(|s| s.id == statement.0) else {
-        return Ok(None);
-    };
-    let this = &all[index];
-    let earlier: Vec<_> = all
-        .iter()
-        .filter(|s| s.payment_date < this.payment_date)
-        .collect();
     let at = as_of.unwrap_or_else(Utc::now);
-    let status = match (this.paid, this.closed) {
-        (true, _) => StatementStatus::Paid,
-        (false, true) => StatementStatus::Payable,
-        _ => StatementStatus::Open,
+    let ecf_contract = match programme {
+        Programme::Ecf => finance::ecf_contract(pool, provider, cohort, at).await?,
+        Programme::Npq => None,
     };
-    let mut priced = StatementBreakdown {
-        id: this.id,
-        programme: state.programme.clone(),
-        cohort,
-        name: this.name.clone(),
-        deadline_date: this.deadline_date,
-        payment_date: this.payment_date,
-        status,
-        as_of,
-        service_fee: Decimal::ZERO,
-        bands: Vec::new(),
-        courses: Vec::new(),
-        output_fee: Decimal::ZERO,
-        uplift_fee: Decimal::ZERO,
-        clawbacks: Decimal::ZERO,
-        adjustments: Decimal::ZERO,
-        reconcile_amount: Decimal::ZERO,
-        total: Decimal::ZERO,
-        vat: Decimal::ZERO,
-        total_with_vat: Decimal::ZERO,
+    let npq_contracts = match programme {
+        Programme::Npq => finance::npq_contracts(pool, provider, cohort, at).await?,
+        Programme::Ecf => Vec::new(),
     };
-    let totals = match programme {
-        Programme::Ecf => {
-            let Some(contract) = finance::ecf_contract(pool, provider, cohort, at).await? else {
-                return Err(FinanceError::NoContract(statement));
-            };
-            price_ecf(&contract, this, &earlier, &mut priced)
-        }
-        Programme::Npq => {
-            let contracts = finance::npq_contracts(pool, provider, cohort, at).await?;
-            price_npq(&contracts, cohort, this, &mut priced)
-        }
-    };
-    priced.total = totals.total;
-    priced.vat = totals.vat;
-    priced.total_with_vat = totals.with_vat();
-    Ok(Some(priced))
+    let mut priced_all = Vec::with_capacity(all.len());
+    for this in &all {
+        let earlier: Vec<_> = all
+            .iter()
+            .filter(|s| s.payment_date < this.payment_date)
+            .collect();
+        let status = match (this.paid, this.closed) {
+            (true, _) => StatementStatus::Paid,
+            (false, true) => StatementStatus::Payable,
+            _ => StatementStatus::Open,
+        };
+        let mut priced = StatementBreakdown {
+            id: this.id,
+            programme: programme.as_str().to_owned(),
+            cohort,
+            name: this.name.clone(),
+            deadline_date: this.deadline_date,
+            payment_date: this.payment_date,
+            status,
+            as_of,
+            service_fee: Decimal::ZERO,
+            bands: Vec::new(),
+            courses: Vec::new(),
+            output_fee: Decimal::ZERO,
+            uplift_fee: Decimal::ZERO,
+            clawbacks: Decimal::ZERO,
+            adjustments: Decimal::ZERO,
+            reconcile_amount: Decimal::ZERO,
+            total: Decimal::ZERO,
+            vat: Decimal::ZERO,
+            total_with_vat: Decimal::ZERO,
+        };
+        let totals = match (&ecf_contract, programme) {
+            (Some(contract), Programme::Ecf) => price_ecf(contract, this, &earlier, &mut priced),
+            (None, Programme::Ecf) => return Err(FinanceError::NoContract(StatementId(this.id))),
+            (_, Programme::Npq) => price_npq(&npq_contracts, cohort, this, &mut priced),
+        };
+        priced.total = totals.total;
+        priced.vat = totals.vat;
+        priced.total_with_vat = totals.with_vat();
+        priced_all.push(priced);
+    }
+    Ok(priced_all)
 }
 
 fn price_ecf(

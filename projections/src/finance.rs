@@ -262,60 +262,47 @@ fn fold(
     event: DeclarationSlotEvent,
 ) {
     use DeclarationSlotEvent as V;
-    let (id, change): (_, Box<dyn FnOnce(&mut (Declaration, DeclarationState))>) = match event {
+    let id = match &event {
         V::Submitted(declaration) => {
             let state = declaration.state;
-            declarations.insert(declaration.id.0, (*declaration, state));
+            declarations.insert(declaration.id.0, ((**declaration).clone(), state));
             return;
         }
-        V::Voided { declaration_id } => {
-            (declaration_id, Box::new(|d| d.1 = DeclarationState::Voided))
-        }
-        V::ClawbackRequested {
-            declaration_id,
-            statement_id,
-        } => (
-            declaration_id,
-            Box::new(move |d| {
-                d.1 = DeclarationState::AwaitingClawback;
-                d.0.clawback_statement_id = statement_id;
-            }),
-        ),
-        V::BecameEligible {
-            declaration_id,
-            statement_id,
-        } => (
-            declaration_id,
-            Box::new(move |d| {
-                d.1 = DeclarationState::Eligible;
-                d.0.statement_id = statement_id;
-            }),
-        ),
-        V::Attached {
-            declaration_id,
-            statement_id,
-            clawback,
-        } => (
-            declaration_id,
-            Box::new(move |d| match clawback {
-                true => d.0.clawback_statement_id = Some(statement_id),
-                false => d.0.statement_id = Some(statement_id),
-            }),
-        ),
-        V::BecamePayable { declaration_id } => (
-            declaration_id,
-            Box::new(|d| d.1 = DeclarationState::Payable),
-        ),
-        V::BecamePaid { declaration_id } => {
-            (declaration_id, Box::new(|d| d.1 = DeclarationState::Paid))
-        }
-        V::ClawedBack { declaration_id } => (
-            declaration_id,
-            Box::new(|d| d.1 = DeclarationState::ClawedBack),
-        ),
+        V::Voided { declaration_id }
+        | V::ClawbackRequested { declaration_id, .. }
+        | V::BecameEligible { declaration_id, .. }
+        | V::Attached { declaration_id, .. }
+        | V::BecamePayable { declaration_id }
+        | V::BecamePaid { declaration_id }
+        | V::ClawedBack { declaration_id } => declaration_id.0,
     };
-    if let Some(entry) = declarations.get_mut(&id.0) {
-        change(entry);
+    let Some((declaration, state)) = declarations.get_mut(&id) else {
+        return;
+    };
+    match event {
+        V::Submitted(_) => {}
+        V::Voided { .. } => *state = DeclarationState::Voided,
+        V::ClawbackRequested { statement_id, .. } => {
+            *state = DeclarationState::AwaitingClawback;
+            declaration.clawback_statement_id = statement_id;
+        }
+        V::BecameEligible { statement_id, .. } => {
+            *state = DeclarationState::Eligible;
+            declaration.statement_id = statement_id;
+        }
+        V::Attached {
+            statement_id,
+            clawback: true,
+            ..
+        } => declaration.clawback_statement_id = Some(statement_id),
+        V::Attached {
+            statement_id,
+            clawback: false,
+            ..
+        } => declaration.statement_id = Some(statement_id),
+        V::BecamePayable { .. } => *state = DeclarationState::Payable,
+        V::BecamePaid { .. } => *state = DeclarationState::Paid,
+        V::ClawedBack { .. } => *state = DeclarationState::ClawedBack,
     }
 }
 

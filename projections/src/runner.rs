@@ -105,7 +105,20 @@ impl Runner {
         let mut conn = pool.acquire().await?;
         for projection in &projections {
             ensure_checkpoint(&mut conn, projection.name()).await?;
-            let position = load_checkpoint(&mut conn, projection.name()).await?;
+            // A plain read: a runner starting up must not wait on one that is mid-batch.
+            let position = sqlx::query!(
+                r#"
+                select transaction_id::text::bigint as "transaction_id!", position
+                from projection_checkpoints where projection = $1
+                "#,
+                projection.name()
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .map(|row| Position {
+                transaction_id: row.transaction_id,
+                position: row.position,
+            })?;
             positions.push(watch::Sender::new(position));
         }
         drop(conn);

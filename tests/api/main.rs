@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod declarations;
+mod finance;
 mod helpers;
 mod ledger;
 mod participants;
