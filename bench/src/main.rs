@@ -68,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
     let runner = Runner::new(pool.clone(), projections::all()).await?;
     tokio::spawn(runner.clone().run());
     let ledger = Ledger::new(pool.clone(), runner.clone());
+    let ledger_for_finance = ledger.clone();
 
     println!(
         "machine: {} cores; {}",
@@ -122,9 +123,66 @@ async fn main() -> anyhow::Result<()> {
             args.page_samples,
         )
         .await?;
+    statements(&ledger_for_finance, &pool).await?;
     if args.audit_events > 0 {
         audit(&pool, &runner, args.audit_events).await?;
     }
+    Ok(())
+}
+
+/// Finance adds an open statement, which takes every declaration left without one; then the
+/// statement is priced from the read models and replayed from the event log.
+async fn statements(ledger: &Ledger, pool: &PgPool) -> anyhow::Result<()> {
+    let provider = LeadProviderId::from_name(synthetic::PROVIDER);
+    let terms = aggregates::StatementTerms {
+        lead_provider_id: provider,
+        programme: aggregates::Programme::Ecf,
+        cohort: synthetic::COHORT,
+        name: "Benchmark 2099".to_owned(),
+        deadline_date: chrono::NaiveDate::from_ymd_opt(2099, 1, 31).unwrap_or_default(),
+        payment_date: chrono::NaiveDate::from_ymd_opt(2099, 2, 25).unwrap_or_default(),
+        output_fee: true,
+    };
+    let context = cpd_ledger::ledger::CommandContext::of(cpd_ledger::ledger::Actor::System);
+    let started = Instant::now();
+    let id =
+        cpd_ledger::finance::add_statement(ledger, terms, chrono::Utc::now(), &context).await?;
+    let lines: i64 =
+        sqlx::query_scalar("select count(*) from declarations where statement_id = $1")
+            .bind(id.0)
+            .fetch_one(pool)
+            .await?;
+    println!(
+        "statements: attached {lines} lines to a new statement in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut latencies = Vec::new();
+    for _ in 0..20 {
+        let sent = Instant::now();
+        cpd_ledger::finance::breakdown(pool, id, None, |_| {}).await?;
+        latencies.push(sent.elapsed());
+    }
+    println!(
+        "statements: breakdown of a statement with {lines} lines: {}",
+        percentiles(&mut latencies)
+    );
+    let events: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(pool)
+        .await?;
+    let started = Instant::now();
+    let mut read = 0;
+    cpd_ledger::finance::breakdowns(
+        pool,
+        (provider, aggregates::Programme::Ecf, synthetic::COHORT),
+        Some(chrono::Utc::now()),
+        |n| read = n,
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "statements: replayed every statement of the provider's cohort from a log of {events} events ({read} declaration events) in {seconds:.2}s ({:.0} declaration events/s)",
+        read as f64 / seconds
+    );
     Ok(())
 }
 
