@@ -535,6 +535,15 @@ pub enum StatementsCommand {
         #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "html"])]
         format: String,
     },
+    /// Rebuild every statement from the event log in one pass and list their totals.
+    ReplayAll {
+        /// Replay up to this instant (RFC 3339); default now.
+        #[arg(long)]
+        as_of: Option<DateTime<Utc>>,
+        /// `table`, `json` or `csv`.
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+        format: String,
+    },
     /// Close every statement whose deadline day is over (the service does this itself too).
     CloseDue {
         /// Close as of this instant (RFC 3339); default now.
@@ -603,7 +612,74 @@ pub async fn statements(ledger: &Ledger, command: StatementsCommand) -> anyhow::
             );
             print_breakdown(&priced, &format)?;
         }
+        StatementsCommand::ReplayAll { as_of, format } => {
+            let bar = ProgressBar::new_spinner().with_style(ProgressStyle::with_template(
+                "replaying {pos} events {per_sec}",
+            )?);
+            let started = Instant::now();
+            let all = crate::finance::replay_all(pool, as_of.unwrap_or_else(Utc::now), |read| {
+                bar.set_position(read)
+            })
+            .await?;
+            let events = bar.position();
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!(
+                "replayed {} statements from {events} declaration events in {seconds:.2}s ({:.0} events/s)",
+                all.len(),
+                events as f64 / seconds.max(f64::EPSILON)
+            );
+            print_summaries(pool, &all, &format).await?;
+        }
     }
+    Ok(())
+}
+
+/// One line per statement: who, which, where it stands and what it comes to.
+async fn print_summaries(
+    pool: &PgPool,
+    all: &[crate::finance::StatementBreakdown],
+    format: &str,
+) -> anyhow::Result<()> {
+    use aggregates::finance::pennies;
+    if format == "json" {
+        println!("{}", serde_json::to_string_pretty(all)?);
+        return Ok(());
+    }
+    let names: std::collections::HashMap<_, _> = lead_providers::all(pool)
+        .await?
+        .into_iter()
+        .map(|provider| (provider.id, provider.name))
+        .collect();
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(if format == "csv" { b',' } else { b'\t' })
+        .from_writer(std::io::stdout());
+    out.write_record([
+        "lead_provider",
+        "programme",
+        "cohort",
+        "statement",
+        "status",
+        "total",
+        "vat",
+        "total_with_vat",
+    ])?;
+    for priced in all {
+        out.write_record([
+            names
+                .get(&priced.lead_provider_id)
+                .cloned()
+                .unwrap_or_else(|| priced.lead_provider_id.to_string()),
+            priced.programme.clone(),
+            priced.cohort.to_string(),
+            priced.name.clone(),
+            format!("{:?}", priced.status).to_lowercase(),
+            format!("{:.2}", pennies(priced.total)),
+            format!("{:.2}", pennies(priced.vat)),
+            format!("{:.2}", pennies(priced.total_with_vat)),
+        ])?;
+    }
+    out.flush()?;
     Ok(())
 }
 

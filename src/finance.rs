@@ -74,16 +74,18 @@ pub async fn close_due(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, Fin
                 &context,
             )
             .await?;
-        for line in declarations::lines_of(ledger.pool(), statement.0).await? {
-            if line.state == "eligible" && !line.clawback {
-                let command = DeclarationSlotCommand::MakePayable {
-                    declaration_id: DeclarationId(line.id),
-                };
-                ledger
-                    .execute::<DeclarationSlot>(&line.slot_id, command, &context)
-                    .await?;
-            }
-        }
+        let lines = declarations::lines_of(ledger.pool(), statement.0).await?;
+        let commands = lines
+            .into_iter()
+            .filter(|line| line.state == "eligible" && !line.clawback)
+            .map(|line| {
+                let declaration_id = DeclarationId(line.id);
+                let command = DeclarationSlotCommand::MakePayable { declaration_id };
+                (line.slot_id, command)
+            });
+        ledger
+            .execute_many::<DeclarationSlot, _>(commands, &context)
+            .await?;
     }
     if !due.is_empty() {
         tracing::info!(count = due.len(), "closed statements past their deadline");
@@ -108,20 +110,23 @@ pub async fn pay(
             context,
         )
         .await?;
-    for line in declarations::lines_of(ledger.pool(), statement.0).await? {
-        let due = match line.clawback {
+    let lines = declarations::lines_of(ledger.pool(), statement.0).await?;
+    let commands = lines
+        .into_iter()
+        .filter(|line| match line.clawback {
             false => line.state == "payable",
             true => line.state == "awaiting-clawback",
-        };
-        if due {
-            let command = DeclarationSlotCommand::Settle {
-                declaration_id: DeclarationId(line.id),
-            };
-            ledger
-                .execute::<DeclarationSlot>(&line.slot_id, command, context)
-                .await?;
-        }
-    }
+        })
+        .map(|line| {
+            let declaration_id = DeclarationId(line.id);
+            (
+                line.slot_id,
+                DeclarationSlotCommand::Settle { declaration_id },
+            )
+        });
+    ledger
+        .execute_many::<DeclarationSlot, _>(commands, context)
+        .await?;
     Ok(())
 }
 
@@ -148,15 +153,18 @@ pub async fn add_statement(
         .execute::<Statement>(&id.to_string(), StatementCommand::Create(terms), context)
         .await?;
     if takes_lines {
-        for line in declarations::unattached(ledger.pool(), Some(provider), Some(cohort)).await? {
+        let lines = declarations::unattached(ledger.pool(), Some(provider), Some(cohort)).await?;
+        let commands = lines.into_iter().map(|line| {
+            let declaration_id = DeclarationId(line.id);
             let command = DeclarationSlotCommand::Attach {
-                declaration_id: DeclarationId(line.id),
+                declaration_id,
                 statement_id: id,
             };
-            ledger
-                .execute::<DeclarationSlot>(&line.slot_id, command, context)
-                .await?;
-        }
+            (line.slot_id, command)
+        });
+        ledger
+            .execute_many::<DeclarationSlot, _>(commands, context)
+            .await?;
     }
     Ok(id)
 }
@@ -223,6 +231,8 @@ pub struct CourseLine {
 pub struct StatementBreakdown {
     /// The statement.
     pub id: Uuid,
+    /// The lead provider paid by it.
+    pub lead_provider_id: Uuid,
     /// `ecf` or `npq`.
     pub programme: String,
     /// The cohort.
@@ -296,6 +306,34 @@ pub async fn breakdowns(
         None => finance::live(pool, provider, programme, cohort).await?,
         Some(at) => finance::as_of(pool, provider, programme, cohort, at, progress).await?,
     };
+    price(pool, (provider, programme, cohort), &all, as_of).await
+}
+
+/// Rebuilds every statement from the event log as it stood at `as_of`, reading the log once;
+/// `progress` is told how many declaration events were read. Groups come in a stable order
+/// (provider, programme, cohort), each in payment order.
+pub async fn replay_all(
+    pool: &PgPool,
+    as_of: DateTime<Utc>,
+    progress: impl FnMut(u64),
+) -> Result<Vec<StatementBreakdown>, FinanceError> {
+    let groups = finance::all_as_of(pool, as_of, |_| true, progress).await?;
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by_key(|(group, _)| *group);
+    let mut priced = Vec::new();
+    for (group, lines) in groups {
+        priced.extend(price(pool, group, &lines, Some(as_of)).await?);
+    }
+    Ok(priced)
+}
+
+/// Prices one group's statements from their lines, under the contracts in force at `as_of`.
+async fn price(
+    pool: &PgPool,
+    (provider, programme, cohort): finance::Group,
+    all: &finance::CohortLines,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Vec<StatementBreakdown>, FinanceError> {
     let at = as_of.unwrap_or_else(Utc::now);
     let ecf_contract = match programme {
         Programme::Ecf => finance::ecf_contract(pool, provider, cohort, at).await?,
@@ -306,7 +344,7 @@ pub async fn breakdowns(
         Programme::Ecf => Vec::new(),
     };
     let mut priced_all = Vec::with_capacity(all.len());
-    for this in &all {
+    for this in all {
         let earlier: Vec<_> = all
             .iter()
             .filter(|s| s.payment_date < this.payment_date)
@@ -318,6 +356,7 @@ pub async fn breakdowns(
         };
         let mut priced = StatementBreakdown {
             id: this.id,
+            lead_provider_id: provider.0,
             programme: programme.as_str().to_owned(),
             cohort,
             name: this.name.clone(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use aggregates::LeadProviderId;
 use chrono::{SecondsFormat, Utc};
 use cqrs_es::{Aggregate, AggregateError};
+use futures::{StreamExt, TryStreamExt, stream};
 use projections::{Position, Runner};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -17,6 +18,8 @@ use uuid::Uuid;
 const MAX_ATTEMPTS: usize = 5;
 /// How long a request waits for the read models to show its events.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many commands of a bulk step run at once.
+const BULK_CONCURRENCY: usize = 8;
 
 /// Who caused an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,6 +166,42 @@ impl Ledger {
         self.submit::<A>(aggregate_id, command, context).await?;
         self.settle(A::TYPE, aggregate_id).await;
         Ok(())
+    }
+
+    /// Runs many commands on one aggregate type, a few at a time, then waits (bounded) once
+    /// until the read models show all of them. Stops at the first refusal; the commands
+    /// before it stay committed, and each is safe to send again.
+    pub async fn execute_many<A, I>(
+        &self,
+        commands: I,
+        context: &CommandContext,
+    ) -> Result<usize, LedgerError<A::Error>>
+    where
+        A: Aggregate<Services = ()>,
+        A::Command: Clone,
+        I: IntoIterator<Item = (String, A::Command)>,
+    {
+        let (count, latest) = stream::iter(commands)
+            .map(|(id, command)| async move {
+                self.submit::<A>(&id, command, context).await?;
+                let position = self.last_position(A::TYPE, &id).await.ok().flatten();
+                Ok::<_, LedgerError<A::Error>>(position)
+            })
+            .buffer_unordered(BULK_CONCURRENCY)
+            .try_fold((0, None), |(count, latest), position| async move {
+                Ok((count + 1, latest.max(position)))
+            })
+            .await?;
+        if let Some(target) = latest
+            && !self.runner.wait_for(A::TYPE, target, SETTLE_TIMEOUT).await
+        {
+            tracing::warn!(
+                aggregate_type = A::TYPE,
+                count,
+                "read models are behind the commits"
+            );
+        }
+        Ok(count)
     }
 
     /// Runs a command without waiting for the read models (for bulk loads, which catch up

@@ -53,6 +53,9 @@ struct Args {
     /// Filler events to add before measuring sealing and `audit verify` (0 to skip).
     #[arg(long, default_value_t = 0)]
     audit_events: i64,
+    /// Top the event log up with filler to this many events before replaying every statement.
+    #[arg(long, default_value_t = 0)]
+    log_events: i64,
 }
 
 #[tokio::main]
@@ -123,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
             args.page_samples,
         )
         .await?;
-    statements(&ledger_for_finance, &pool).await?;
+    statements(&ledger_for_finance, &pool, &runner, args.log_events).await?;
     if args.audit_events > 0 {
         audit(&pool, &runner, args.audit_events).await?;
     }
@@ -131,8 +134,14 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Finance adds an open statement, which takes every declaration left without one; then the
-/// statement is priced from the read models and replayed from the event log.
-async fn statements(ledger: &Ledger, pool: &PgPool) -> anyhow::Result<()> {
+/// statement is priced from the read models, and every statement is replayed from the event
+/// log once it holds `log_events` events.
+async fn statements(
+    ledger: &Ledger,
+    pool: &PgPool,
+    runner: &Runner,
+    log_events: i64,
+) -> anyhow::Result<()> {
     let provider = LeadProviderId::from_name(synthetic::PROVIDER);
     let terms = aggregates::StatementTerms {
         lead_provider_id: provider,
@@ -166,33 +175,41 @@ async fn statements(ledger: &Ledger, pool: &PgPool) -> anyhow::Result<()> {
         "statements: breakdown of a statement with {lines} lines: {}",
         percentiles(&mut latencies)
     );
+
+    let events: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(pool)
+        .await?;
+    if log_events > events {
+        add_filler(pool, log_events - events).await?;
+        runner.catch_up().await?;
+    }
     let events: i64 = sqlx::query_scalar("select count(*) from events")
         .fetch_one(pool)
         .await?;
     let started = Instant::now();
     let mut read = 0;
-    cpd_ledger::finance::breakdowns(
-        pool,
-        (provider, aggregates::Programme::Ecf, synthetic::COHORT),
-        Some(chrono::Utc::now()),
-        |n| read = n,
-    )
-    .await?;
+    let replayed = cpd_ledger::finance::replay_all(pool, chrono::Utc::now(), |n| read = n).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "statements: replayed every statement of the provider's cohort from a log of {events} events ({read} declaration events) in {seconds:.2}s ({:.0} declaration events/s)",
+        "statements: replayed all {} statements from a log of {events} events ({read} declaration events) in {seconds:.2}s ({:.0} log events/s, {:.0} declaration events/s)",
+        replayed.len(),
+        events as f64 / seconds,
         read as f64 / seconds
     );
     Ok(())
 }
 
-/// Adds `count` filler events in transactions of 100,000, times how long the running service
-/// takes to seal them, then times a full verification of the chain.
-async fn audit(pool: &PgPool, runner: &Runner, count: i64) -> anyhow::Result<()> {
+/// Appends `count` filler events (ignored by every read model but the seals) in transactions
+/// of 100,000.
+async fn add_filler(pool: &PgPool, count: i64) -> anyhow::Result<()> {
     const CHUNK: i64 = 100_000;
-    let mut first = 0;
-    while first < count {
-        let last = (first + CHUNK).min(count);
+    let mut first: i64 =
+        sqlx::query_scalar("select count(*) from events where aggregate_type = 'benchmark'")
+            .fetch_one(pool)
+            .await?;
+    let end = first + count;
+    while first < end {
+        let last = (first + CHUNK).min(end);
         sqlx::query(
             "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
              select 'benchmark', 'filler-' || (g / 100), g % 100 + 1, 'Filled', '1',
@@ -205,6 +222,13 @@ async fn audit(pool: &PgPool, runner: &Runner, count: i64) -> anyhow::Result<()>
         .await?;
         first = last;
     }
+    Ok(())
+}
+
+/// Adds `count` filler events, times how long the running service takes to seal them, then
+/// times a full verification of the chain.
+async fn audit(pool: &PgPool, runner: &Runner, count: i64) -> anyhow::Result<()> {
+    add_filler(pool, count).await?;
     let total: i64 = sqlx::query_scalar("select count(*) from events")
         .fetch_one(pool)
         .await?;

@@ -8,6 +8,7 @@ use aggregates::declaration::{Declaration, DeclarationSlotEvent, DeclarationStat
 use aggregates::reference::{EcfContract, NpqContract};
 use aggregates::{LeadProviderId, Programme, RecordEvent, StatementEvent};
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::TryStreamExt;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -48,6 +49,9 @@ pub struct StatementLines {
 /// Every statement of a provider's programme and cohort, by payment date.
 pub type CohortLines = Vec<StatementLines>;
 
+/// The statements priced together: one provider's programme and cohort.
+pub type Group = (LeadProviderId, Programme, i32);
+
 const BILLABLE: [&str; 5] = [
     "eligible",
     "payable",
@@ -57,11 +61,77 @@ const BILLABLE: [&str; 5] = [
 ];
 const REFUNDABLE: [&str; 2] = ["awaiting-clawback", "clawed-back"];
 
+/// How often a replay reports progress, in events.
+const PROGRESS_EVERY: u64 = 10_000;
+
 fn kind(programme: Programme, course: &str, declaration_type: &str) -> String {
     match programme {
         Programme::Ecf => declaration_type.to_owned(),
         Programme::Npq => course.to_owned(),
     }
+}
+
+/// Statements being filled with lines, found by id.
+struct Ledgers {
+    groups: HashMap<Group, CohortLines>,
+    by_id: HashMap<Uuid, (Group, usize)>,
+}
+
+impl Ledgers {
+    /// Orders each group's statements by payment date, then deadline, then id, and indexes them.
+    fn new(mut groups: HashMap<Group, CohortLines>) -> Self {
+        let mut by_id = HashMap::new();
+        for (group, statements) in &mut groups {
+            statements.sort_by(|a, b| {
+                (a.payment_date, a.deadline_date, a.id).cmp(&(
+                    b.payment_date,
+                    b.deadline_date,
+                    b.id,
+                ))
+            });
+            for (i, statement) in statements.iter().enumerate() {
+                by_id.insert(statement.id, (*group, i));
+            }
+        }
+        Self { groups, by_id }
+    }
+
+    fn statement(&mut self, id: Option<Uuid>) -> Option<(Programme, &mut StatementLines)> {
+        let ((provider, programme, cohort), i) = *self.by_id.get(&id?)?;
+        let statements = self.groups.get_mut(&(provider, programme, cohort))?;
+        Some((programme, statements.get_mut(i)?))
+    }
+
+    /// Counts one line on its statement and, if refundable, on its clawback statement.
+    fn count(&mut self, line: Line<'_>) {
+        let uplift = i64::from(line.uplift && line.declaration_type == "started");
+        if BILLABLE.contains(&line.state)
+            && let Some((programme, s)) = self.statement(line.statement)
+        {
+            let kind = kind(programme, line.course, line.declaration_type);
+            let counts = s.lines.entry(kind).or_default();
+            counts.billable += 1;
+            counts.uplift_billable += uplift;
+        }
+        if REFUNDABLE.contains(&line.state)
+            && let Some((programme, s)) = self.statement(line.clawback)
+        {
+            let kind = kind(programme, line.course, line.declaration_type);
+            let counts = s.lines.entry(kind).or_default();
+            counts.refundable += 1;
+            counts.uplift_refundable += uplift;
+        }
+    }
+}
+
+/// One declaration, as statements count it.
+struct Line<'a> {
+    statement: Option<Uuid>,
+    clawback: Option<Uuid>,
+    state: &'a str,
+    course: &'a str,
+    declaration_type: &'a str,
+    uplift: bool,
 }
 
 /// The live lines, from the read models.
@@ -76,7 +146,6 @@ pub async fn live(
         select id, name, deadline_date, payment_date, output_fee,
                closed_at is not null as "closed!", paid_at is not null as "paid!"
         from statements where lead_provider_id = $1 and programme = $2 and cohort = $3
-        order by payment_date, deadline_date, id
         "#,
         provider.0,
         programme.as_str(),
@@ -85,18 +154,8 @@ pub async fn live(
     .fetch_all(pool)
     .await?;
     let ids: Vec<Uuid> = statements.iter().map(|s| s.id).collect();
-    let lines = sqlx::query!(
-        r#"
-        select statement_id, clawback_statement_id, state, declaration_type, course_identifier,
-               pupil_premium_uplift or sparsity_uplift as "uplift!"
-        from declarations
-        where statement_id = any($1) or clawback_statement_id = any($1)
-        "#,
-        &ids
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut result: CohortLines = statements
+    let group = (provider, programme, cohort);
+    let statements = statements
         .into_iter()
         .map(|s| StatementLines {
             id: s.id,
@@ -109,56 +168,53 @@ pub async fn live(
             lines: BTreeMap::new(),
         })
         .collect();
-    for line in lines {
-        let kind = kind(programme, &line.course_identifier, &line.declaration_type);
-        let uplift = line.uplift && line.declaration_type == "started";
-        count(
-            &mut result,
-            line.statement_id,
-            line.clawback_statement_id,
-            &line.state,
-            &kind,
-            uplift,
-        );
+    let mut ledgers = Ledgers::new(HashMap::from([(group, statements)]));
+    let mut lines = sqlx::query!(
+        r#"
+        select statement_id, clawback_statement_id, state, declaration_type, course_identifier,
+               pupil_premium_uplift or sparsity_uplift as "uplift!"
+        from declarations
+        where statement_id = any($1) or clawback_statement_id = any($1)
+        "#,
+        &ids
+    )
+    .fetch(pool);
+    while let Some(line) = lines.try_next().await? {
+        ledgers.count(Line {
+            statement: line.statement_id,
+            clawback: line.clawback_statement_id,
+            state: &line.state,
+            course: &line.course_identifier,
+            declaration_type: &line.declaration_type,
+            uplift: line.uplift,
+        });
     }
-    Ok(result)
+    Ok(ledgers.groups.remove(&group).unwrap_or_default())
 }
 
-fn count(
-    lines: &mut CohortLines,
-    statement: Option<Uuid>,
-    clawback: Option<Uuid>,
-    state: &str,
-    kind: &str,
-    uplift: bool,
-) {
-    let uplift = i64::from(uplift);
-    if BILLABLE.contains(&state)
-        && let Some(s) = lines.iter_mut().find(|s| Some(s.id) == statement)
-    {
-        let counts = s.lines.entry(kind.to_owned()).or_default();
-        counts.billable += 1;
-        counts.uplift_billable += uplift;
-    }
-    if REFUNDABLE.contains(&state)
-        && let Some(s) = lines.iter_mut().find(|s| Some(s.id) == clawback)
-    {
-        let counts = s.lines.entry(kind.to_owned()).or_default();
-        counts.refundable += 1;
-        counts.uplift_refundable += uplift;
-    }
-}
-
-/// The lines as the event log stood at `as_of`, folded from the events recorded by then;
-/// `progress` is told how many events were read.
+/// The lines of one group as the event log stood at `as_of`, folded from the events recorded
+/// by then; `progress` is told how many declaration events were read.
 pub async fn as_of(
     pool: &PgPool,
     provider: LeadProviderId,
     programme: Programme,
     cohort: i32,
     as_of: DateTime<Utc>,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<CohortLines, sqlx::Error> {
+    let group = (provider, programme, cohort);
+    let mut all = all_as_of(pool, as_of, |g| *g == group, progress).await?;
+    Ok(all.remove(&group).unwrap_or_default())
+}
+
+/// The lines of every `wanted` group as the event log stood at `as_of`, from one pass over
+/// the log in its global order.
+pub async fn all_as_of(
+    pool: &PgPool,
+    as_of: DateTime<Utc>,
+    wanted: impl Fn(&Group) -> bool,
+    mut progress: impl FnMut(u64),
+) -> Result<HashMap<Group, CohortLines>, sqlx::Error> {
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
     let statement_events = sqlx::query!(
         r#"
@@ -170,90 +226,77 @@ pub async fn as_of(
     )
     .fetch_all(pool)
     .await?;
-    let mut result: CohortLines = Vec::new();
+    let mut groups: HashMap<Group, CohortLines> = HashMap::new();
+    let mut group_of: HashMap<Uuid, Group> = HashMap::new();
     for row in statement_events {
         let id =
             Uuid::parse_str(&row.aggregate_id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        match serde_json::from_value::<StatementEvent>(row.payload).map_err(decode)? {
-            StatementEvent::Created(terms) => {
-                if terms.lead_provider_id == provider
-                    && terms.programme == programme
-                    && terms.cohort == cohort
-                {
-                    result.push(StatementLines {
-                        id,
-                        name: terms.name,
-                        deadline_date: terms.deadline_date,
-                        payment_date: terms.payment_date,
-                        output_fee: terms.output_fee,
-                        closed: false,
-                        paid: false,
-                        lines: BTreeMap::new(),
-                    });
-                }
+        let event = serde_json::from_value::<StatementEvent>(row.payload).map_err(decode)?;
+        if let StatementEvent::Created(terms) = &event {
+            let group = (terms.lead_provider_id, terms.programme, terms.cohort);
+            if wanted(&group) {
+                group_of.insert(id, group);
+                groups.entry(group).or_default().push(StatementLines {
+                    id,
+                    name: terms.name.clone(),
+                    deadline_date: terms.deadline_date,
+                    payment_date: terms.payment_date,
+                    output_fee: terms.output_fee,
+                    closed: false,
+                    paid: false,
+                    lines: BTreeMap::new(),
+                });
             }
-            StatementEvent::Closed { .. } => result
-                .iter_mut()
-                .filter(|s| s.id == id)
-                .for_each(|s| s.closed = true),
-            StatementEvent::Paid { .. } => result
-                .iter_mut()
-                .filter(|s| s.id == id)
-                .for_each(|s| s.paid = true),
+            continue;
         }
-    }
-    result.sort_by(|a, b| {
-        (a.payment_date, a.deadline_date, a.id).cmp(&(b.payment_date, b.deadline_date, b.id))
-    });
-    let mut declarations: HashMap<Uuid, (Declaration, DeclarationState)> = HashMap::new();
-    let mut read = 0;
-    let mut after = 0i64;
-    loop {
-        let rows = sqlx::query!(
-            r#"
-            select position, payload from events
-            where aggregate_type = 'declaration_slot' and recorded_at <= $1 and position > $2
-            order by position
-            limit 10000
-            "#,
-            as_of,
-            after
-        )
-        .fetch_all(pool)
-        .await?;
-        let Some(last) = rows.last().map(|r| r.position) else {
-            break;
+        let Some(statement) = group_of
+            .get(&id)
+            .and_then(|group| groups.get_mut(group))
+            .and_then(|statements| statements.iter_mut().find(|s| s.id == id))
+        else {
+            continue;
         };
-        after = last;
-        read += rows.len() as u64;
-        for row in rows {
-            fold(
-                &mut declarations,
-                serde_json::from_value(row.payload).map_err(decode)?,
-            );
+        match event {
+            StatementEvent::Created(_) => {}
+            StatementEvent::Closed { .. } => statement.closed = true,
+            StatementEvent::Paid { .. } => statement.paid = true,
         }
-        progress(read);
     }
+    let mut ledgers = Ledgers::new(groups);
+
+    let mut declarations: HashMap<Uuid, (Declaration, DeclarationState)> = HashMap::new();
+    let mut events = sqlx::query!(
+        r#"
+        select payload from events
+        where aggregate_type = 'declaration_slot' and recorded_at <= $1
+        order by transaction_id, position
+        "#,
+        as_of,
+    )
+    .fetch(pool);
+    let mut read = 0;
+    while let Some(row) = events.try_next().await? {
+        fold(
+            &mut declarations,
+            serde_json::from_value(row.payload).map_err(decode)?,
+        );
+        read += 1;
+        if read % PROGRESS_EVERY == 0 {
+            progress(read);
+        }
+    }
+    progress(read);
     for (declaration, state) in declarations.values() {
-        let kind = kind(
-            programme,
-            declaration.course.as_str(),
-            declaration.declaration_type.as_str(),
-        );
-        let uplift = (declaration.pupil_premium_uplift || declaration.sparsity_uplift)
-            && declaration.declaration_type == aggregates::reference::DeclarationType::Started;
-        let statement = declaration.statement_id.map(|s| s.0);
-        let clawback = declaration.clawback_statement_id.map(|s| s.0);
-        count(
-            &mut result,
-            statement,
-            clawback,
-            state.as_str(),
-            &kind,
-            uplift,
-        );
+        ledgers.count(Line {
+            statement: declaration.statement_id.map(|s| s.0),
+            clawback: declaration.clawback_statement_id.map(|s| s.0),
+            state: state.as_str(),
+            course: declaration.course.as_str(),
+            declaration_type: declaration.declaration_type.as_str(),
+            uplift: declaration.pupil_premium_uplift || declaration.sparsity_uplift,
+        });
     }
-    Ok(result)
+    Ok(ledgers.groups)
 }
 
 /// Applies one declaration slot event to the folded declarations.

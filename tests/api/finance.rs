@@ -358,6 +358,10 @@ async fn replaying_every_statement_from_the_log_equals_the_live_view(pool: PgPoo
     .await
     .unwrap();
     let now = Utc::now();
+    let mut all_at_once = finance::replay_all(&pool, now, |_| {}).await.unwrap();
+    all_at_once
+        .iter_mut()
+        .for_each(|priced| priced.as_of = None);
 
     let (mut statements, mut with_money) = (0, 0);
     for (provider, programme, cohort) in groups {
@@ -370,6 +374,16 @@ async fn replaying_every_statement_from_the_log_equals_the_live_view(pool: PgPoo
             .unwrap();
         replayed.iter_mut().for_each(|priced| priced.as_of = None);
         assert_eq!(replayed, live, "{programme} {cohort} of {provider}");
+        let in_one_pass: Vec<_> = all_at_once
+            .iter()
+            .skip(statements)
+            .take(live.len())
+            .cloned()
+            .collect();
+        assert_eq!(
+            in_one_pass, live,
+            "{programme} {cohort} of {provider}, in one pass"
+        );
         statements += live.len();
         with_money += live
             .iter()
@@ -377,6 +391,7 @@ async fn replaying_every_statement_from_the_log_equals_the_live_view(pool: PgPoo
             .count();
     }
     assert_eq!(statements, 1600, "every statement was replayed");
+    assert_eq!(all_at_once.len(), statements, "one pass replays them all");
     assert!(
         with_money > 20,
         "the sandbox's statements carry money ({with_money})"
@@ -424,31 +439,47 @@ async fn the_cli_prints_the_same_totals_as_the_api(pool: PgPool) {
     let url = format!("{}/{database}", server.rsplit_once('/').unwrap().0);
 
     // Async, so this test's own projection runner keeps running while the CLI works.
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_cpd-ledger"))
-        .args([
-            "statements",
-            "show",
-            "--lead-provider",
-            "Teach First",
-            "--cohort",
-            "2022",
-            "--month",
-            "November 2022",
-            "--format",
-            "json",
-        ])
-        .env("DATABASE_URL", url)
-        .output()
-        .await
-        .unwrap();
+    let cli = |args: &'static [&'static str]| {
+        let url = url.clone();
+        async move {
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_cpd-ledger"))
+                .args(args)
+                .env("DATABASE_URL", url)
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap()
+        }
+    };
+    let shown = cli(&[
+        "statements",
+        "show",
+        "--lead-provider",
+        "Teach First",
+        "--cohort",
+        "2022",
+        "--month",
+        "November 2022",
+        "--format",
+        "json",
+    ])
+    .await;
+    let replayed = cli(&["statements", "replay-all", "--format", "csv"]).await;
 
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let cli: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let shown: Value = serde_json::from_str(&shown).unwrap();
     let api = w.statement(w.november).await;
-    assert_eq!(cli["total_with_vat"], api["total_with_vat"]);
-    assert_eq!(cli["total_with_vat"], "263.2800");
+    assert_eq!(shown["total_with_vat"], api["total_with_vat"]);
+    assert_eq!(shown["total_with_vat"], "263.2800");
+    assert!(
+        replayed.lines().any(
+            |row| row.starts_with("Teach First,ecf,2022,November 2022,open,")
+                && row.ends_with(",263.28")
+        ),
+        "{replayed}"
+    );
 }
