@@ -105,6 +105,9 @@ pub enum Command {
     /// School-side commands on partnerships and cohorts (challenge, set-up).
     #[command(subcommand)]
     School(crate::cli::SchoolCommand),
+    /// The NPQ registration side: record applications for providers to accept or reject.
+    #[command(subcommand)]
+    Npq(crate::cli::NpqCommand),
 }
 
 /// Token subcommands.

@@ -40,21 +40,16 @@ pub enum FinanceError {
     NoContract(StatementId),
 }
 
-/// The statement a new line of the provider's cohort goes on at `now`, if one is open.
+/// The statement a new line of the provider's programme and cohort goes on at `now`, if one
+/// is open.
 pub async fn open_statement(
     ledger: &Ledger,
     provider: LeadProviderId,
+    programme: Programme,
     cohort: i32,
     now: DateTime<Utc>,
 ) -> Result<Option<StatementId>, sqlx::Error> {
-    statements::open_statement(
-        ledger.pool(),
-        provider,
-        Programme::Ecf,
-        cohort,
-        now.date_naive(),
-    )
-    .await
+    statements::open_statement(ledger.pool(), provider, programme, cohort, now.date_naive()).await
 }
 
 /// Closes every statement whose deadline day is over at `now`, at the first instant after
@@ -144,8 +139,9 @@ pub async fn add_statement(
         terms.cohort,
         &terms.name,
     );
-    let (provider, cohort, takes_lines) = (
+    let (provider, programme, cohort, takes_lines) = (
         terms.lead_provider_id,
+        terms.programme,
         terms.cohort,
         terms.output_fee && terms.deadline_date >= now.date_naive(),
     );
@@ -153,7 +149,8 @@ pub async fn add_statement(
         .execute::<Statement>(&id.to_string(), StatementCommand::Create(terms), context)
         .await?;
     if takes_lines {
-        let lines = declarations::unattached(ledger.pool(), Some(provider), Some(cohort)).await?;
+        let group = (provider, programme.as_str(), cohort);
+        let lines = declarations::unattached(ledger.pool(), Some(group)).await?;
         let commands = lines.into_iter().map(|line| {
             let declaration_id = DeclarationId(line.id);
             let command = DeclarationSlotCommand::Attach {

@@ -8,6 +8,7 @@ mod extract;
 pub(crate) mod finance;
 mod health;
 pub mod json_api;
+mod npq;
 mod participants;
 mod partnerships;
 mod schools;
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .merge(partnerships::router())
         .merge(unfunded_mentors::router())
         .merge(participants::router())
+        .merge(npq::router())
         .merge(admin::router())
         .merge(audit::router())
         .merge(finance::router())

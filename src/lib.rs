@@ -10,6 +10,7 @@ pub mod finance;
 pub mod http;
 pub mod ledger;
 pub mod lookup;
+pub mod npq;
 pub mod partnerships;
 pub mod private_postgres;
 pub mod provider;

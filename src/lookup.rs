@@ -8,7 +8,7 @@ use aggregates::{
 };
 use chrono::{DateTime, Utc};
 use projections::participants::{self, RecordFacts};
-use projections::{declarations, reference};
+use projections::{declarations, npq, reference};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -18,10 +18,13 @@ pub async fn training_record(
     participant_id: &str,
     course: Course,
 ) -> Result<Option<RecordFacts>, sqlx::Error> {
-    let Ok(participant) = Uuid::parse_str(participant_id.trim()) else {
+    let (Ok(participant), Some(kind)) = (
+        Uuid::parse_str(participant_id.trim()),
+        course.participant_type(),
+    ) else {
         return Ok(None);
     };
-    participants::record_of(pool, participant, course.participant_type().as_str()).await
+    participants::record_of(pool, participant, kind.as_str()).await
 }
 
 /// What the declaration rules need to know of the participant named in `request`.
@@ -36,12 +39,15 @@ pub async fn declaration_resolution(
     let Ok(participant) = Uuid::parse_str(request.participant_id.trim()) else {
         return Ok(Resolution::UnknownParticipant);
     };
+    let Some(kind) = course.participant_type() else {
+        return npq_resolution(pool, provider, participant, course).await;
+    };
+    let kind = kind.as_str();
     let declaration_type = request
         .declaration_type
         .as_deref()
         .unwrap_or_default()
         .trim();
-    let kind = course.participant_type().as_str();
     let facts =
         participants::declaration_facts(pool, participant, kind, course.as_str(), declaration_type)
             .await?;
@@ -81,10 +87,53 @@ pub async fn declaration_resolution(
         eligible_for_funding: record.eligible_for_funding == Some(true),
         pupil_premium_uplift: record.pupil_premium_uplift,
         sparsity_uplift: record.sparsity_uplift,
+        targeted_delivery_funding: false,
         delivery_partner_id: Some(DeliveryPartnerId(latest.delivery_partner_id)),
         mentor_id: record.mentor_id.map(ParticipantId),
         held_under_same_trn: facts.held_under_same_trn.map(DeclarationId),
         schedule,
+    })))
+}
+
+/// What the declaration rules need to know of an NPQ participant: the provider's enrolment
+/// of them on the course (an old, merged id resolves to the person it merged into).
+async fn npq_resolution(
+    pool: &PgPool,
+    provider: LeadProviderId,
+    participant: Uuid,
+    course: Course,
+) -> Result<Resolution, sqlx::Error> {
+    let participant = npq::resolve(pool, participant).await?;
+    let Some(enrolment) = npq::enrolment(pool, provider.0, participant, course.as_str()).await?
+    else {
+        return Ok(Resolution::UnknownParticipant);
+    };
+    let schedule_identifier = enrolment.schedule_identifier.unwrap_or_default();
+    let schedule = reference::schedule(pool, &schedule_identifier, enrolment.cohort)
+        .await?
+        .unwrap_or_else(|| Schedule {
+            identifier: schedule_identifier.clone(),
+            name: schedule_identifier,
+            cohort: enrolment.cohort,
+            schedule_type: ScheduleType::NpqLeadership,
+            milestones: Vec::new(),
+        });
+    let withdrawn = enrolment.training_status.as_deref() == Some("withdrawn");
+    Ok(Resolution::Found(Box::new(ParticipantFacts {
+        participant_id: ParticipantId(participant),
+        training_record_id: TrainingRecordId(enrolment.id),
+        course,
+        cohort: enrolment.cohort,
+        schedule,
+        withdrawn_at: enrolment.withdrawn_at.filter(|_| withdrawn),
+        trained_on_schedule: true,
+        eligible_for_funding: enrolment.eligible_for_funding,
+        pupil_premium_uplift: false,
+        sparsity_uplift: false,
+        targeted_delivery_funding: enrolment.targeted_delivery_funding_eligibility,
+        delivery_partner_id: None,
+        mentor_id: None,
+        held_under_same_trn: None,
     })))
 }
 

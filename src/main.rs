@@ -82,6 +82,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             following.abort();
             done
         }
+        Command::Npq(command) => {
+            let (ledger, following) = ledger(&database.pool).await?;
+            let done = cli::npq(&ledger, command).await;
+            following.abort();
+            done
+        }
     };
     database.close().await?;
     result

@@ -5,7 +5,7 @@ use aggregates::declaration::{
     DeclarationRejection, DeclarationRequest, DeclarationSlot, DeclarationSlotCommand, Resolution,
     Submission,
 };
-use aggregates::{DeclarationId, LeadProviderId};
+use aggregates::{DeclarationId, LeadProviderId, Programme};
 use chrono::{DateTime, Utc};
 use projections::declarations::{self, DeclarationRow};
 use uuid::Uuid;
@@ -42,7 +42,8 @@ pub async fn submit_declaration(
     let declaration_id = DeclarationId(Uuid::new_v4());
     let statement = match &resolution {
         Resolution::Found(facts) => {
-            crate::finance::open_statement(ledger, provider, facts.cohort, now).await?
+            let programme = facts.course.programme();
+            crate::finance::open_statement(ledger, provider, programme, facts.cohort, now).await?
         }
         _ => None,
     };
@@ -76,7 +77,14 @@ pub async fn void_declaration(
     context: &CommandContext,
 ) -> Result<DeclarationRow, DeclareError> {
     let clawback_statement = match declaration.state.as_str() {
-        "paid" => crate::finance::open_statement(ledger, provider, declaration.cohort, now).await?,
+        "paid" => {
+            let programme = match declaration.course_identifier.starts_with("npq-") {
+                true => Programme::Npq,
+                false => Programme::Ecf,
+            };
+            crate::finance::open_statement(ledger, provider, programme, declaration.cohort, now)
+                .await?
+        }
         _ => None,
     };
     let command = DeclarationSlotCommand::Void {

@@ -7,7 +7,7 @@ use aggregates::declaration::{DeclarationSlot, DeclarationSlotCommand};
 use aggregates::training_record::{
     Placement, Registration, TrainingRecord, TrainingRecordCommand, TrainingRecordError,
 };
-use aggregates::{ParticipantId, SchoolId, TrainingRecordId};
+use aggregates::{ParticipantId, Programme, SchoolId, TrainingRecordId};
 use chrono::{DateTime, Utc};
 use projections::{declarations, reference};
 use uuid::Uuid;
@@ -168,7 +168,8 @@ pub async fn change_funding_eligibility(
         for (slot, declaration_id, provider, cohort) in submitted {
             // The line goes on the statement open when the participant became fundable.
             let statement_id =
-                crate::finance::open_statement(ledger, provider, cohort, now).await?;
+                crate::finance::open_statement(ledger, provider, Programme::Ecf, cohort, now)
+                    .await?;
             let command = DeclarationSlotCommand::MarkEligible {
                 declaration_id,
                 statement_id,

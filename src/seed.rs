@@ -2,6 +2,7 @@
 //! models are built from events like everything else. Every command is idempotent, so loading
 //! twice adds nothing. The seed files are compiled in; the binary needs no checkout.
 
+mod npq;
 mod participants;
 pub mod reference;
 mod sandbox;

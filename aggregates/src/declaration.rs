@@ -5,9 +5,10 @@
 //! milestone, across all providers" is decided on one stream and holds under concurrent
 //! requests: the event store lets only one writer append at a time.
 
+mod outcome;
 mod rules;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ use crate::ids::{
 };
 use crate::reference::{DeclarationType, Schedule};
 
+pub use outcome::{Outcome, OutcomeRequest, OutcomeState};
 pub use rules::parse_declaration_date;
 
 /// The states of a declaration, dasherized as the API shows them.
@@ -87,6 +89,8 @@ pub struct DeclarationRequest {
     pub course_identifier: Option<String>,
     /// `evidence_held`.
     pub evidence_held: Option<String>,
+    /// `has_passed`: `true` or `false` (NPQ `completed`).
+    pub has_passed: Option<String>,
 }
 
 /// What the caller found out about the participant for this request.
@@ -123,6 +127,8 @@ pub struct ParticipantFacts {
     pub pupil_premium_uplift: bool,
     /// Sparsity uplift on the record.
     pub sparsity_uplift: bool,
+    /// NPQ: targeted delivery funding on the application.
+    pub targeted_delivery_funding: bool,
     /// This provider's delivery partner for the participant.
     pub delivery_partner_id: Option<DeliveryPartnerId>,
     /// The ECT's mentor.
@@ -188,12 +194,21 @@ pub struct Declaration {
     /// The statement its clawback is on, once a paid declaration is voided.
     #[serde(default)]
     pub clawback_statement_id: Option<StatementId>,
+    /// NPQ: targeted delivery funding at submission.
+    #[serde(default)]
+    pub targeted_delivery_funding: bool,
+    /// NPQ `completed`: whether the provider said the participant passed.
+    #[serde(default)]
+    pub has_passed: Option<bool>,
 }
 
 /// All declarations of one participant's milestone.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct DeclarationSlot {
     declarations: Vec<(Declaration, DeclarationState)>,
+    /// NPQ outcomes of the slot's `completed` declarations, oldest first.
+    #[serde(default)]
+    outcomes: Vec<Outcome>,
 }
 
 /// Commands on a slot.
@@ -224,6 +239,8 @@ pub enum DeclarationSlotCommand {
     /// A statement it is on was paid: payable becomes paid, awaiting clawback becomes clawed
     /// back.
     Settle { declaration_id: DeclarationId },
+    /// The provider records a later NPQ outcome on its latest `completed` declaration.
+    RecordOutcome(Box<OutcomeRequest>),
 }
 
 /// Events of a slot.
@@ -260,6 +277,9 @@ pub enum DeclarationSlotEvent {
     BecamePaid { declaration_id: DeclarationId },
     /// The statement with its clawback was paid.
     ClawedBack { declaration_id: DeclarationId },
+    /// An NPQ outcome: passed or failed with a `completed` declaration or later, voided with
+    /// it.
+    OutcomeRecorded(Box<Outcome>),
 }
 
 /// One broken rule; the message is the API's, the attribute its error title.
@@ -309,6 +329,39 @@ pub enum DeclarationError {
         "A declaration has already been submitted that will be, or has been, paid for this event"
     )]
     Duplicate,
+    /// NPQ `completed` without a pass or fail.
+    #[error(
+        "Enter 'true' or 'false' in the '#/has_passed' field to indicate whether this participant has passed or failed their course."
+    )]
+    MissingHasPassed,
+    /// An outcome without a state.
+    #[error(
+        "The '#/state' is missing from your request. Please include a 'passed' or 'failed' value and try again."
+    )]
+    MissingOutcomeState,
+    /// An outcome state other than passed or failed.
+    #[error(
+        "The attribute '#/state' can only include 'passed' or 'failed' values. If you need to void an outcome, you will need to void the associated 'completed' declaration."
+    )]
+    InvalidOutcomeState,
+    /// An outcome without a completion date.
+    #[error(
+        "The '#/completion_date' is missing from your request. Please include a completion_date value and try again."
+    )]
+    MissingCompletionDate,
+    /// A completion date that is not `yyyy-mm-dd`.
+    #[error("The '#/completion_date' value must be in the following format: 'yyyy-mm-dd'")]
+    InvalidCompletionDate,
+    /// A completion date in the future.
+    #[error(
+        "The attribute '#/completion_date' cannot contain a future date. Resubmit the outcome update with a valid date."
+    )]
+    FutureCompletionDate,
+    /// No `completed` declaration to record an outcome on.
+    #[error(
+        "The participant has not had a 'completed' declaration submitted for them. Therefore you cannot update their outcome."
+    )]
+    NoCompletedDeclaration,
     /// The course is not the participant's.
     #[error(
         "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again."
@@ -339,9 +392,15 @@ impl DeclarationError {
             | Self::AfterMilestoneEnd => "declaration_date",
             Self::MissingType | Self::TypeNotInSchedule => "declaration_type",
             Self::MissingEvidence | Self::InvalidEvidence => "evidence_held",
-            Self::Duplicate => "base",
+            Self::Duplicate | Self::NoCompletedDeclaration => "base",
             Self::CourseNotRecognised => "course_identifier",
-            Self::AlreadyVoided | Self::CannotBeVoided | Self::NotFound => "Invalid action",
+            Self::MissingHasPassed => "has_passed",
+            Self::MissingOutcomeState | Self::InvalidOutcomeState => "state",
+            Self::MissingCompletionDate | Self::InvalidCompletionDate => "completion_date",
+            Self::AlreadyVoided
+            | Self::CannotBeVoided
+            | Self::NotFound
+            | Self::FutureCompletionDate => "Invalid action",
         }
     }
 }
@@ -368,6 +427,7 @@ impl DomainEvent for DeclarationSlotEvent {
             Self::BecamePayable { .. } => "BecamePayable",
             Self::BecamePaid { .. } => "BecamePaid",
             Self::ClawedBack { .. } => "ClawedBack",
+            Self::OutcomeRecorded(_) => "OutcomeRecorded",
         };
         name.to_owned()
     }
@@ -392,27 +452,45 @@ impl DeclarationSlot {
     ) -> Result<Vec<DeclarationSlotEvent>, DeclarationRejection> {
         use DeclarationSlotEvent as V;
         match command {
-            DeclarationSlotCommand::Submit(submission) => Ok(rules::check(self, &submission)?
-                .map(|d| V::Submitted(Box::new(d)))
-                .into_iter()
-                .collect()),
+            DeclarationSlotCommand::Submit(submission) => {
+                let Some(declaration) = rules::check(self, &submission)? else {
+                    return Ok(vec![]);
+                };
+                let outcome = declaration.has_passed.map(|passed| {
+                    let state = match passed {
+                        true => OutcomeState::Passed,
+                        false => OutcomeState::Failed,
+                    };
+                    let date = declaration.declaration_date.date_naive();
+                    self.outcome_of(&declaration, state, date)
+                });
+                let mut events = vec![V::Submitted(Box::new(declaration))];
+                events.extend(outcome.map(|o| V::OutcomeRecorded(Box::new(o))));
+                Ok(events)
+            }
             DeclarationSlotCommand::Void {
                 declaration_id,
                 lead_provider_id,
                 clawback_statement,
             } => {
                 let state = self.state_of(declaration_id, Some(lead_provider_id))?;
-                match state {
-                    DeclarationState::Voided => Err(DeclarationError::AlreadyVoided.into()),
+                let mut events = match state {
+                    DeclarationState::Voided => return Err(DeclarationError::AlreadyVoided.into()),
                     DeclarationState::AwaitingClawback | DeclarationState::ClawedBack => {
-                        Err(DeclarationError::CannotBeVoided.into())
+                        return Err(DeclarationError::CannotBeVoided.into());
                     }
-                    DeclarationState::Paid => Ok(vec![V::ClawbackRequested {
+                    DeclarationState::Paid => vec![V::ClawbackRequested {
                         declaration_id,
                         statement_id: clawback_statement,
-                    }]),
-                    _ => Ok(vec![V::Voided { declaration_id }]),
-                }
+                    }],
+                    _ => vec![V::Voided { declaration_id }],
+                };
+                events.extend(
+                    self.void_outcome(declaration_id)
+                        .map(Box::new)
+                        .map(V::OutcomeRecorded),
+                );
+                Ok(events)
             }
             DeclarationSlotCommand::MarkEligible {
                 declaration_id,
@@ -458,6 +536,10 @@ impl DeclarationSlot {
                     _ => Ok(vec![]),
                 }
             }
+            DeclarationSlotCommand::RecordOutcome(request) => Ok(outcome::record(self, &request)?
+                .map(|o| V::OutcomeRecorded(Box::new(o)))
+                .into_iter()
+                .collect()),
             DeclarationSlotCommand::Settle { declaration_id } => {
                 match self.state_of(declaration_id, None)? {
                     DeclarationState::Payable => Ok(vec![V::BecamePaid { declaration_id }]),
@@ -468,6 +550,48 @@ impl DeclarationSlot {
                 }
             }
         }
+    }
+
+    /// The outcomes of the slot's declarations, oldest first.
+    pub fn outcomes(&self) -> &[Outcome] {
+        &self.outcomes
+    }
+
+    /// A new outcome of a declaration, with an id derived from how many it had before.
+    fn outcome_of(
+        &self,
+        declaration: &Declaration,
+        state: OutcomeState,
+        completion_date: NaiveDate,
+    ) -> Outcome {
+        let before = self
+            .outcomes
+            .iter()
+            .filter(|o| o.declaration_id == declaration.id)
+            .count();
+        Outcome {
+            id: crate::ids::derived(&format!("outcome:{}:{before}", declaration.id)),
+            declaration_id: declaration.id,
+            participant_id: declaration.participant_id,
+            lead_provider_id: declaration.lead_provider_id,
+            course: declaration.course,
+            state,
+            completion_date,
+        }
+    }
+
+    /// The `voided` outcome a void appends, unless the latest outcome is voided already.
+    fn void_outcome(&self, declaration_id: DeclarationId) -> Option<Outcome> {
+        let latest = self
+            .outcomes
+            .iter()
+            .rev()
+            .find(|o| o.declaration_id == declaration_id)?;
+        if latest.state == OutcomeState::Voided {
+            return None;
+        }
+        let (declaration, _) = self.entry(declaration_id).ok()?;
+        Some(self.outcome_of(declaration, OutcomeState::Voided, latest.completion_date))
     }
 
     fn entry(
@@ -565,6 +689,7 @@ impl Aggregate for DeclarationSlot {
             DeclarationSlotEvent::ClawedBack { declaration_id } => {
                 self.set_state(declaration_id, DeclarationState::ClawedBack);
             }
+            DeclarationSlotEvent::OutcomeRecorded(outcome) => self.outcomes.push(*outcome),
         }
     }
 }

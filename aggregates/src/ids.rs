@@ -73,6 +73,10 @@ id_type!(
     /// One declaration.
     DeclarationId
 );
+id_type!(
+    /// One NPQ application; once accepted, also the id of the enrolment it made.
+    NpqApplicationId
+);
 
 impl LeadProviderId {
     /// The id of the lead provider with this name.

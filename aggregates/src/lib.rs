@@ -5,6 +5,7 @@ pub mod course;
 pub mod declaration;
 pub mod finance;
 pub mod ids;
+pub mod npq;
 pub mod record;
 pub mod reference;
 pub mod school_cohort;

@@ -11,7 +11,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-pub use schedule::schedule_permits;
+pub use schedule::{declarations_fit, schedule_permits};
 pub use values::{Placement, Registration, ScheduleChange, StatusChange, Stint};
 
 use crate::course::TrainingStatus;

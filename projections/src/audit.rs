@@ -2,6 +2,7 @@
 //! the event history an auditor pages through in the global order.
 
 use aggregates::declaration::{DeclarationSlot, DeclarationSlotEvent};
+use aggregates::npq::{NpqCourse, NpqEvent};
 use aggregates::school_cohort::{SchoolCohort, SchoolCohortEvent};
 use aggregates::training_record::{TrainingRecord, TrainingRecordEvent};
 use aggregates::{Statement, StatementEvent};
@@ -35,6 +36,7 @@ impl Projection for Subjects {
         &[
             TrainingRecord::TYPE,
             DeclarationSlot::TYPE,
+            NpqCourse::TYPE,
             Statement::TYPE,
             SchoolCohort::TYPE,
         ]
@@ -91,6 +93,18 @@ impl Projection for Subjects {
                     _ => return Ok(()),
                 }
             }
+            NpqCourse::TYPE => match event.decode::<NpqEvent>().map_err(decode)? {
+                NpqEvent::Applied(a) => Subject {
+                    participant: Some(a.participant_id.0),
+                    provider: Some(a.lead_provider_id.0),
+                    declaration: None,
+                },
+                NpqEvent::Accepted { participant_id, .. } => Subject {
+                    participant: Some(participant_id.0),
+                    ..Subject::default()
+                },
+                _ => return Ok(()),
+            },
             Statement::TYPE => match event.decode::<StatementEvent>().map_err(decode)? {
                 StatementEvent::Created(terms) => Subject {
                     provider: Some(terms.lead_provider_id.0),

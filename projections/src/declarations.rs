@@ -54,6 +54,10 @@ pub struct DeclarationRow {
     pub statement_id: Option<Uuid>,
     /// The statement clawing it back.
     pub clawback_statement_id: Option<Uuid>,
+    /// NPQ: targeted delivery funding at submission.
+    pub targeted_delivery_funding: bool,
+    /// NPQ: the latest outcome's result; none when voided or not recorded.
+    pub has_passed: Option<bool>,
     /// When it was submitted.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -84,6 +88,9 @@ impl Projection for Declarations {
     }
 
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!("delete from npq_outcomes")
+            .execute(&mut *conn)
+            .await?;
         sqlx::query!("delete from declarations")
             .execute(conn)
             .await
@@ -106,10 +113,10 @@ impl Projection for Declarations {
                     insert into declarations (id, slot_id, participant_id, training_record_id,
                         lead_provider_id, course_identifier, declaration_type, declaration_date,
                         evidence_held, state, superseded_by, delivery_partner_id, mentor_id,
-                        pupil_premium_uplift, sparsity_uplift, cohort, statement_id, created_at,
-                        updated_at)
+                        pupil_premium_uplift, sparsity_uplift, cohort, statement_id,
+                        targeted_delivery_funding, has_passed, created_at, updated_at)
                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $18, $17, $17)
+                        $18, $19, $20, $17, $17)
                     on conflict (id) do nothing
                     "#,
                     d.id.0,
@@ -130,6 +137,8 @@ impl Projection for Declarations {
                     d.cohort,
                     at,
                     d.statement_id.map(|s| s.0),
+                    d.targeted_delivery_funding,
+                    d.has_passed,
                 )
                 .execute(conn)
                 .await?;
@@ -168,6 +177,10 @@ impl Projection for Declarations {
             V::BecamePayable { declaration_id } => (declaration_id, DeclarationState::Payable),
             V::BecamePaid { declaration_id } => (declaration_id, DeclarationState::Paid),
             V::ClawedBack { declaration_id } => (declaration_id, DeclarationState::ClawedBack),
+            V::OutcomeRecorded(outcome) => {
+                record_outcome(conn, &outcome, at).await?;
+                return Ok(());
+            }
         };
         sqlx::query!(
             "update declarations set state = $2, updated_at = $3 where id = $1",
@@ -179,6 +192,41 @@ impl Projection for Declarations {
         .await?;
         Ok(())
     }
+}
+
+/// Adds an NPQ outcome and shows it on its declaration.
+async fn record_outcome(
+    conn: &mut PgConnection,
+    outcome: &aggregates::declaration::Outcome,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        insert into npq_outcomes (id, declaration_id, participant_id, lead_provider_id,
+            course_identifier, state, completion_date, created_at)
+        values ($1, $2, $3, $4, $5, $6, $7, $8)
+        on conflict (id) do nothing
+        "#,
+        outcome.id,
+        outcome.declaration_id.0,
+        outcome.participant_id.0,
+        outcome.lead_provider_id.0,
+        outcome.course.as_str(),
+        outcome.state.as_str(),
+        outcome.completion_date,
+        at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "update declarations set has_passed = $2, updated_at = $3 where id = $1",
+        outcome.declaration_id.0,
+        outcome.state.has_passed(),
+        at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Puts a declaration's billable or clawback line on a statement.
@@ -217,7 +265,8 @@ pub async fn find_own(
                lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
                d.declaration_date, d.evidence_held, d.state, d.superseded_by,
                d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
-               d.cohort, d.statement_id, d.clawback_statement_id, d.created_at, d.updated_at
+               d.cohort, d.statement_id, d.clawback_statement_id, d.targeted_delivery_funding,
+               d.has_passed, d.created_at, d.updated_at
         from declarations d join lead_providers lp on lp.id = d.lead_provider_id
         where d.id = $2 and d.lead_provider_id = $1
         "#,
@@ -240,7 +289,8 @@ pub async fn live_in_slot(
                lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
                d.declaration_date, d.evidence_held, d.state, d.superseded_by,
                d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
-               d.cohort, d.statement_id, d.clawback_statement_id, d.created_at, d.updated_at
+               d.cohort, d.statement_id, d.clawback_statement_id, d.targeted_delivery_funding,
+               d.has_passed, d.created_at, d.updated_at
         from declarations d join lead_providers lp on lp.id = d.lead_provider_id
         where d.slot_id = $1 and d.state in ('submitted', 'eligible', 'payable', 'paid')
         "#,
@@ -265,7 +315,8 @@ pub async fn list(
                lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
                d.declaration_date, d.evidence_held, d.state, d.superseded_by,
                d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
-               d.cohort, d.statement_id, d.clawback_statement_id, d.created_at, d.updated_at
+               d.cohort, d.statement_id, d.clawback_statement_id, d.targeted_delivery_funding,
+               d.has_passed, d.created_at, d.updated_at
         from declarations d join lead_providers lp on lp.id = d.lead_provider_id
         where (d.lead_provider_id = $1 or (
                 d.state in ('submitted', 'eligible', 'payable', 'paid')
@@ -312,6 +363,19 @@ pub async fn live_of_record(
         .into_iter()
         .map(|r| (r.declaration_type, r.declaration_date))
         .collect())
+}
+
+/// The type of every declaration of a training record (or NPQ enrolment), in any state.
+pub async fn types_of_record(
+    db: impl PgExecutor<'_>,
+    record: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select declaration_type from declarations where training_record_id = $1",
+        record,
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// The submitted declarations of a training record: slot, declaration, provider, cohort.
@@ -373,11 +437,11 @@ pub async fn lines_of(
     .await
 }
 
-/// Billable or clawback lines of a provider's cohort that no statement holds yet.
+/// Billable or clawback lines that no statement holds yet: every one, or those of one
+/// provider's programme (`ecf` or `npq`) and cohort.
 pub async fn unattached(
     db: impl PgExecutor<'_>,
-    provider: Option<LeadProviderId>,
-    cohort: Option<i32>,
+    group: Option<(LeadProviderId, &str, i32)>,
 ) -> Result<Vec<DeclarationRow>, sqlx::Error> {
     sqlx::query_as!(
         DeclarationRow,
@@ -386,16 +450,18 @@ pub async fn unattached(
                lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
                d.declaration_date, d.evidence_held, d.state, d.superseded_by,
                d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
-               d.cohort, d.statement_id, d.clawback_statement_id, d.created_at, d.updated_at
+               d.cohort, d.statement_id, d.clawback_statement_id, d.targeted_delivery_funding,
+               d.has_passed, d.created_at, d.updated_at
         from declarations d join lead_providers lp on lp.id = d.lead_provider_id
         where ((d.state in ('eligible', 'ineligible') and d.statement_id is null)
                or (d.state = 'awaiting-clawback' and d.clawback_statement_id is null))
-          and ($1::uuid is null or d.lead_provider_id = $1)
-          and ($2::int is null or d.cohort = $2)
+          and ($1::uuid is null or d.lead_provider_id = $1
+               and split_part(d.course_identifier, '-', 1) = $2 and d.cohort = $3)
         order by d.created_at, d.id
         "#,
-        provider.map(|p| p.0),
-        cohort,
+        group.map(|g| g.0.0),
+        group.map(|g| g.1),
+        group.map(|g| g.2),
     )
     .fetch_all(db)
     .await

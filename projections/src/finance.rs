@@ -172,7 +172,7 @@ pub async fn live(
     let mut lines = sqlx::query!(
         r#"
         select statement_id, clawback_statement_id, state, declaration_type, course_identifier,
-               pupil_premium_uplift or sparsity_uplift as "uplift!"
+               pupil_premium_uplift or sparsity_uplift or targeted_delivery_funding as "uplift!"
         from declarations
         where statement_id = any($1) or clawback_statement_id = any($1)
         "#,
@@ -293,7 +293,9 @@ pub async fn all_as_of(
             state: state.as_str(),
             course: declaration.course.as_str(),
             declaration_type: declaration.declaration_type.as_str(),
-            uplift: declaration.pupil_premium_uplift || declaration.sparsity_uplift,
+            uplift: declaration.pupil_premium_uplift
+                || declaration.sparsity_uplift
+                || declaration.targeted_delivery_funding,
         });
     }
     Ok(ledgers.groups)
@@ -318,6 +320,7 @@ fn fold(
         | V::BecamePayable { declaration_id }
         | V::BecamePaid { declaration_id }
         | V::ClawedBack { declaration_id } => declaration_id.0,
+        V::OutcomeRecorded(_) => return,
     };
     let Some((declaration, state)) = declarations.get_mut(&id) else {
         return;
@@ -346,6 +349,7 @@ fn fold(
         V::BecamePayable { .. } => *state = DeclarationState::Payable,
         V::BecamePaid { .. } => *state = DeclarationState::Paid,
         V::ClawedBack { .. } => *state = DeclarationState::ClawedBack,
+        V::OutcomeRecorded(_) => {}
     }
 }
 

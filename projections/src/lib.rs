@@ -7,6 +7,7 @@ pub mod declarations;
 pub mod event;
 pub mod finance;
 pub mod lead_providers;
+pub mod npq;
 pub mod participants;
 pub mod reference;
 pub mod runner;
@@ -28,6 +29,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(schools::SchoolCohorts),
         Arc::new(statements::Statements),
         Arc::new(participants::Participants),
+        Arc::new(npq::NpqApplications),
         Arc::new(declarations::Declarations),
         Arc::new(audit::Subjects),
         Arc::new(seals::Seals::default()),

@@ -1,6 +1,7 @@
-//! The admin API (`/admin`, admin tokens): issuing API tokens, and the school- and DfE-side
-//! commands on participants.
+//! The admin API (`/admin`, admin tokens): issuing API tokens, the school- and DfE-side
+//! commands on participants, and NPQ applications from the registration side.
 
+mod npq;
 mod participants;
 mod schools;
 
@@ -19,6 +20,7 @@ use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/tokens", post(create_token))
+        .merge(npq::router())
         .merge(participants::router())
         .merge(schools::router())
 }

@@ -1,5 +1,6 @@
 //! `/api/v3/participant-declarations`: submit, list, show and void declarations.
 
+use aggregates::course::Course;
 use aggregates::declaration::DeclarationRequest;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -43,6 +44,8 @@ struct DeclarationBody {
     course_identifier: Option<String>,
     #[serde(default, deserialize_with = "lenient_text")]
     evidence_held: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    has_passed: Option<String>,
 }
 
 /// A declaration's attributes, as in the v3 spec.
@@ -74,11 +77,12 @@ impl From<DeclarationRow> for DeclarationResource {
             row.state.as_str(),
             "paid" | "awaiting-clawback" | "clawed-back"
         );
-        let uplift = row.pupil_premium_uplift || row.sparsity_uplift;
-        let uplift_paid = paid
-            && row.declaration_type == "started"
-            && row.course_identifier == "ecf-induction"
-            && uplift;
+        let uplift = match Course::parse(&row.course_identifier) {
+            Some(Course::EcfInduction) => row.pupil_premium_uplift || row.sparsity_uplift,
+            Some(course) if course.has_outcomes() => row.targeted_delivery_funding,
+            _ => false,
+        };
+        let uplift_paid = paid && row.declaration_type == "started" && uplift;
         let ineligible = row.state == "ineligible" && row.superseded_by.is_some();
         Resource {
             id: row.id.to_string(),
@@ -98,7 +102,7 @@ impl From<DeclarationRow> for DeclarationResource {
                 mentor_id: row.mentor_id.map(|id| id.to_string()),
                 uplift_paid,
                 evidence_held: row.evidence_held,
-                has_passed: None,
+                has_passed: row.has_passed,
                 lead_provider_name: row.lead_provider_name,
             },
         }
@@ -118,6 +122,7 @@ async fn submit_declaration(
         declaration_date: body.declaration_date,
         course_identifier: body.course_identifier,
         evidence_held: body.evidence_held,
+        has_passed: body.has_passed,
     };
     let row = crate::provider::submit_declaration(
         &app.ledger,

@@ -188,6 +188,16 @@ impl ApiRejection for aggregates::training_record::TrainingRecordError {
     }
 }
 
+impl ApiRejection for aggregates::npq::NpqError {
+    fn entries(&self) -> Vec<ErrorEntry> {
+        vec![ErrorEntry::new(self.attribute(), self.to_string())]
+    }
+
+    fn is_not_found(&self) -> bool {
+        *self == aggregates::npq::NpqError::NotFound
+    }
+}
+
 impl<E> From<LedgerError<E>> for ApiError
 where
     E: ApiRejection + Send + Sync + 'static,

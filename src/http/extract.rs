@@ -226,6 +226,17 @@ impl ListParams {
         })
     }
 
+    /// The `training_status` filter: `active`, `deferred` or `withdrawn`.
+    pub fn training_status(&self) -> Result<Option<String>, ApiError> {
+        match self.filter("training_status") {
+            None => Ok(None),
+            Some(status @ ("active" | "deferred" | "withdrawn")) => Ok(Some(status.to_owned())),
+            Some(_) => Err(ApiError::bad_request(
+                r#"The filter '#/training_status' must be ["active", "deferred", "withdrawn"]"#,
+            )),
+        }
+    }
+
     /// A comma-separated list of cohort years; entries that are not years match nothing.
     pub fn cohorts(&self) -> Option<Vec<i32>> {
         self.filter_list("cohort")

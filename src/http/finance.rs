@@ -144,7 +144,7 @@ async fn list_unattached(
     State(app): State<AppState>,
     _finance: Finance,
 ) -> Result<Document<Vec<Resource<serde_json::Value>>>, ApiError> {
-    let rows = declarations::unattached(&app.pool, None, None).await?;
+    let rows = declarations::unattached(&app.pool, None).await?;
     let data = rows
         .into_iter()
         .map(|row| Resource {

@@ -1,7 +1,7 @@
 //! `/api/v3/participants/ecf`: the ECF participants a provider trains, and the provider's
 //! actions on them (defer, resume, withdraw, change schedule).
 
-mod actions;
+pub(crate) mod actions;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -14,8 +14,6 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, ListParams, Now, Provider};
-
-const TRAINING_STATUSES: [&str; 3] = ["active", "deferred", "withdrawn"];
 
 /// The participant routes.
 pub fn router() -> Router<AppState> {
@@ -45,7 +43,7 @@ pub struct ParticipantAttributes {
 
 /// A status change shown while it applies.
 #[derive(Debug, Serialize)]
-struct StatusChange {
+pub(crate) struct StatusChange {
     reason: String,
     date: String,
 }
@@ -86,7 +84,8 @@ fn participant_status(row: &EnrolmentRow, now: DateTime<Utc>) -> &'static str {
     }
 }
 
-fn change(
+/// A withdrawal or deferral, shown only while the status it made applies.
+pub(crate) fn change(
     reason: &Option<String>,
     at: Option<DateTime<Utc>>,
     applies: bool,
@@ -170,18 +169,9 @@ async fn list_participants(
     Now(now): Now,
     params: ListParams,
 ) -> Result<Document<Vec<ParticipantResource>>, ApiError> {
-    let training_status = params.filter("training_status").map(str::to_owned);
-    if training_status
-        .as_deref()
-        .is_some_and(|s| !TRAINING_STATUSES.contains(&s))
-    {
-        return Err(ApiError::bad_request(
-            r#"The filter '#/training_status' must be ["active", "deferred", "withdrawn"]"#,
-        ));
-    }
     let filter = ParticipantFilter {
         cohorts: params.cohorts(),
-        training_status,
+        training_status: params.training_status()?,
         updated_since: params.date_filter("updated_since")?,
     };
     let mut people = participants::list(&app.pool, provider.id, &filter, params.page).await?;

@@ -346,6 +346,7 @@ async fn declare(
         course_identifier: Some(course.as_str().to_owned()),
         evidence_held: (declaration_type != DeclarationType::Started)
             .then(|| "training-event-attended".to_owned()),
+        has_passed: None,
     };
     provider::submit_declaration(
         ledger,

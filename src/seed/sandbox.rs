@@ -1,15 +1,17 @@
 //! The sandbox world, from `seeds/sandbox`: delivery partners, schools and partnerships for
-//! the ECF providers in cohorts 2021 to 2023. Names and URNs are made up.
+//! the ECF providers in cohorts 2021 to 2023, their participants, every NPQ provider's
+//! applications and enrolments, and statements paid, payable and open. Names and URNs are
+//! made up.
 
 use std::collections::BTreeSet;
 
 use aggregates::reference::{DeliveryPartner, ProviderRelationship, School};
 use aggregates::school_cohort::PartnershipRejection;
-use aggregates::{DeliveryPartnerId, LeadProviderId, PartnershipId, SchoolId};
+use aggregates::{DeliveryPartnerId, LeadProviderId, PartnershipId, Programme, SchoolId};
 use projections::reference;
 use serde::Deserialize;
 
-use super::{SeedError, participants, read_csv, register_all};
+use super::{SeedError, npq, participants, read_csv, register_all};
 use crate::ledger::{Actor, CommandContext, Ledger, LedgerError};
 use crate::partnerships::{self, Confirmation};
 
@@ -81,15 +83,17 @@ pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
     let now = super::sandbox_now();
     participants::load(ledger, &cohorts, now).await?;
     challenge_some(ledger, &rows).await?;
-    statement_lifecycle(ledger, &rows, now).await
+    let npq_providers = npq::load(ledger, now).await?;
+    statement_lifecycle(ledger, &rows, &npq_providers, now).await
 }
 
-/// As of the sandbox's `now`: statements past their deadline are closed; every ECF provider's
+/// As of the sandbox's `now`: statements past their deadline are closed; every provider's
 /// statements paid out by then are paid except the latest, which stays payable; and one paid
-/// `started` per provider is voided, so a clawback waits on the next open statement.
+/// ECF `started` per ECF provider is voided, so a clawback waits on the next open statement.
 async fn statement_lifecycle(
     ledger: &Ledger,
     rows: &[PartnershipRow],
+    npq_providers: &[String],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), SeedError> {
     let failed = |e: crate::finance::FinanceError| SeedError::Command {
@@ -100,18 +104,21 @@ async fn statement_lifecycle(
         .await
         .map_err(failed)?;
     let context = CommandContext::of(Actor::Seed);
-    let mut providers: Vec<&str> = rows.iter().map(|r| r.lead_provider.as_str()).collect();
-    providers.dedup();
-    for name in providers {
+    let mut ecf_providers: Vec<&str> = rows.iter().map(|r| r.lead_provider.as_str()).collect();
+    ecf_providers.dedup();
+    let programmes = ecf_providers
+        .iter()
+        .map(|name| (*name, Programme::Ecf))
+        .chain(
+            npq_providers
+                .iter()
+                .map(|name| (name.as_str(), Programme::Npq)),
+        );
+    for (name, programme) in programmes {
         let provider = LeadProviderId::from_name(name);
         for cohort in [2021, 2022] {
-            let statements = projections::finance::live(
-                ledger.pool(),
-                provider,
-                aggregates::Programme::Ecf,
-                cohort,
-            )
-            .await?;
+            let statements =
+                projections::finance::live(ledger.pool(), provider, programme, cohort).await?;
             let due: Vec<_> = statements
                 .iter()
                 .filter(|s| s.output_fee && s.payment_date < now.date_naive())
@@ -125,6 +132,8 @@ async fn statement_lifecycle(
                     .map_err(failed)?;
             }
         }
+    }
+    for name in ecf_providers {
         participants::claw_back_one(ledger, name, now).await?;
     }
     Ok(())

@@ -103,7 +103,7 @@ async fn two_runners_never_apply_an_event_twice(pool: PgPool) {
 }
 
 /// Every read model table, as JSON rows in a stable order.
-const READ_MODELS: [&str; 16] = [
+const READ_MODELS: [&str; 19] = [
     "lead_providers",
     "statements",
     "cohorts",
@@ -118,6 +118,9 @@ const READ_MODELS: [&str; 16] = [
     "stints",
     "provider_participants",
     "declarations",
+    "npq_applications",
+    "participant_aliases",
+    "npq_outcomes",
     "event_seals",
     "audit_subjects",
 ];

@@ -6,6 +6,7 @@ mod declarations;
 mod finance;
 mod helpers;
 mod ledger;
+mod npq;
 mod participants;
 mod partnerships;
 mod plumbing;

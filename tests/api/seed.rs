@@ -80,3 +80,57 @@ async fn an_ecf_only_provider_gets_no_npq_statements(pool: PgPool) {
 
     assert_eq!(capita, vec!["ecf".to_owned()]);
 }
+
+#[sqlx::test]
+async fn every_npq_provider_has_applications_enrolments_declarations_and_outcomes(pool: PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    app.seed(SeedSet::Sandbox).await;
+
+    let per_provider: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        r#"
+        select lp.name,
+               count(*) filter (where a.status = 'pending'),
+               count(*) filter (where a.status = 'accepted'),
+               count(*) filter (where a.status = 'rejected'),
+               count(distinct a.cohort),
+               count(distinct a.course_identifier),
+               (select count(*) from declarations d
+                where d.lead_provider_id = lp.id and d.course_identifier like 'npq-%')
+        from lead_providers lp join npq_applications a on a.lead_provider_id = lp.id
+        where lp.npq
+        group by lp.id, lp.name
+        order by lp.name
+        "#,
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+
+    assert_eq!(
+        per_provider.len(),
+        10,
+        "every NPQ provider: {per_provider:?}"
+    );
+    for (name, pending, accepted, rejected, cohorts, courses, declarations) in per_provider {
+        assert!(pending + accepted + rejected >= 20, "{name}");
+        assert!(pending > 0 && accepted > 0 && rejected > 0, "{name}");
+        assert_eq!(cohorts, 3, "{name}: cohorts 2021 to 2023");
+        assert_eq!(courses, 10, "{name}: every NPQ course");
+        assert!(declarations > 0, "{name}");
+    }
+    let outcomes: Vec<(String, i64)> =
+        sqlx::query_as("select state, count(*) from npq_outcomes group by state order by state")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(
+        outcomes.iter().any(|(s, n)| s == "passed" && *n >= 10)
+            && outcomes.iter().any(|(s, n)| s == "failed" && *n >= 10),
+        "a passed and a failed outcome per provider: {outcomes:?}"
+    );
+    let merged: i64 = sqlx::query_scalar("select count(*) from participant_aliases")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(merged, 10, "one TRN merge per NPQ provider");
+}

@@ -73,8 +73,11 @@ pub(super) fn check(
             return Err(E::AfterMilestoneEnd.into());
         }
     }
-    let evidence_held = present(&request.evidence_held).map(str::to_owned);
-    if declaration_type != Some(DeclarationType::Started) {
+    let npq = facts.course.npq_group().is_some();
+    let evidence_held = present(&request.evidence_held)
+        .filter(|_| !npq)
+        .map(str::to_owned);
+    if !npq && declaration_type != Some(DeclarationType::Started) {
         match &evidence_held {
             None => return Err(E::MissingEvidence.into()),
             Some(evidence) if !EVIDENCE_TYPES.contains(&evidence.as_str()) => {
@@ -83,13 +86,23 @@ pub(super) fn check(
             Some(_) => {}
         }
     }
+    let has_passed =
+        match facts.course.has_outcomes() && declaration_type == Some(DeclarationType::Completed) {
+            false => None,
+            true => match present(&request.has_passed) {
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                _ => return Err(E::MissingHasPassed.into()),
+            },
+        };
     let (Some(declaration_type), Some(_)) = (declaration_type, milestone) else {
         return Err(E::TypeNotInSchedule.into());
     };
     if let Some(live) = slot.live() {
         let resend = live.lead_provider_id == submission.lead_provider_id
             && live.declaration_date == date
-            && live.evidence_held == evidence_held;
+            && live.evidence_held == evidence_held
+            && live.has_passed == has_passed;
         return if resend {
             Ok(None)
         } else {
@@ -125,6 +138,8 @@ pub(super) fn check(
             .statement
             .filter(|_| state != DeclarationState::Submitted),
         clawback_statement_id: None,
+        targeted_delivery_funding: facts.targeted_delivery_funding,
+        has_passed,
     }))
 }
 

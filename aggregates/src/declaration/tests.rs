@@ -25,14 +25,17 @@ fn other_provider() -> LeadProviderId {
     LeadProviderId::from_name("Capita")
 }
 
-fn schedule() -> Schedule {
-    let window = |t, start, end| Milestone {
+fn window(declaration_type: DeclarationType, start: NaiveDate, end: NaiveDate) -> Milestone {
+    Milestone {
         name: String::new(),
-        declaration_type: t,
+        declaration_type,
         start_date: start,
         milestone_date: Some(end),
         payment_date: None,
-    };
+    }
+}
+
+fn schedule() -> Schedule {
     Schedule {
         identifier: "ecf-standard-september".into(),
         name: "ECF Standard September".into(),
@@ -61,6 +64,7 @@ fn facts() -> ParticipantFacts {
         eligible_for_funding: true,
         pupil_premium_uplift: true,
         sparsity_uplift: false,
+        targeted_delivery_funding: false,
         delivery_partner_id: None,
         mentor_id: None,
         held_under_same_trn: None,
@@ -74,6 +78,7 @@ fn request(declaration_type: &str, date: &str) -> DeclarationRequest {
         declaration_date: Some(date.into()),
         course_identifier: Some("ecf-induction".into()),
         evidence_held: None,
+        has_passed: None,
     }
 }
 
@@ -120,6 +125,8 @@ fn accepted(id: u128, by: LeadProviderId, state: DeclarationState) -> Declaratio
         cohort: 2022,
         statement_id: (state != DeclarationState::Submitted).then(statement),
         clawback_statement_id: None,
+        targeted_delivery_funding: false,
+        has_passed: None,
     }))
 }
 
@@ -554,4 +561,137 @@ fn a_line_without_a_statement_is_attached_once() {
         .given(attached)
         .when(attach)
         .then_expect_events(vec![]);
+}
+
+fn npq_facts() -> ParticipantFacts {
+    let mut schedule = schedule();
+    schedule.schedule_type = ScheduleType::NpqLeadership;
+    schedule.milestones = vec![
+        window(DeclarationType::Started, day(2022, 6, 1), day(2022, 12, 31)),
+        window(
+            DeclarationType::Completed,
+            day(2023, 1, 1),
+            day(2023, 12, 31),
+        ),
+    ];
+    ParticipantFacts {
+        course: Course::NpqHeadship,
+        schedule,
+        pupil_premium_uplift: false,
+        targeted_delivery_funding: true,
+        ..facts()
+    }
+}
+
+fn completed(id: u128, has_passed: Option<&str>) -> DeclarationSlotCommand {
+    let request = DeclarationRequest {
+        course_identifier: Some("npq-headship".into()),
+        has_passed: has_passed.map(Into::into),
+        evidence_held: Some("ignored for NPQ".into()),
+        ..request("completed", "2023-02-01T10:00:00Z")
+    };
+    submission(id, provider(), request, npq_facts())
+}
+
+fn outcome_request(state: Option<&str>, date: Option<&str>) -> DeclarationSlotCommand {
+    DeclarationSlotCommand::RecordOutcome(Box::new(OutcomeRequest {
+        lead_provider_id: provider(),
+        course_recognised: true,
+        state: state.map(Into::into),
+        completion_date: date.map(Into::into),
+        now: at("2023-07-12T12:00:00Z"),
+    }))
+}
+
+fn submitted_events(command: DeclarationSlotCommand) -> Vec<DeclarationSlotEvent> {
+    let mut slot = DeclarationSlot::default();
+    let events = slot.decide(command).unwrap();
+    for event in events.clone() {
+        cqrs_es::Aggregate::apply(&mut slot, event);
+    }
+    events
+}
+
+#[test]
+fn an_npq_completed_declaration_needs_has_passed_and_records_the_outcome() {
+    Slot::with(())
+        .given_no_previous_events()
+        .when(completed(10, None))
+        .then_expect_error(rejected(vec![DeclarationError::MissingHasPassed]));
+    let events = submitted_events(completed(10, Some("false")));
+    let [
+        DeclarationSlotEvent::Submitted(declaration),
+        DeclarationSlotEvent::OutcomeRecorded(outcome),
+    ] = events.as_slice()
+    else {
+        panic!("expected a declaration and its outcome: {events:?}");
+    };
+    assert_eq!(declaration.has_passed, Some(false));
+    assert_eq!(declaration.evidence_held, None, "NPQ evidence is ignored");
+    assert!(declaration.targeted_delivery_funding);
+    assert_eq!(outcome.state, OutcomeState::Failed);
+    assert_eq!(outcome.completion_date, day(2023, 2, 1));
+}
+
+#[test]
+fn a_later_outcome_is_recorded_once_and_voiding_appends_voided() {
+    let history = submitted_events(completed(10, Some("true")));
+    Slot::with(())
+        .given(history.clone())
+        .when(outcome_request(Some("failed"), Some("2023-03-01")))
+        .then_expect_events(vec![DeclarationSlotEvent::OutcomeRecorded(Box::new(
+            Outcome {
+                id: crate::ids::derived(&format!("outcome:{}:1", Uuid::from_u128(10))),
+                declaration_id: DeclarationId(Uuid::from_u128(10)),
+                participant_id: ParticipantId(Uuid::from_u128(1)),
+                lead_provider_id: provider(),
+                course: Course::NpqHeadship,
+                state: OutcomeState::Failed,
+                completion_date: day(2023, 3, 1),
+            },
+        ))]);
+    Slot::with(())
+        .given(history.clone())
+        .when(outcome_request(Some("passed"), Some("2023-02-01")))
+        .then_expect_events(vec![]);
+    let void = DeclarationSlotCommand::Void {
+        declaration_id: DeclarationId(Uuid::from_u128(10)),
+        lead_provider_id: provider(),
+        clawback_statement: None,
+    };
+    let mut slot = DeclarationSlot::default();
+    history
+        .into_iter()
+        .for_each(|e| cqrs_es::Aggregate::apply(&mut slot, e));
+    let events = slot.decide(void).unwrap();
+    assert!(matches!(
+        events.as_slice(),
+        [DeclarationSlotEvent::Voided { .. }, DeclarationSlotEvent::OutcomeRecorded(o)]
+            if o.state == OutcomeState::Voided
+    ));
+}
+
+#[test]
+fn outcome_requests_are_checked_in_the_apis_terms() {
+    let history = submitted_events(completed(10, Some("true")));
+    let given = || Slot::with(()).given(history.clone());
+    given()
+        .when(outcome_request(None, None))
+        .then_expect_error(rejected(vec![
+            DeclarationError::MissingOutcomeState,
+            DeclarationError::MissingCompletionDate,
+        ]));
+    given()
+        .when(outcome_request(Some("voided"), Some("01/02/2023")))
+        .then_expect_error(rejected(vec![
+            DeclarationError::InvalidOutcomeState,
+            DeclarationError::InvalidCompletionDate,
+        ]));
+    given()
+        .when(outcome_request(Some("passed"), Some("2024-01-01")))
+        .then_expect_error(rejected(vec![DeclarationError::FutureCompletionDate]));
+    Slot::with(())
+        .given_no_previous_events()
+        .when(outcome_request(Some("passed"), Some("2023-01-01")))
+        .then_expect_error(rejected(vec![DeclarationError::NoCompletedDeclaration]));
 }

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use super::{
     Registration, ScheduleChange, TrainingRecord, TrainingRecordError, TrainingRecordEvent,
 };
-use crate::course::{Course, TrainingStatus};
-use crate::reference::{DeclarationType, ScheduleType};
+use crate::course::{Course, CourseGroup, TrainingStatus};
+use crate::reference::{DeclarationType, Schedule, ScheduleType};
 
 impl TrainingRecord {
     pub(super) fn change_schedule(
@@ -28,23 +28,7 @@ impl TrainingRecord {
         if !schedule_permits(target.schedule_type, change.course) {
             return Err(E::ScheduleNotForCourse);
         }
-        let fits = |(declaration_type, date): &(DeclarationType, DateTime<Utc>)| {
-            target
-                .milestones
-                .iter()
-                .find(|m| m.declaration_type == *declaration_type)
-                .is_some_and(|milestone| {
-                    let start = milestone.start_date.and_time(Default::default()).and_utc();
-                    let before_end = milestone.milestone_date.is_none_or(|end| {
-                        *date
-                            < (end + chrono::Days::new(1))
-                                .and_time(Default::default())
-                                .and_utc()
-                    });
-                    *date > start && before_end
-                })
-        };
-        if !change.live_declarations.iter().all(fits) {
+        if !declarations_fit(&target, &change.live_declarations) {
             return Err(E::WouldInvalidateDeclarations);
         }
         Ok(vec![TrainingRecordEvent::ScheduleChanged {
@@ -55,11 +39,38 @@ impl TrainingRecord {
     }
 }
 
+/// Whether every live declaration (type and date) still falls in a milestone of `target`:
+/// after the milestone's start day begins and before its end day is over.
+pub fn declarations_fit(target: &Schedule, live: &[(DeclarationType, DateTime<Utc>)]) -> bool {
+    live.iter().all(|(declaration_type, date)| {
+        target
+            .milestones
+            .iter()
+            .find(|m| m.declaration_type == *declaration_type)
+            .is_some_and(|milestone| {
+                let start = milestone.start_date.and_time(Default::default()).and_utc();
+                let before_end = milestone.milestone_date.is_none_or(|end| {
+                    *date
+                        < (end + chrono::Days::new(1))
+                            .and_time(Default::default())
+                            .and_utc()
+                });
+                *date > start && before_end
+            })
+    })
+}
+
 /// Whether a schedule of this type may train this course.
 pub fn schedule_permits(schedule_type: ScheduleType, course: Course) -> bool {
+    let group = course.npq_group();
     match schedule_type {
-        ScheduleType::EcfStandard | ScheduleType::EcfReduced | ScheduleType::EcfExtended => true,
+        ScheduleType::EcfStandard | ScheduleType::EcfReduced | ScheduleType::EcfExtended => {
+            group.is_none()
+        }
         ScheduleType::EcfReplacement => course == Course::EcfMentor,
-        _ => false,
+        ScheduleType::NpqLeadership => group == Some(CourseGroup::Leadership),
+        ScheduleType::NpqSpecialist => group == Some(CourseGroup::Specialist),
+        ScheduleType::NpqAso => group == Some(CourseGroup::Support),
+        ScheduleType::NpqEhco => group == Some(CourseGroup::Ehco),
     }
 }

@@ -15,12 +15,12 @@ use crate::http::json_api::Document;
 use crate::http::{ApiError, ErrorEntry, JsonApiBody, Now, Provider};
 use crate::lookup;
 
-const NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again.";
+pub(crate) const NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again.";
 const COURSE_NOT_RECOGNISED: &str = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.";
 
-/// The attributes of an action body.
+/// The attributes of an action body (ECF and NPQ).
 #[derive(Debug, Deserialize)]
-pub(super) struct ActionBody {
+pub(crate) struct ActionBody {
     #[serde(default, deserialize_with = "lenient_text")]
     course_identifier: Option<String>,
     #[serde(default, deserialize_with = "lenient_text")]
@@ -29,6 +29,72 @@ pub(super) struct ActionBody {
     schedule_identifier: Option<String>,
     #[serde(default, deserialize_with = "lenient_text")]
     cohort: Option<String>,
+}
+
+impl ActionBody {
+    /// The course and reason (`""` when `reasons` is `None`), checked in the API's terms.
+    pub(crate) fn checked(&self, reasons: Option<&[&str]>) -> Result<(Course, String), ApiError> {
+        let course_text = self
+            .course_identifier
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        let reason = self
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        let mut errors = Vec::new();
+        if course_text.is_none() {
+            errors.push(ErrorEntry::new(
+                "course_identifier",
+                "Enter a '#/course_identifier' value for this participant.",
+            ));
+        }
+        if let Some(reasons) = reasons {
+            match reason {
+                None => errors.push(ErrorEntry::new(
+                    "reason",
+                    "The property '#/reason' must be present",
+                )),
+                Some(r) if !reasons.contains(&r) => errors.push(ErrorEntry::new(
+                    "reason",
+                    "The property '#/reason' must be a valid reason",
+                )),
+                Some(_) => {}
+            }
+        }
+        let Some(course_text) = course_text.filter(|_| errors.is_empty()) else {
+            return Err(ApiError::Unprocessable(errors));
+        };
+        let course = Course::parse(course_text)
+            .ok_or_else(|| unprocessable("course_identifier", COURSE_NOT_RECOGNISED))?;
+        Ok((course, reason.unwrap_or_default().to_owned()))
+    }
+
+    /// The schedule asked for and its cohort (the current cohort when none is given; `None`
+    /// when the cohort is not a year).
+    pub(crate) fn schedule_target(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(String, Option<i32>), ApiError> {
+        let Some(identifier) = self
+            .schedule_identifier
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        else {
+            return Err(unprocessable(
+                "schedule_identifier",
+                "The property '#/schedule_identifier' must be present and correspond to a valid schedule",
+            ));
+        };
+        let cohort = match self.cohort.as_deref().map(str::trim) {
+            None | Some("") => Some(current_cohort(now)),
+            Some(text) => text.parse().ok(),
+        };
+        Ok((identifier.to_owned(), cohort))
+    }
 }
 
 type Action = Result<Document<ParticipantResource>, ApiError>;
@@ -113,20 +179,7 @@ pub(super) async fn change_schedule(
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
-    let Some(identifier) = body
-        .schedule_identifier
-        .clone()
-        .filter(|s| !s.trim().is_empty())
-    else {
-        return Err(unprocessable(
-            "schedule_identifier",
-            "The property '#/schedule_identifier' must be present and correspond to a valid schedule",
-        ));
-    };
-    let cohort = match body.cohort.as_deref().map(str::trim) {
-        None | Some("") => Some(current_cohort(now)),
-        Some(text) => text.parse().ok(),
-    };
+    let (identifier, cohort) = body.schedule_target(now)?;
     let (pool, lead_provider_id) = (app.pool.clone(), provider.id);
     act(
         &app,
@@ -137,7 +190,7 @@ pub(super) async fn change_schedule(
         None,
         |record, _| async move {
             let target = match cohort {
-                Some(cohort) => reference::schedule(&pool, identifier.trim(), cohort).await?,
+                Some(cohort) => reference::schedule(&pool, &identifier, cohort).await?,
                 None => None,
             };
             let live_declarations = lookup::live_declarations(&pool, record.0).await?;
@@ -171,48 +224,10 @@ where
     F: FnOnce((uuid::Uuid, Course), String) -> Fut,
     Fut: Future<Output = Result<TrainingRecordCommand, sqlx::Error>>,
 {
-    let course_text = body
-        .course_identifier
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    let reason = body
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    let mut errors = Vec::new();
-    if course_text.is_none() {
-        errors.push(ErrorEntry::new(
-            "course_identifier",
-            "Enter a '#/course_identifier' value for this participant.",
-        ));
-    }
-    if let Some(reasons) = reasons {
-        match reason {
-            None => errors.push(ErrorEntry::new(
-                "reason",
-                "The property '#/reason' must be present",
-            )),
-            Some(r) if !reasons.contains(&r) => errors.push(ErrorEntry::new(
-                "reason",
-                "The property '#/reason' must be a valid reason",
-            )),
-            Some(_) => {}
-        }
-    }
-    let Some(course_text) = course_text.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::Unprocessable(errors));
-    };
-    let course = Course::parse(course_text)
-        .ok_or_else(|| unprocessable("course_identifier", COURSE_NOT_RECOGNISED))?;
+    let (course, reason) = body.checked(reasons)?;
     let record = lookup::training_record(&app.pool, id, course).await?;
     let record = record.ok_or_else(|| unprocessable("participant_id", NOT_RECOGNISED))?;
-    let command = build(
-        (record.training_record_id, course),
-        reason.unwrap_or_default().to_owned(),
-    )
-    .await?;
+    let command = build((record.training_record_id, course), reason).await?;
     let record_id = record.training_record_id.to_string();
     app.ledger
         .execute::<TrainingRecord>(&record_id, command, &provider.context)
@@ -225,6 +240,6 @@ where
     Ok(Document { data: resource })
 }
 
-fn unprocessable(title: &str, detail: &str) -> ApiError {
+pub(crate) fn unprocessable(title: &str, detail: &str) -> ApiError {
     ApiError::Unprocessable(vec![ErrorEntry::new(title, detail)])
 }
