@@ -102,15 +102,17 @@ impl Ledgers {
         Some((programme, statements.get_mut(i)?))
     }
 
-    /// Counts one line on its statement and, if refundable, on its clawback statement.
+    /// Counts `line.lines` alike lines on their statement and, if refundable, on their
+    /// clawback statement.
     fn count(&mut self, line: Line<'_>) {
-        let uplift = i64::from(line.uplift && line.declaration_type == "started");
+        let n = line.lines;
+        let uplift = n * i64::from(line.uplift && line.declaration_type == "started");
         if BILLABLE.contains(&line.state)
             && let Some((programme, s)) = self.statement(line.statement)
         {
             let kind = kind(programme, line.course, line.declaration_type);
             let counts = s.lines.entry(kind).or_default();
-            counts.billable += 1;
+            counts.billable += n;
             counts.uplift_billable += uplift;
         }
         if REFUNDABLE.contains(&line.state)
@@ -118,14 +120,15 @@ impl Ledgers {
         {
             let kind = kind(programme, line.course, line.declaration_type);
             let counts = s.lines.entry(kind).or_default();
-            counts.refundable += 1;
+            counts.refundable += n;
             counts.uplift_refundable += uplift;
         }
     }
 }
 
-/// One declaration, as statements count it.
+/// Declarations that statements count alike.
 struct Line<'a> {
+    lines: i64,
     statement: Option<Uuid>,
     clawback: Option<Uuid>,
     state: &'a str,
@@ -172,15 +175,18 @@ pub async fn live(
     let mut lines = sqlx::query!(
         r#"
         select statement_id, clawback_statement_id, state, declaration_type, course_identifier,
-               pupil_premium_uplift or sparsity_uplift or targeted_delivery_funding as "uplift!"
+               pupil_premium_uplift or sparsity_uplift or targeted_delivery_funding as "uplift!",
+               count(*) as "lines!"
         from declarations
         where statement_id = any($1) or clawback_statement_id = any($1)
+        group by 1, 2, 3, 4, 5, 6
         "#,
         &ids
     )
     .fetch(pool);
     while let Some(line) = lines.try_next().await? {
         ledgers.count(Line {
+            lines: line.lines,
             statement: line.statement_id,
             clawback: line.clawback_statement_id,
             state: &line.state,
@@ -288,6 +294,7 @@ pub async fn all_as_of(
     progress(read);
     for (declaration, state) in declarations.values() {
         ledgers.count(Line {
+            lines: 1,
             statement: declaration.statement_id.map(|s| s.0),
             clawback: declaration.clawback_statement_id.map(|s| s.0),
             state: state.as_str(),
