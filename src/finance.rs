@@ -252,7 +252,7 @@ pub struct StatementBreakdown {
     pub courses: Vec<CourseLine>,
     /// Σ output fees.
     pub output_fee: Decimal,
-    /// ECF uplift fees.
+    /// ECF uplift fees; for NPQ, targeted delivery funding.
     pub uplift_fee: Decimal,
     /// Σ clawbacks (positive, deducted), uplift clawbacks included.
     pub clawbacks: Decimal,
@@ -523,6 +523,7 @@ fn price_npq(
     }
     priced.service_fee = courses.iter().map(|c| c.service_fee).sum();
     priced.output_fee = courses.iter().map(|c| c.output).sum();
+    priced.uplift_fee = courses.iter().map(|c| c.tdf).sum();
     priced.clawbacks = courses.iter().map(|c| c.clawback + c.tdf_refund).sum();
     priced.adjustments = Decimal::ZERO - priced.clawbacks;
     npq::statement(&courses, Decimal::ZERO, true)

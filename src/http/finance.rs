@@ -168,9 +168,28 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// An amount in pounds with thousands separators: `£11,089.00`, `-£143.28`.
+fn pounds(amount: rust_decimal::Decimal) -> String {
+    let text = format!("{:.2}", amount.abs());
+    let (whole, pence) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if amount.is_sign_negative() && !amount.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}£{grouped}.{pence}")
+}
+
 /// A printable statement page.
 pub fn html(priced: &StatementBreakdown) -> String {
-    let money = |amount: rust_decimal::Decimal| format!("£{:.2}", pennies(amount));
+    let money = |amount: rust_decimal::Decimal| pounds(pennies(amount));
     let mut rows = String::new();
     for band in &priced.bands {
         rows.push_str(&format!(
@@ -188,9 +207,9 @@ pub fn html(priced: &StatementBreakdown) -> String {
             "<tr><td>{}</td><td>–</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&course.course_identifier),
             course.billable,
-            money(course.output + course.tdf),
+            money(course.output),
             course.refundable,
-            money(course.clawback + course.tdf_refund)
+            money(course.clawback)
         ));
     }
     let as_of = priced
@@ -208,7 +227,7 @@ pub fn html(priced: &StatementBreakdown) -> String {
 <table style="margin-top:1em"><tbody>
 <tr><th>Service fee</th><td>{service}</td></tr>
 <tr><th>Output fees</th><td>{output}</td></tr>
-<tr><th>Uplift fees</th><td>{uplift}</td></tr>
+<tr><th>{uplift_label}</th><td>{uplift}</td></tr>
 <tr><th>Adjustments</th><td>{adjustments}</td></tr>
 <tr><th>Total</th><td>{total}</td></tr>
 <tr><th>VAT</th><td>{vat}</td></tr>
@@ -226,9 +245,34 @@ pub fn html(priced: &StatementBreakdown) -> String {
         service = money(priced.service_fee),
         output = money(priced.output_fee),
         uplift = money(priced.uplift_fee),
+        uplift_label = match priced.programme.as_str() {
+            "npq" => "Targeted delivery funding",
+            _ => "Uplift fees",
+        },
         adjustments = money(priced.adjustments),
         total = money(priced.total),
         vat = money(priced.vat),
         with_vat = money(priced.total_with_vat),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::pounds;
+
+    #[test]
+    fn pounds_are_grouped_in_thousands_with_the_sign_first() {
+        let cases = [
+            (Decimal::new(1_108_900, 2), "£11,089.00"),
+            (Decimal::new(-14_328, 2), "-£143.28"),
+            (Decimal::new(12_345_678_905, 2), "£123,456,789.05"),
+            (Decimal::new(99_950, 2), "£999.50"),
+            (Decimal::ZERO, "£0.00"),
+        ];
+        for (amount, shown) in cases {
+            assert_eq!(pounds(amount), shown);
+        }
+    }
 }

@@ -121,7 +121,7 @@ async fn statement_lifecycle(
                 projections::finance::live(ledger.pool(), provider, programme, cohort).await?;
             let due: Vec<_> = statements
                 .iter()
-                .filter(|s| s.output_fee && s.payment_date < now.date_naive())
+                .filter(|s| s.payment_date < now.date_naive())
                 .collect();
             let Some((_, to_pay)) = due.split_last() else {
                 continue;

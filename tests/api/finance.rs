@@ -384,6 +384,14 @@ async fn replaying_every_statement_from_the_log_equals_the_live_view(pool: PgPoo
             in_one_pass, live,
             "{programme} {cohort} of {provider}, in one pass"
         );
+        for priced in &live {
+            let parts = priced.service_fee
+                + priced.output_fee
+                + priced.uplift_fee
+                + priced.adjustments
+                + priced.reconcile_amount;
+            assert_eq!(parts, priced.total, "{} adds up", priced.name);
+        }
         statements += live.len();
         with_money += live
             .iter()
