@@ -2,6 +2,7 @@
 
 mod admin;
 pub(crate) mod audit;
+mod csv_export;
 mod declarations;
 mod error;
 mod extract;
@@ -15,6 +16,7 @@ mod schools;
 mod statements;
 mod transfers;
 mod unfunded_mentors;
+mod version;
 
 use std::time::Duration;
 
@@ -28,6 +30,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiRejection, ErrorEntry};
 pub use extract::{Admin, Auditor, Finance, JsonApiBody, ListParams, Now, Provider};
+pub use version::ApiVersion;
 
 use crate::AppState;
 

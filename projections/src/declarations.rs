@@ -5,6 +5,8 @@ use aggregates::{DeclarationId, LeadProviderId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -75,6 +77,8 @@ pub struct DeclarationFilter {
     pub delivery_partner_ids: Option<Vec<Uuid>>,
     /// Only those updated at or after this instant.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only those updated strictly after this instant (v1 and v2).
+    pub updated_after: Option<DateTime<Utc>>,
 }
 
 #[async_trait]
@@ -302,12 +306,22 @@ pub async fn live_in_slot(
 
 /// One page of the declarations a provider may see, oldest first: its own in every state, and
 /// other providers' live ECF declarations for participants it now trains.
-pub async fn list(
-    db: impl PgExecutor<'_>,
+pub async fn list<'a>(
+    db: impl PgExecutor<'a> + 'a,
     provider: LeadProviderId,
-    filter: &DeclarationFilter,
+    filter: &'a DeclarationFilter,
     page: Page,
 ) -> Result<Vec<DeclarationRow>, sqlx::Error> {
+    stream(db, provider, filter, Some(page)).try_collect().await
+}
+
+/// The declarations of [`list`], all of them when `page` is `None`, read as a stream.
+pub fn stream<'a>(
+    db: impl PgExecutor<'a> + 'a,
+    provider: LeadProviderId,
+    filter: &'a DeclarationFilter,
+    page: Option<Page>,
+) -> BoxStream<'a, Result<DeclarationRow, sqlx::Error>> {
     sqlx::query_as!(
         DeclarationRow,
         r#"
@@ -330,6 +344,7 @@ pub async fn list(
           and ($3::int[] is null or d.cohort = any($3))
           and ($4::uuid[] is null or d.delivery_partner_id = any($4))
           and ($5::timestamptz is null or d.updated_at >= $5)
+          and ($8::timestamptz is null or d.updated_at > $8)
         order by d.created_at, d.id
         limit $6 offset $7
         "#,
@@ -338,11 +353,11 @@ pub async fn list(
         filter.cohorts.as_deref(),
         filter.delivery_partner_ids.as_deref(),
         filter.updated_since,
-        page.size,
-        page.offset(),
+        page.map(|page| page.size),
+        page.map_or(0, Page::offset),
+        filter.updated_after,
     )
-    .fetch_all(db)
-    .await
+    .fetch(db)
 }
 
 /// The type and date of every live declaration of a training record.

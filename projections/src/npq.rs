@@ -6,6 +6,8 @@ use aggregates::npq::{ApplicationStatus, NpqCourse, NpqEvent as V};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use futures::stream::BoxStream;
+use futures::{Stream, TryStreamExt};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -67,6 +69,8 @@ pub struct ApplicationFilter {
     pub participant_id: Option<Uuid>,
     /// Only those updated after this instant.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only accepted ones (enrolments).
+    pub accepted: bool,
 }
 
 /// Filters of the NPQ participants list.
@@ -406,13 +410,44 @@ pub async fn list_applications(
     filter: &ApplicationFilter,
     page: Page,
 ) -> Result<Vec<ApplicationRow>, sqlx::Error> {
-    let ids = sqlx::query_scalar!(
+    let ids: Vec<Uuid> = application_ids(db, provider, filter, Some(page))
+        .try_collect()
+        .await?;
+    applications(db, Some(provider), &ids).await
+}
+
+/// Every application of [`list_applications`], unpaged, read as a stream: ids from a cursor,
+/// rows a batch at a time.
+pub fn stream_applications<'a>(
+    db: &'a sqlx::PgPool,
+    provider: Uuid,
+    filter: &'a ApplicationFilter,
+) -> impl Stream<Item = Result<ApplicationRow, sqlx::Error>> + Send + 'a {
+    application_ids(db, provider, filter, None)
+        .try_chunks(STREAM_BATCH)
+        .map_err(|error| error.1)
+        .and_then(move |ids| async move { applications(db, Some(provider), &ids).await })
+        .map_ok(|rows| futures::stream::iter(rows.into_iter().map(Ok)))
+        .try_flatten()
+}
+
+/// Applications fetched at once while streaming.
+const STREAM_BATCH: usize = 500;
+
+fn application_ids<'a>(
+    db: &'a sqlx::PgPool,
+    provider: Uuid,
+    filter: &'a ApplicationFilter,
+    page: Option<Page>,
+) -> BoxStream<'a, Result<Uuid, sqlx::Error>> {
+    sqlx::query_scalar!(
         r#"
         select id from npq_applications
         where lead_provider_id = $1
           and ($2::int[] is null or cohort = any($2))
           and ($3::uuid is null or participant_id = $3)
           and ($4::timestamptz is null or updated_at > $4)
+          and (not $7 or status = 'accepted')
         order by created_at, id
         limit $5 offset $6
         "#,
@@ -420,12 +455,11 @@ pub async fn list_applications(
         filter.cohorts.as_deref(),
         filter.participant_id,
         filter.updated_since,
-        page.size,
-        page.offset(),
+        page.map(|page| page.size),
+        page.map_or(0, Page::offset),
+        filter.accepted,
     )
-    .fetch_all(db)
-    .await?;
-    applications(db, Some(provider), &ids).await
+    .fetch(db)
 }
 
 /// A provider's enrolment of a person on a course (its accepted application).

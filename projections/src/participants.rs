@@ -3,6 +3,7 @@
 //! facts that provider commands look up.
 
 mod queries;
+mod records;
 
 use aggregates::training_record::{TrainingRecord, TrainingRecordEvent as V};
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 pub use queries::*;
+pub use records::*;
 
 use crate::{Projection, ProjectionError, StoredEvent};
 

@@ -1,34 +1,49 @@
-//! `/api/v3/participant-declarations`: submit, list, show and void declarations.
+//! `/api/v{1,2,3}/participant-declarations`: submit, list, show and void declarations, and the
+//! v1 and v2 CSV export.
 
-use aggregates::course::Course;
+mod views;
+
 use aggregates::declaration::DeclarationRequest;
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::routing::{get, put};
 use projections::declarations::{self, DeclarationFilter, DeclarationRow};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
+use self::views::{DeclarationResource, resource};
 use crate::AppState;
+use crate::http::csv_export::{csv_response, with_id};
 use crate::http::extract::lenient_text;
-use crate::http::json_api::{Document, Resource, timestamp};
-use crate::http::{ApiError, JsonApiBody, ListParams, Now, Provider};
+use crate::http::json_api::{Document, Resource};
+use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, Provider};
 
-/// The declaration routes.
+/// The declaration routes, the same in every version.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v3/participant-declarations",
-            get(list_declarations).post(submit_declaration),
-        )
-        .route(
-            "/api/v3/participant-declarations/{id}",
-            get(show_declaration),
-        )
-        .route(
-            "/api/v3/participant-declarations/{id}/void",
-            put(void_declaration),
-        )
+    let mut router = Router::new();
+    for version in ApiVersion::ALL {
+        router = router
+            .route(
+                &version.path("/participant-declarations"),
+                get(list_declarations).post(submit_declaration),
+            )
+            .route(
+                &version.path("/participant-declarations/{id}"),
+                get(show_declaration),
+            )
+            .route(
+                &version.path("/participant-declarations/{id}/void"),
+                put(void_declaration),
+            );
+    }
+    for version in [ApiVersion::V1, ApiVersion::V2] {
+        router = router.route(
+            &version.path("/participant-declarations.csv"),
+            get(export_declarations),
+        );
+    }
+    router
 }
 
 /// The attributes a provider sends.
@@ -48,71 +63,11 @@ struct DeclarationBody {
     has_passed: Option<String>,
 }
 
-/// A declaration's attributes, as in the v3 spec.
-#[derive(Debug, Serialize)]
-struct DeclarationAttributes {
-    participant_id: String,
-    declaration_type: String,
-    declaration_date: String,
-    course_identifier: String,
-    state: String,
-    updated_at: String,
-    created_at: String,
-    delivery_partner_id: Option<String>,
-    statement_id: Option<String>,
-    clawback_statement_id: Option<String>,
-    ineligible_for_funding_reason: Option<&'static str>,
-    mentor_id: Option<String>,
-    uplift_paid: bool,
-    evidence_held: Option<String>,
-    has_passed: Option<bool>,
-    lead_provider_name: String,
-}
-
-type DeclarationResource = Resource<DeclarationAttributes>;
-
-impl From<DeclarationRow> for DeclarationResource {
-    fn from(row: DeclarationRow) -> Self {
-        let paid = matches!(
-            row.state.as_str(),
-            "paid" | "awaiting-clawback" | "clawed-back"
-        );
-        let uplift = match Course::parse(&row.course_identifier) {
-            Some(Course::EcfInduction) => row.pupil_premium_uplift || row.sparsity_uplift,
-            Some(course) if course.has_outcomes() => row.targeted_delivery_funding,
-            _ => false,
-        };
-        let uplift_paid = paid && row.declaration_type == "started" && uplift;
-        let ineligible = row.state == "ineligible" && row.superseded_by.is_some();
-        Resource {
-            id: row.id.to_string(),
-            kind: "participant-declaration",
-            attributes: DeclarationAttributes {
-                participant_id: row.participant_id.to_string(),
-                declaration_type: row.declaration_type,
-                declaration_date: timestamp(row.declaration_date),
-                course_identifier: row.course_identifier,
-                state: row.state,
-                updated_at: timestamp(row.updated_at),
-                created_at: timestamp(row.created_at),
-                delivery_partner_id: row.delivery_partner_id.map(|id| id.to_string()),
-                statement_id: row.statement_id.map(|id| id.to_string()),
-                clawback_statement_id: row.clawback_statement_id.map(|id| id.to_string()),
-                ineligible_for_funding_reason: ineligible.then_some("duplicate_declaration"),
-                mentor_id: row.mentor_id.map(|id| id.to_string()),
-                uplift_paid,
-                evidence_held: row.evidence_held,
-                has_passed: row.has_passed,
-                lead_provider_name: row.lead_provider_name,
-            },
-        }
-    }
-}
-
 /// Submits a declaration; an exact resend of an accepted one returns it unchanged.
 async fn submit_declaration(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     JsonApiBody(body): JsonApiBody<DeclarationBody>,
 ) -> Result<Document<DeclarationResource>, ApiError> {
@@ -132,15 +87,14 @@ async fn submit_declaration(
         &provider.context,
     )
     .await?;
-    Ok(Document { data: row.into() })
+    Ok(Document {
+        data: resource(row, version),
+    })
 }
 
-/// The declarations the caller may see.
-async fn list_declarations(
-    State(app): State<AppState>,
-    provider: Provider,
-    params: ListParams,
-) -> Result<Document<Vec<DeclarationResource>>, ApiError> {
+/// The list filters of `version`: v3 takes lists and an inclusive `updated_since`; v1 and v2
+/// take one participant and a strict `updated_since`.
+fn filter(params: &ListParams, version: ApiVersion) -> Result<DeclarationFilter, ApiError> {
     let uuids = |name| {
         params.filter_list(name).map(|ids| {
             ids.iter()
@@ -148,26 +102,68 @@ async fn list_declarations(
                 .collect()
         })
     };
-    let filter = DeclarationFilter {
-        participant_ids: uuids("participant_id"),
-        cohorts: params.cohorts(),
-        delivery_partner_ids: uuids("delivery_partner_id"),
-        updated_since: params.date_filter("updated_since")?,
-    };
+    let updated_since = params.date_filter("updated_since")?;
+    Ok(match version {
+        ApiVersion::V3 => DeclarationFilter {
+            participant_ids: uuids("participant_id"),
+            cohorts: params.cohorts(),
+            delivery_partner_ids: uuids("delivery_partner_id"),
+            updated_since,
+            updated_after: None,
+        },
+        ApiVersion::V1 | ApiVersion::V2 => DeclarationFilter {
+            participant_ids: params
+                .filter("participant_id")
+                .map(|id| Uuid::parse_str(id).into_iter().collect()),
+            updated_after: updated_since,
+            ..DeclarationFilter::default()
+        },
+    })
+}
+
+/// The declarations the caller may see.
+async fn list_declarations(
+    State(app): State<AppState>,
+    provider: Provider,
+    version: ApiVersion,
+    params: ListParams,
+) -> Result<Document<Vec<DeclarationResource>>, ApiError> {
+    let filter = filter(&params, version)?;
     let rows = declarations::list(&app.pool, provider.id, &filter, params.page).await?;
     Ok(Document {
-        data: rows.into_iter().map(Resource::from).collect(),
+        data: rows.into_iter().map(|row| resource(row, version)).collect(),
     })
+}
+
+/// Every declaration of the list, as CSV: `id` and the version's attributes.
+async fn export_declarations(
+    State(app): State<AppState>,
+    provider: Provider,
+    version: ApiVersion,
+    params: ListParams,
+) -> Result<Response, ApiError> {
+    let filter = filter(&params, version)?;
+    Ok(csv_response(move |mut sink| async move {
+        let rows = declarations::stream(&app.pool, provider.id, &filter, None);
+        sink.rows(rows, |row| {
+            let Resource { id, attributes, .. } = resource(row, version);
+            with_id(id, attributes)
+        })
+        .await?;
+        Ok(sink)
+    }))
 }
 
 /// One of the caller's own declarations.
 async fn show_declaration(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Path(id): Path<String>,
 ) -> Result<Document<DeclarationResource>, ApiError> {
+    let row = own_declaration(&app, &provider, &id).await?;
     Ok(Document {
-        data: own_declaration(&app, &provider, &id).await?.into(),
+        data: resource(row, version),
     })
 }
 
@@ -175,6 +171,7 @@ async fn show_declaration(
 async fn void_declaration(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
 ) -> Result<Document<DeclarationResource>, ApiError> {
@@ -182,7 +179,9 @@ async fn void_declaration(
     let row =
         crate::provider::void_declaration(&app.ledger, provider.id, &row, now, &provider.context)
             .await?;
-    Ok(Document { data: row.into() })
+    Ok(Document {
+        data: resource(row, version),
+    })
 }
 
 async fn own_declaration(

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::auth::{Principal, Role};
 use crate::clock::SERVER_DATE_HEADER;
 use crate::http::ApiError;
+use crate::http::version::ApiVersion;
 use crate::ledger::{Actor, CommandContext};
 
 /// Items per page unless `page[per_page]` says otherwise.
@@ -119,8 +120,7 @@ impl FromRequestParts<AppState> for Auditor {
 }
 
 fn context(parts: &Parts, actor: Actor) -> CommandContext {
-    let version = parts.uri.path().split('/').nth(2);
-    let api_version = ["v1", "v2", "v3"].into_iter().find(|v| Some(*v) == version);
+    let api_version = ApiVersion::of_path(parts.uri.path()).map(ApiVersion::as_str);
     let request_id = parts
         .headers
         .get("x-request-id")

@@ -1,6 +1,9 @@
-//! NPQ for providers: `/api/v3/npq-applications` (list, show, accept, reject),
-//! `/api/v3/participants/npq` (list, show, defer, resume, withdraw, change schedule) and
-//! outcomes.
+//! NPQ for providers: `/api/v{1,2,3}/npq-applications` (list, show, accept, reject),
+//! `/api/v{1,2,3}/participants/npq` (list, show, defer, resume, withdraw, change schedule),
+//! outcomes, and the v1 and v2 CSV exports.
+
+mod exports;
+mod views;
 
 use aggregates::course::{DEFERRAL_REASONS, NPQ_WITHDRAWAL_REASONS};
 use aggregates::npq::UK_CATCHMENTS;
@@ -8,43 +11,57 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
 use projections::lead_providers;
-use projections::npq::{self, ApplicationFilter, ApplicationRow, EnrolmentFilter, OutcomeRow};
+use projections::npq::{self, ApplicationFilter, ApplicationRow, EnrolmentFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use self::views::{OutcomeResource, ParticipantResource, outcome, participant};
 use super::participants::actions::{ActionBody, NOT_RECOGNISED, unprocessable};
-use super::participants::{StatusChange, change};
 use crate::AppState;
 use crate::http::extract::lenient_text;
-use crate::http::json_api::{Document, Resource, date, timestamp};
-use crate::http::{ApiError, JsonApiBody, ListParams, Now, Provider};
+use crate::http::json_api::{Document, Resource, timestamp};
+use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, Provider};
 use crate::npq::{EnrolmentRequest, NpqFlowError, OutcomeBody};
 
-/// The NPQ routes.
+/// The NPQ routes: the same handlers in every version, and the v1 and v2 CSV exports.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v3/npq-applications", get(list_applications))
-        .route("/api/v3/npq-applications/{id}", get(show_application))
-        .route("/api/v3/npq-applications/{id}/accept", post(accept))
-        .route("/api/v3/npq-applications/{id}/reject", post(reject))
-        .route("/api/v3/participants/npq", get(list_participants))
-        .route("/api/v3/participants/npq/outcomes", get(list_outcomes))
-        .route("/api/v3/participants/npq/{id}", get(show_participant))
-        .route(
-            "/api/v3/participants/npq/{id}/outcomes",
-            get(participant_outcomes).post(record_outcome),
-        )
-        .route("/api/v3/participants/npq/{id}/defer", put(defer))
-        .route("/api/v3/participants/npq/{id}/resume", put(resume))
-        .route("/api/v3/participants/npq/{id}/withdraw", put(withdraw))
-        .route(
-            "/api/v3/participants/npq/{id}/change-schedule",
-            put(change_schedule),
-        )
+    let mut router = Router::new();
+    for version in ApiVersion::ALL {
+        let path = |rest: &str| version.path(rest);
+        router = router
+            .route(&path("/npq-applications"), get(list_applications))
+            .route(&path("/npq-applications/{id}"), get(show_application))
+            .route(&path("/npq-applications/{id}/accept"), post(accept))
+            .route(&path("/npq-applications/{id}/reject"), post(reject))
+            .route(&path("/participants/npq"), get(list_participants))
+            .route(&path("/participants/npq/outcomes"), get(list_outcomes))
+            .route(&path("/participants/npq/{id}"), get(show_participant))
+            .route(
+                &path("/participants/npq/{id}/outcomes"),
+                get(participant_outcomes).post(record_outcome),
+            )
+            .route(&path("/participants/npq/{id}/defer"), put(defer))
+            .route(&path("/participants/npq/{id}/resume"), put(resume))
+            .route(&path("/participants/npq/{id}/withdraw"), put(withdraw))
+            .route(
+                &path("/participants/npq/{id}/change-schedule"),
+                put(change_schedule),
+            );
+    }
+    for version in [ApiVersion::V1, ApiVersion::V2] {
+        router = router.route(
+            &version.path("/npq-applications.csv"),
+            get(exports::applications),
+        );
+    }
+    router.route(
+        &ApiVersion::V2.path("/npq-enrolments.csv"),
+        get(exports::enrolments),
+    )
 }
 
 /// A provider that delivers NPQ; others are refused with 403.
-async fn npq_provider(app: &AppState, provider: &Provider) -> Result<(), ApiError> {
+pub(crate) async fn npq_provider(app: &AppState, provider: &Provider) -> Result<(), ApiError> {
     match lead_providers::find(&app.pool, provider.id).await? {
         Some(row) if row.npq => Ok(()),
         _ => Err(ApiError::Forbidden),
@@ -145,22 +162,45 @@ impl From<ApplicationRow> for ApplicationResource {
     }
 }
 
-/// The caller's applications, oldest first; `sort` reorders the page.
+/// The list filters of `version`: v3 takes a list of cohorts and a participant; v1 and v2 one
+/// cohort (a value that is not a year matches nothing).
+fn application_filter(
+    params: &ListParams,
+    version: ApiVersion,
+) -> Result<ApplicationFilter, ApiError> {
+    let updated_since = params.date_filter("updated_since")?;
+    Ok(match version {
+        ApiVersion::V3 => ApplicationFilter {
+            cohorts: params.cohorts(),
+            participant_id: params
+                .filter("participant_id")
+                .map(|id| Uuid::parse_str(id).unwrap_or_default()),
+            updated_since,
+            accepted: false,
+        },
+        ApiVersion::V1 | ApiVersion::V2 => ApplicationFilter {
+            cohorts: params
+                .filter("cohort")
+                .map(|year| year.parse().into_iter().collect()),
+            updated_since,
+            ..ApplicationFilter::default()
+        },
+    })
+}
+
+/// The caller's applications, oldest first; in v3 `sort` reorders the page.
 async fn list_applications(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     params: ListParams,
 ) -> Result<Document<Vec<ApplicationResource>>, ApiError> {
     npq_provider(&app, &provider).await?;
-    let filter = ApplicationFilter {
-        cohorts: params.cohorts(),
-        participant_id: params
-            .filter("participant_id")
-            .map(|id| Uuid::parse_str(id).unwrap_or_default()),
-        updated_since: params.date_filter("updated_since")?,
-    };
+    let filter = application_filter(&params, version)?;
     let mut rows = npq::list_applications(&app.pool, provider.id.0, &filter, params.page).await?;
-    params.sort_page(&mut rows, |row| (row.created_at, row.updated_at));
+    if version == ApiVersion::V3 {
+        params.sort_page(&mut rows, |row| (row.created_at, row.updated_at));
+    }
     Ok(Document {
         data: rows.into_iter().map(Resource::from).collect(),
     })
@@ -201,90 +241,21 @@ async fn reject(
     Ok(Document { data: row.into() })
 }
 
-/// An NPQ participant's attributes, as in the v3 spec.
-#[derive(Debug, Serialize)]
-struct ParticipantAttributes {
-    full_name: String,
-    teacher_reference_number: Option<String>,
-    updated_at: String,
-    npq_enrolments: Vec<Enrolment>,
-}
-
-/// One of the caller's enrolments of the person.
-#[derive(Debug, Serialize)]
-struct Enrolment {
-    email: String,
-    course_identifier: String,
-    schedule_identifier: Option<String>,
-    cohort: String,
-    npq_application_id: String,
-    eligible_for_funding: bool,
-    training_status: Option<String>,
-    school_urn: Option<String>,
-    targeted_delivery_funding_eligibility: bool,
-    withdrawal: Option<StatusChange>,
-    deferral: Option<StatusChange>,
-    created_at: String,
-}
-
-type ParticipantResource = Resource<ParticipantAttributes>;
-
-/// A person with the caller's enrolments of them (the latest application gives the name).
-fn participant(id: Uuid, rows: Vec<ApplicationRow>) -> ParticipantResource {
-    let latest = rows.iter().max_by_key(|row| row.created_at);
-    let full_name = latest.map(|row| row.full_name.clone()).unwrap_or_default();
-    let trn = rows.iter().find_map(|row| row.trn.clone());
-    let updated_at = rows.iter().map(|row| row.updated_at).max();
-    let enrolments = rows
-        .into_iter()
-        .map(|row| {
-            let status = row.training_status.as_deref();
-            Enrolment {
-                withdrawal: change(
-                    &row.withdrawal_reason,
-                    row.withdrawn_at,
-                    status == Some("withdrawn"),
-                ),
-                deferral: change(
-                    &row.deferral_reason,
-                    row.deferred_at,
-                    status == Some("deferred"),
-                ),
-                email: row.email,
-                course_identifier: row.course_identifier,
-                schedule_identifier: row.schedule_identifier,
-                cohort: row.cohort.to_string(),
-                npq_application_id: row.id.to_string(),
-                eligible_for_funding: row.eligible_for_funding,
-                training_status: row.training_status,
-                school_urn: row.school_urn,
-                targeted_delivery_funding_eligibility: row.targeted_delivery_funding_eligibility,
-                created_at: timestamp(row.accepted_at.unwrap_or(row.created_at)),
-            }
-        })
-        .collect();
-    Resource {
-        id: id.to_string(),
-        kind: "npq-participant",
-        attributes: ParticipantAttributes {
-            full_name,
-            teacher_reference_number: trn,
-            updated_at: updated_at.map(timestamp).unwrap_or_default(),
-            npq_enrolments: enrolments,
-        },
-    }
-}
-
-/// The people the caller enrolled, oldest first; `sort` reorders the page.
+/// The people the caller enrolled, oldest first; in v3 `training_status` filters and `sort`
+/// reorders the page.
 async fn list_participants(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     params: ListParams,
 ) -> Result<Document<Vec<ParticipantResource>>, ApiError> {
     npq_provider(&app, &provider).await?;
     let filter = EnrolmentFilter {
         updated_since: params.date_filter("updated_since")?,
-        training_status: params.training_status()?,
+        training_status: match version {
+            ApiVersion::V3 => params.training_status()?,
+            ApiVersion::V1 | ApiVersion::V2 => None,
+        },
     };
     let people = npq::list_participants(&app.pool, provider.id.0, &filter, params.page).await?;
     let mut people: Vec<_> = people
@@ -293,10 +264,12 @@ async fn list_participants(
             let created = rows.iter().filter_map(|r| r.accepted_at).min();
             let updated = rows.iter().map(|r| r.updated_at).max();
             let stamps = (created.unwrap_or_default(), updated.unwrap_or_default());
-            (stamps, participant(id, rows))
+            (stamps, participant(id, rows, version))
         })
         .collect();
-    params.sort_page(&mut people, |(stamps, _)| *stamps);
+    if version == ApiVersion::V3 {
+        params.sort_page(&mut people, |(stamps, _)| *stamps);
+    }
     Ok(Document {
         data: people.into_iter().map(|(_, person)| person).collect(),
     })
@@ -306,12 +279,13 @@ async fn list_participants(
 async fn show_participant(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Path(id): Path<String>,
 ) -> Result<Document<ParticipantResource>, ApiError> {
     npq_provider(&app, &provider).await?;
     let id = Uuid::parse_str(id.trim()).map_err(|_| ApiError::NotFound)?;
     Ok(Document {
-        data: find_participant(&app, &provider, id).await?,
+        data: find_participant(&app, &provider, id, version).await?,
     })
 }
 
@@ -319,21 +293,27 @@ async fn find_participant(
     app: &AppState,
     provider: &Provider,
     id: Uuid,
+    version: ApiVersion,
 ) -> Result<ParticipantResource, ApiError> {
     let id = npq::resolve(&app.pool, id).await?;
     let (id, rows) = npq::enrolments_of(&app.pool, provider.id.0, &[id])
         .await?
         .pop()
         .ok_or(ApiError::NotFound)?;
-    Ok(participant(id, rows))
+    Ok(participant(id, rows, version))
 }
 
 type Action = Result<Document<ParticipantResource>, ApiError>;
 
 /// Runs an enrolment action and answers with the person.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one action, all needed"
+)]
 async fn act(
     app: &AppState,
     provider: &Provider,
+    version: ApiVersion,
     now: chrono::DateTime<chrono::Utc>,
     id: &str,
     body: &ActionBody,
@@ -360,109 +340,98 @@ async fn act(
     )
     .await?;
     Ok(Document {
-        data: find_participant(app, provider, person).await?,
+        data: find_participant(app, provider, person, version).await?,
     })
 }
 
 /// Defers an enrolment.
-async fn defer(
+pub(crate) async fn defer(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
     let reasons = Some(DEFERRAL_REASONS);
-    act(&app, &provider, now, &id, &body, reasons, |reason| {
-        Ok(EnrolmentRequest::Defer(reason))
-    })
+    act(
+        &app,
+        &provider,
+        version,
+        now,
+        &id,
+        &body,
+        reasons,
+        |reason| Ok(EnrolmentRequest::Defer(reason)),
+    )
     .await
 }
 
 /// Resumes an enrolment.
-async fn resume(
+pub(crate) async fn resume(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
-    act(&app, &provider, now, &id, &body, None, |_| {
+    act(&app, &provider, version, now, &id, &body, None, |_| {
         Ok(EnrolmentRequest::Resume)
     })
     .await
 }
 
 /// Withdraws the participant from the course.
-async fn withdraw(
+pub(crate) async fn withdraw(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
     let reasons = Some(NPQ_WITHDRAWAL_REASONS);
-    act(&app, &provider, now, &id, &body, reasons, |reason| {
-        Ok(EnrolmentRequest::Withdraw(reason))
-    })
+    act(
+        &app,
+        &provider,
+        version,
+        now,
+        &id,
+        &body,
+        reasons,
+        |reason| Ok(EnrolmentRequest::Withdraw(reason)),
+    )
     .await
 }
 
 /// Moves an enrolment to another schedule (and, while nothing is declared, cohort).
-async fn change_schedule(
+pub(crate) async fn change_schedule(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
     let (identifier, cohort) = body.schedule_target(now)?;
-    act(&app, &provider, now, &id, &body, None, |_| {
+    act(&app, &provider, version, now, &id, &body, None, |_| {
         Ok(EnrolmentRequest::ChangeSchedule { identifier, cohort })
     })
     .await
-}
-
-/// An outcome's attributes, as in the v3 spec.
-#[derive(Debug, Serialize)]
-struct OutcomeAttributes {
-    participant_id: String,
-    course_identifier: String,
-    state: String,
-    completion_date: String,
-    created_at: String,
-    updated_at: String,
-}
-
-type OutcomeResource = Resource<OutcomeAttributes>;
-
-impl From<OutcomeRow> for OutcomeResource {
-    fn from(row: OutcomeRow) -> Self {
-        Resource {
-            id: row.id.to_string(),
-            kind: "participant-outcome",
-            attributes: OutcomeAttributes {
-                participant_id: row.participant_id.to_string(),
-                course_identifier: row.course_identifier,
-                state: row.state,
-                completion_date: date(row.completion_date),
-                created_at: timestamp(row.created_at),
-                updated_at: timestamp(row.created_at),
-            },
-        }
-    }
 }
 
 /// Every outcome of the caller's declarations, oldest first.
 async fn list_outcomes(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     params: ListParams,
 ) -> Result<Document<Vec<OutcomeResource>>, ApiError> {
     let created_since = params.date_filter("created_since")?;
     let rows = npq::outcomes(&app.pool, provider.id.0, None, created_since, params.page).await?;
     Ok(Document {
-        data: rows.into_iter().map(Resource::from).collect(),
+        data: rows.into_iter().map(|row| outcome(row, version)).collect(),
     })
 }
 
@@ -470,6 +439,7 @@ async fn list_outcomes(
 async fn participant_outcomes(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Path(id): Path<String>,
     params: ListParams,
 ) -> Result<Document<Vec<OutcomeResource>>, ApiError> {
@@ -477,7 +447,7 @@ async fn participant_outcomes(
     let id = npq::resolve(&app.pool, id).await?;
     let rows = npq::outcomes(&app.pool, provider.id.0, Some(id), None, params.page).await?;
     Ok(Document {
-        data: rows.into_iter().map(Resource::from).collect(),
+        data: rows.into_iter().map(|row| outcome(row, version)).collect(),
     })
 }
 
@@ -496,6 +466,7 @@ struct OutcomeRequestBody {
 async fn record_outcome(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<OutcomeRequestBody>,
@@ -508,5 +479,7 @@ async fn record_outcome(
     let row =
         crate::npq::record_outcome(&app.ledger, provider.id, &id, body, now, &provider.context)
             .await?;
-    Ok(Document { data: row.into() })
+    Ok(Document {
+        data: outcome(row, version),
+    })
 }

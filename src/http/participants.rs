@@ -1,10 +1,14 @@
-//! `/api/v3/participants/ecf`: the ECF participants a provider trains, and the provider's
-//! actions on them (defer, resume, withdraw, change schedule).
+//! `/api/v{1,2,3}/participants/ecf`: the ECF participants a provider trains (nested in v3, one
+//! item per training record in v1 and v2, with a CSV export), and the provider's actions on
+//! them (defer, resume, withdraw, change schedule).
 
 pub(crate) mod actions;
+mod flat;
+mod legacy;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use chrono::{DateTime, Utc};
 use projections::participants::{self, EnrolmentRow, ParticipantFilter, ParticipantRow};
@@ -13,23 +17,35 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::json_api::{Document, Resource, timestamp};
-use crate::http::{ApiError, ListParams, Now, Provider};
+use crate::http::{ApiError, ApiVersion, ListParams, Now, Provider};
 
-/// The participant routes.
+/// The participant routes: the same handlers in every version, the CSV export in v1 and v2,
+/// and v1's deprecated aliases.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v3/participants/ecf", get(list_participants))
-        .route("/api/v3/participants/ecf/{id}", get(show_participant))
-        .route("/api/v3/participants/ecf/{id}/defer", put(actions::defer))
-        .route("/api/v3/participants/ecf/{id}/resume", put(actions::resume))
-        .route(
-            "/api/v3/participants/ecf/{id}/withdraw",
-            put(actions::withdraw),
-        )
-        .route(
-            "/api/v3/participants/ecf/{id}/change-schedule",
-            put(actions::change_schedule),
-        )
+    let mut router = Router::new();
+    for version in ApiVersion::ALL {
+        let path = |rest: &str| version.path(&format!("/participants/ecf{rest}"));
+        router = router
+            .route(&path(""), get(list_participants))
+            .route(&path("/{id}"), get(show_participant))
+            .route(&path("/{id}/defer"), put(actions::defer))
+            .route(&path("/{id}/resume"), put(actions::resume))
+            .route(&path("/{id}/withdraw"), put(actions::withdraw))
+            .route(
+                &path("/{id}/change-schedule"),
+                put(actions::change_schedule),
+            );
+    }
+    for version in [ApiVersion::V1, ApiVersion::V2] {
+        router = router.route(&version.path("/participants/ecf.csv"), get(flat::export));
+    }
+    let v1 = |rest: &str| ApiVersion::V1.path(&format!("/participants{rest}"));
+    router
+        .route(&v1(""), get(list_participants))
+        .route(&v1("/{id}/defer"), put(legacy::defer))
+        .route(&v1("/{id}/resume"), put(legacy::resume))
+        .route(&v1("/{id}/withdraw"), put(legacy::withdraw))
+        .route(&v1("/{id}/change-schedule"), put(legacy::change_schedule))
 }
 
 /// A participant's attributes, as in the v3 spec.
@@ -162,13 +178,18 @@ pub async fn resources(
         .collect())
 }
 
-/// The people the caller trains, oldest first; `sort` reorders the page.
+/// The people the caller trains, oldest first; `sort` reorders the page. v1 and v2 list
+/// training records instead.
 async fn list_participants(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     params: ListParams,
-) -> Result<Document<Vec<ParticipantResource>>, ApiError> {
+) -> Result<Response, ApiError> {
+    if version != ApiVersion::V3 {
+        return flat::list(&app, &provider, &params, now).await;
+    }
     let filter = ParticipantFilter {
         cohorts: params.cohorts(),
         training_status: params.training_status()?,
@@ -178,22 +199,40 @@ async fn list_participants(
     params.sort_page(&mut people, |p| (p.created_at, p.updated_at));
     Ok(Document {
         data: resources(&app, &provider, people, now).await?,
-    })
+    }
+    .into_response())
 }
 
 /// One person the caller trains.
 async fn show_participant(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
-) -> Result<Document<ParticipantResource>, ApiError> {
-    let person = find(&app, &provider, &id).await?;
-    let resource = resources(&app, &provider, vec![person], now)
+) -> Result<Response, ApiError> {
+    respond(&app, &provider, version, &id, None, now).await
+}
+
+/// A person in the shape of `version`: nested in v3; in v1 and v2 the training record
+/// `record` (the ECT record when `None`).
+pub(crate) async fn respond(
+    app: &AppState,
+    provider: &Provider,
+    version: ApiVersion,
+    id: &str,
+    record: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    if version != ApiVersion::V3 {
+        return flat::show(app, provider, id, record, now).await;
+    }
+    let person = find(app, provider, id).await?;
+    let resource = resources(app, provider, vec![person], now)
         .await?
         .pop()
         .ok_or(ApiError::NotFound)?;
-    Ok(Document { data: resource })
+    Ok(Document { data: resource }.into_response())
 }
 
 async fn find(app: &AppState, provider: &Provider, id: &str) -> Result<ParticipantRow, ApiError> {

@@ -2,10 +2,12 @@
 
 mod audit;
 mod auth;
+mod csv_exports;
 mod declarations;
 mod finance;
 mod helpers;
 mod ledger;
+mod legacy;
 mod npq;
 mod participants;
 mod partnerships;
@@ -13,5 +15,7 @@ mod plumbing;
 mod private_postgres;
 mod schools;
 mod seed;
+mod spec;
 mod statements;
 mod transfers;
+mod versions;

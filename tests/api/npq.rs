@@ -595,6 +595,16 @@ async fn enrolments_defer_resume_withdraw_and_change_schedule_by_the_npq_rules(p
         json!({"course_identifier": course, "schedule_identifier": "npq-leadership-spring", "cohort": 2022}),
     )
     .await);
+    assert_eq!(
+        errors(
+            &act(
+                "change-schedule",
+                json!({"course_identifier": course, "schedule_identifier": "npq-leadership-spring", "cohort": 2022})
+            )
+            .await
+        ),
+        error("schedule_identifier", "Selected schedule is already on the profile")
+    );
     assert!(
         moved["attributes"]["npq_enrolments"]
             .as_array()
@@ -623,6 +633,35 @@ async fn enrolments_defer_resume_withdraw_and_change_schedule_by_the_npq_rules(p
         error(
             "participant_profile",
             "The participant is already withdrawn"
+        )
+    );
+    assert_eq!(
+        errors(
+            &act(
+                "change-schedule",
+                json!({"course_identifier": course, "schedule_identifier": "npq-leadership-autumn", "cohort": 2022})
+            )
+            .await
+        ),
+        error(
+            "participant_id",
+            "Cannot perform actions on a withdrawn participant"
+        )
+    );
+    let stranger = format!("/api/v3/participants/npq/{}/resume", Uuid::new_v4());
+    assert_eq!(
+        errors(
+            &w.app
+                .put(
+                    &stranger,
+                    Some(&w.church),
+                    json!({"course_identifier": course})
+                )
+                .await
+        ),
+        error(
+            "participant_id",
+            "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
         )
     );
     let listed = ok(&w

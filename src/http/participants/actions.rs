@@ -1,18 +1,18 @@
-//! `PUT /api/v3/participants/ecf/{id}/defer|resume|withdraw|change-schedule`.
+//! `PUT /api/v{1,2,3}/participants/ecf/{id}/defer|resume|withdraw|change-schedule`.
 
 use aggregates::course::{Course, DEFERRAL_REASONS, ECF_WITHDRAWAL_REASONS};
 use aggregates::training_record::{ScheduleChange, TrainingRecord, TrainingRecordCommand};
 use axum::extract::{Path, State};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use projections::reference;
 use serde::Deserialize;
 
-use super::{ParticipantResource, find, resources};
+use super::respond;
 use crate::AppState;
 use crate::clock::current_cohort;
 use crate::http::extract::lenient_text;
-use crate::http::json_api::Document;
-use crate::http::{ApiError, ErrorEntry, JsonApiBody, Now, Provider};
+use crate::http::{ApiError, ApiVersion, ErrorEntry, JsonApiBody, Now, Provider};
 use crate::lookup;
 
 pub(crate) const NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again.";
@@ -32,6 +32,14 @@ pub(crate) struct ActionBody {
 }
 
 impl ActionBody {
+    /// Whether the body names an NPQ course (v1's deprecated paths serve both programmes).
+    pub(crate) fn is_npq(&self) -> bool {
+        self.course_identifier
+            .as_deref()
+            .and_then(|course| Course::parse(course.trim()))
+            .is_some_and(|course| course.npq_group().is_some())
+    }
+
     /// The course and reason (`""` when `reasons` is `None`), checked in the API's terms.
     pub(crate) fn checked(&self, reasons: Option<&[&str]>) -> Result<(Course, String), ApiError> {
         let course_text = self
@@ -97,12 +105,13 @@ impl ActionBody {
     }
 }
 
-type Action = Result<Document<ParticipantResource>, ApiError>;
+type Action = Result<Response, ApiError>;
 
 /// Defers training.
-pub(super) async fn defer(
+pub(crate) async fn defer(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
@@ -111,6 +120,7 @@ pub(super) async fn defer(
     act(
         &app,
         &provider,
+        version,
         now,
         &id,
         &body,
@@ -127,27 +137,10 @@ pub(super) async fn defer(
 }
 
 /// Resumes training.
-pub(super) async fn resume(
+pub(crate) async fn resume(
     State(app): State<AppState>,
     provider: Provider,
-    Now(now): Now,
-    Path(id): Path<String>,
-    JsonApiBody(body): JsonApiBody<ActionBody>,
-) -> Action {
-    let lead_provider_id = provider.id;
-    act(&app, &provider, now, &id, &body, None, |_, _| async move {
-        Ok(TrainingRecordCommand::Resume {
-            lead_provider_id,
-            at: now,
-        })
-    })
-    .await
-}
-
-/// Withdraws the participant.
-pub(super) async fn withdraw(
-    State(app): State<AppState>,
-    provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
@@ -156,6 +149,35 @@ pub(super) async fn withdraw(
     act(
         &app,
         &provider,
+        version,
+        now,
+        &id,
+        &body,
+        None,
+        |_, _| async move {
+            Ok(TrainingRecordCommand::Resume {
+                lead_provider_id,
+                at: now,
+            })
+        },
+    )
+    .await
+}
+
+/// Withdraws the participant.
+pub(crate) async fn withdraw(
+    State(app): State<AppState>,
+    provider: Provider,
+    version: ApiVersion,
+    Now(now): Now,
+    Path(id): Path<String>,
+    JsonApiBody(body): JsonApiBody<ActionBody>,
+) -> Action {
+    let lead_provider_id = provider.id;
+    act(
+        &app,
+        &provider,
+        version,
         now,
         &id,
         &body,
@@ -172,9 +194,10 @@ pub(super) async fn withdraw(
 }
 
 /// Moves the participant to another schedule of its cohort.
-pub(super) async fn change_schedule(
+pub(crate) async fn change_schedule(
     State(app): State<AppState>,
     provider: Provider,
+    version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
@@ -184,6 +207,7 @@ pub(super) async fn change_schedule(
     act(
         &app,
         &provider,
+        version,
         now,
         &id,
         &body,
@@ -211,9 +235,14 @@ pub(super) async fn change_schedule(
 
 /// Checks the body, finds the training record for the course, runs the command that `build`
 /// makes (given the record and the reason), and answers with the participant.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one action, all needed"
+)]
 async fn act<F, Fut>(
     app: &AppState,
     provider: &Provider,
+    version: ApiVersion,
     now: DateTime<Utc>,
     id: &str,
     body: &ActionBody,
@@ -232,12 +261,15 @@ where
     app.ledger
         .execute::<TrainingRecord>(&record_id, command, &provider.context)
         .await?;
-    let person = find(app, provider, id).await?;
-    let resource = resources(app, provider, vec![person], now)
-        .await?
-        .pop()
-        .ok_or(ApiError::NotFound)?;
-    Ok(Document { data: resource })
+    respond(
+        app,
+        provider,
+        version,
+        id,
+        Some(record.training_record_id),
+        now,
+    )
+    .await
 }
 
 pub(crate) fn unprocessable(title: &str, detail: &str) -> ApiError {
