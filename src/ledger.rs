@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 /// How often a command is retried when another writer got to its aggregate first.
 const MAX_ATTEMPTS: usize = 5;
-/// How long a request waits for the read models to show its events.
+/// How long a request waits, by default, for the read models to show its events.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many commands of a bulk step run at once.
 const BULK_CONCURRENCY: usize = 8;
@@ -133,12 +133,27 @@ impl<E: std::error::Error> From<AggregateError<E>> for LedgerError<E> {
 pub struct Ledger {
     pool: PgPool,
     runner: Arc<Runner>,
+    settle_timeout: Duration,
 }
 
 impl Ledger {
     /// A ledger writing through `pool`, whose read models `runner` keeps up to date.
     pub fn new(pool: PgPool, runner: Arc<Runner>) -> Self {
-        Self { pool, runner }
+        Self {
+            pool,
+            runner,
+            settle_timeout: SETTLE_TIMEOUT,
+        }
+    }
+
+    /// The same ledger, waiting up to `timeout` for the read models after a command. Read
+    /// models pass an event only once every older transaction on the whole server has ended,
+    /// so a server shared by many busy databases (a parallel test run) needs longer.
+    pub fn with_settle_timeout(self, timeout: Duration) -> Self {
+        Self {
+            settle_timeout: timeout,
+            ..self
+        }
     }
 
     /// The database the ledger writes to, for looking up facts.
@@ -193,7 +208,10 @@ impl Ledger {
             })
             .await?;
         if let Some(target) = latest
-            && !self.runner.wait_for(A::TYPE, target, SETTLE_TIMEOUT).await
+            && !self
+                .runner
+                .wait_for(A::TYPE, target, self.settle_timeout)
+                .await
         {
             tracing::warn!(
                 aggregate_type = A::TYPE,
@@ -242,7 +260,7 @@ impl Ledger {
         };
         if !self
             .runner
-            .wait_for(aggregate_type, target, SETTLE_TIMEOUT)
+            .wait_for(aggregate_type, target, self.settle_timeout)
             .await
         {
             tracing::warn!(

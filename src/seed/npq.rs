@@ -2,7 +2,8 @@
 //! specialist, ASO and EHCO courses in cohorts 2021 to 2023, pending, accepted and rejected.
 //! Accepted participants carry `started` declarations and, where the schedule allows by the
 //! sandbox's now, `completed` ones with a passed or failed outcome; one is withdrawn, one
-//! deferred, and one applicant shares a TRN with an earlier one and merges into them.
+//! deferred, and one applicant shares a TRN with an earlier one and merges into them. Once
+//! statements are paid, one paid `started` per provider is voided, for a clawback.
 //! Ids are derived from the provider and the application's number, so loading twice adds
 //! nothing.
 
@@ -13,7 +14,7 @@ use aggregates::npq::Application;
 use aggregates::reference::DeclarationType;
 use aggregates::{LeadProviderId, NpqApplicationId, ParticipantId};
 use chrono::{DateTime, Days, Utc};
-use projections::{lead_providers, npq, reference};
+use projections::{declarations, lead_providers, npq, reference};
 
 use super::SeedError;
 use crate::ledger::{Actor, CommandContext, Ledger};
@@ -112,6 +113,46 @@ fn application(provider: &str, index: usize, n: u32) -> Application {
     }
 }
 
+/// Voids the provider's first paid NPQ `started` declaration, so a clawback waits on its next
+/// open statement; nothing to do when it has none, or has a clawback already.
+pub async fn claw_back_one(
+    ledger: &Ledger,
+    provider: &str,
+    now: DateTime<Utc>,
+) -> Result<(), SeedError> {
+    let lead_provider = LeadProviderId::from_name(provider);
+    let filter = declarations::DeclarationFilter::default();
+    let page = projections::Page {
+        number: 1,
+        size: 3000,
+    };
+    let rows = declarations::list(ledger.pool(), lead_provider, &filter, page).await?;
+    let npq = |d: &&declarations::DeclarationRow| {
+        d.lead_provider_id == lead_provider.0 && d.course_identifier.starts_with("npq-")
+    };
+    if rows
+        .iter()
+        .filter(npq)
+        .any(|d| matches!(d.state.as_str(), "awaiting-clawback" | "clawed-back"))
+    {
+        return Ok(());
+    }
+    let paid = rows
+        .iter()
+        .filter(npq)
+        .find(|d| d.declaration_type == DeclarationType::Started.as_str() && d.state == "paid");
+    if let Some(declaration) = paid {
+        let context = CommandContext::of(Actor::Seed);
+        provider::void_declaration(ledger, lead_provider, declaration, now, &context)
+            .await
+            .map_err(|e| SeedError::Command {
+                what: "sandbox NPQ clawback",
+                message: e.to_string(),
+            })?;
+    }
+    Ok(())
+}
+
 /// Loads the NPQ world of every NPQ provider; returns their names.
 pub async fn load(ledger: &Ledger, now: DateTime<Utc>) -> Result<Vec<String>, SeedError> {
     let providers: Vec<String> = lead_providers::all(ledger.pool())
@@ -178,10 +219,16 @@ async fn seed_application(
             .find(|m| m.declaration_type == kind)
             .map(|m| m.start_date)
     };
+    // A declaration made by an earlier load (even one voided since) is not made again.
+    let made_before = declarations::types_of_record(ledger.pool(), row.id).await?;
     let declared = |kind: DeclarationType, days: u64, has_passed: Option<bool>| {
         let participant = participant.clone();
         let start = start(kind);
+        let made = made_before.iter().any(|t| t == kind.as_str());
         async move {
+            if made {
+                return Ok::<bool, SeedError>(true);
+            }
             let Some(date) = start
                 .map(|day| day + Days::new(days))
                 .and_then(|day| day.and_hms_opt(10, 0, 0))

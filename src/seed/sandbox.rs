@@ -89,7 +89,8 @@ pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
 
 /// As of the sandbox's `now`: statements past their deadline are closed; every provider's
 /// statements paid out by then are paid except the latest, which stays payable; and one paid
-/// ECF `started` per ECF provider is voided, so a clawback waits on the next open statement.
+/// `started` per provider and programme is voided, so a clawback waits on the next open
+/// statement.
 async fn statement_lifecycle(
     ledger: &Ledger,
     rows: &[PartnershipRow],
@@ -135,6 +136,9 @@ async fn statement_lifecycle(
     }
     for name in ecf_providers {
         participants::claw_back_one(ledger, name, now).await?;
+    }
+    for name in npq_providers {
+        npq::claw_back_one(ledger, name, now).await?;
     }
     Ok(())
 }

@@ -68,7 +68,9 @@ impl TestApp {
             .await
             .expect("runner");
         tokio::spawn(runner.clone().run());
-        let ledger = Ledger::new(pool.clone(), runner);
+        // Every test's database shares one server, whose oldest running transaction holds
+        // back every read model: allow for a busy one.
+        let ledger = Ledger::new(pool.clone(), runner).with_settle_timeout(Duration::from_secs(60));
         let state = AppState {
             pool: pool.clone(),
             ledger: ledger.clone(),

@@ -133,4 +133,15 @@ async fn every_npq_provider_has_applications_enrolments_declarations_and_outcome
         .await
         .unwrap();
     assert_eq!(merged, 10, "one TRN merge per NPQ provider");
+    let clawbacks: i64 = sqlx::query_scalar(
+        r#"
+        select count(distinct lead_provider_id) from declarations
+        where course_identifier like 'npq-%' and state = 'awaiting-clawback'
+          and clawback_statement_id is not null
+        "#,
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(clawbacks, 10, "a clawback waits for every NPQ provider");
 }
