@@ -112,6 +112,8 @@ async fn main() -> anyhow::Result<()> {
     };
 
     bench.declarations(args.declarations, args.clients).await?;
+    // Autovacuum would have analysed the new declarations on a live database by now.
+    sqlx::query("analyze").execute(&pool).await?;
     bench
         .paging(
             "/api/v3/participants/ecf",
