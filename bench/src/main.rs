@@ -112,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
     };
 
     bench.declarations(args.declarations, args.clients).await?;
+    settle(&runner).await?;
     // Autovacuum would have analysed the new declarations on a live database by now.
     sqlx::query("analyze").execute(&pool).await?;
     bench
@@ -167,6 +168,8 @@ async fn statements(
         "statements: attached {lines} lines to a new statement in {:.1}s",
         started.elapsed().as_secs_f64()
     );
+    settle(runner).await?;
+    sqlx::query("analyze").execute(pool).await?;
     let mut latencies = Vec::new();
     for _ in 0..20 {
         let sent = Instant::now();
@@ -197,6 +200,21 @@ async fn statements(
         replayed.len(),
         events as f64 / seconds,
         read as f64 / seconds
+    );
+    Ok(())
+}
+
+/// Waits until every read model has applied every committed event, so that what follows is
+/// measured on a service that is not still catching up.
+async fn settle(runner: &Runner) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while !runner.lagging().await?.is_empty() {
+        runner.wake();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "read models caught up {:.1}s later",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
