@@ -306,8 +306,8 @@ impl NpqError {
     pub fn attribute(&self) -> &'static str {
         match self {
             Self::NotFound => "Invalid action",
-            Self::AppliedDifferently => "npq_application",
-            Self::AlreadyAccepted
+            Self::AppliedDifferently
+            | Self::AlreadyAccepted
             | Self::RejectedIsFinal
             | Self::PlaceTaken
             | Self::AlreadyRejected

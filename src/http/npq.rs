@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use self::views::{OutcomeResource, ParticipantResource, outcome, participant};
-use super::participants::actions::{ActionBody, NOT_RECOGNISED, unprocessable};
+use super::participants::actions::{
+    ActionBody, COURSE_NOT_RECOGNISED, NOT_RECOGNISED, unprocessable,
+};
 use crate::AppState;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
@@ -323,10 +325,7 @@ async fn act(
     npq_provider(app, provider).await?;
     let (course, reason) = body.checked(reasons)?;
     if course.npq_group().is_none() {
-        return Err(unprocessable(
-            "course_identifier",
-            "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.",
-        ));
+        return Err(unprocessable("course_identifier", COURSE_NOT_RECOGNISED));
     }
     let request = request(reason)?;
     let person = crate::npq::change_enrolment(

@@ -16,7 +16,7 @@ use crate::http::{ApiError, ApiVersion, ErrorEntry, JsonApiBody, Now, Provider};
 use crate::lookup;
 
 pub(crate) const NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again.";
-const COURSE_NOT_RECOGNISED: &str = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.";
+pub(crate) const COURSE_NOT_RECOGNISED: &str = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.";
 
 /// The attributes of an action body (ECF and NPQ).
 #[derive(Debug, Deserialize)]
