@@ -229,6 +229,36 @@ pub async fn replay(pool: &PgPool, only: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints each read model's lag and any halt; fails when one has halted, so scripts notice.
+pub async fn projections_status(runner: &Runner) -> anyhow::Result<()> {
+    let statuses = runner.status().await?;
+    println!(
+        "{:<20} {:>12} {:>10}  state",
+        "read model", "lag events", "lag secs"
+    );
+    for status in &statuses {
+        let state = match &status.halt {
+            None => "running".to_owned(),
+            Some(halt) => format!(
+                "HALTED at position {} (event {}) since {}: {}",
+                halt.position, halt.event_id, halt.since, halt.error
+            ),
+        };
+        println!(
+            "{:<20} {:>12} {:>10.1}  {state}",
+            status.name, status.lag_events, status.lag_seconds
+        );
+    }
+    let halted = statuses.iter().filter(|s| s.halt.is_some()).count();
+    if halted > 0 {
+        anyhow::bail!(
+            "{halted} read model(s) halted; fix the cause and restart the service, which tries \
+             the event again at start"
+        );
+    }
+    Ok(())
+}
+
 /// Issues a token for a lead provider (by name) or a staff role, and prints it last.
 pub async fn create_token(
     pool: &PgPool,

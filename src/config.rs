@@ -44,6 +44,14 @@ pub struct DatabaseConfig {
         global = true
     )]
     pub data_dir: PathBuf,
+    /// How long a request waits for a database connection before answering 503.
+    #[arg(
+        long,
+        env = "DATABASE_TIMEOUT_SECONDS",
+        default_value_t = 2.0,
+        global = true
+    )]
+    pub database_timeout_seconds: f64,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -54,6 +62,7 @@ impl fmt::Debug for DatabaseConfig {
                 &self.database_url.as_ref().map(|_| "[redacted]"),
             )
             .field("data_dir", &self.data_dir)
+            .field("database_timeout_seconds", &self.database_timeout_seconds)
             .finish()
     }
 }
@@ -83,6 +92,9 @@ pub enum Command {
         #[arg(long, default_value_t = crate::seed::DEFAULT_SYNTHETIC_PARTICIPANTS)]
         participants: usize,
     },
+    /// The read models: how far behind each is, and any that halted.
+    #[command(subcommand)]
+    Projections(ProjectionsCommand),
     /// Rebuild read models from the start of the event log.
     Replay {
         /// Only this read model (default: all).
@@ -108,6 +120,13 @@ pub enum Command {
     /// The NPQ registration side: record applications for providers to accept or reject.
     #[command(subcommand)]
     Npq(crate::cli::NpqCommand),
+}
+
+/// Read-model subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Each read model's lag in events and seconds, and where and why any halted.
+    Status,
 }
 
 /// Token subcommands.
@@ -148,4 +167,10 @@ pub struct ServeConfig {
     /// Switch rate limiting off (for benchmarks).
     #[arg(long, env = "RATE_LIMIT_DISABLED")]
     pub no_rate_limit: bool,
+    /// `/readyz` answers 503 when a read model has more committed events than this to apply.
+    #[arg(long, env = "READY_MAX_LAG_EVENTS", default_value_t = 10_000)]
+    pub ready_max_lag_events: i64,
+    /// `/readyz` answers 503 when a read model's oldest unapplied event is older than this.
+    #[arg(long, env = "READY_MAX_LAG_SECONDS", default_value_t = 10.0)]
+    pub ready_max_lag_seconds: f64,
 }

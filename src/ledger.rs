@@ -10,7 +10,7 @@ use aggregates::LeadProviderId;
 use chrono::{SecondsFormat, Utc};
 use cqrs_es::{Aggregate, AggregateError};
 use futures::{StreamExt, TryStreamExt, stream};
-use projections::{Position, Runner};
+use projections::Runner;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -128,12 +128,31 @@ impl<E: std::error::Error> From<AggregateError<E>> for LedgerError<E> {
     }
 }
 
+/// How far behind its read models may be while an instance still reports itself ready.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Readiness {
+    /// Committed events a read model may have still to apply.
+    pub max_lag_events: i64,
+    /// How long the oldest of them may have waited, in seconds.
+    pub max_lag_seconds: f64,
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Self {
+            max_lag_events: 10_000,
+            max_lag_seconds: 10.0,
+        }
+    }
+}
+
 /// Runs commands and waits for the read side.
 #[derive(Clone)]
 pub struct Ledger {
     pool: PgPool,
     runner: Arc<Runner>,
     settle_timeout: Duration,
+    readiness: Readiness,
 }
 
 impl Ledger {
@@ -143,12 +162,21 @@ impl Ledger {
             pool,
             runner,
             settle_timeout: SETTLE_TIMEOUT,
+            readiness: Readiness::default(),
         }
     }
 
-    /// The same ledger, waiting up to `timeout` for the read models after a command. Read
-    /// models pass an event only once every older transaction on the whole server has ended,
-    /// so a server shared by many busy databases (a parallel test run) needs longer.
+    /// The same ledger, reporting itself ready within these bounds.
+    pub fn with_readiness(self, readiness: Readiness) -> Self {
+        Self { readiness, ..self }
+    }
+
+    /// How far behind its read models may be while it reports itself ready.
+    pub fn readiness(&self) -> Readiness {
+        self.readiness
+    }
+
+    /// The same ledger, waiting up to `timeout` for the read models after a command.
     pub fn with_settle_timeout(self, timeout: Duration) -> Self {
         Self {
             settle_timeout: timeout,
@@ -199,8 +227,8 @@ impl Ledger {
         let (count, latest) = stream::iter(commands)
             .map(|(id, command)| async move {
                 self.submit::<A>(&id, command, context).await?;
-                let position = self.last_position(A::TYPE, &id).await.ok().flatten();
-                Ok::<_, LedgerError<A::Error>>(position)
+                let transaction = self.last_transaction(A::TYPE, &id).await.ok().flatten();
+                Ok::<_, LedgerError<A::Error>>(transaction)
             })
             .buffer_unordered(BULK_CONCURRENCY)
             .try_fold((0, None), |(count, latest), position| async move {
@@ -250,7 +278,7 @@ impl Ledger {
 
     /// Waits until the read models have applied the latest event of one aggregate.
     async fn settle(&self, aggregate_type: &str, aggregate_id: &str) {
-        let target = match self.last_position(aggregate_type, aggregate_id).await {
+        let target = match self.last_transaction(aggregate_type, aggregate_id).await {
             Ok(Some(target)) => target,
             Ok(None) => return,
             Err(error) => {
@@ -271,12 +299,15 @@ impl Ledger {
         }
     }
 
-    async fn last_position(
+    /// The transaction that wrote the latest event of one aggregate.
+    async fn last_transaction(
         &self,
         aggregate_type: &str,
         aggregate_id: &str,
-    ) -> Result<Option<Position>, sqlx::Error> {
+    ) -> Result<Option<i64>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
-        projections::event::last_of_aggregate(&mut conn, aggregate_type, aggregate_id).await
+        let last =
+            projections::event::last_of_aggregate(&mut conn, aggregate_type, aggregate_id).await?;
+        Ok(last.map(|position| position.transaction_id))
     }
 }

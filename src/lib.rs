@@ -36,6 +36,13 @@ pub struct AppState {
     pub clock: clock::Clock,
 }
 
+/// Connection settings every pool of the service uses: statements are planned for their
+/// actual parameters each time, so a generic plan made while a table was small (a sequential
+/// scan) can never stand in for a key lookup once it has grown.
+pub fn stable_plans(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
+    options.options([("plan_cache_mode", "force_custom_plan")])
+}
+
 /// Applies the database migrations (event store, tokens, read models).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await

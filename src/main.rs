@@ -8,14 +8,16 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use cpd_ledger::auth::{self, Authenticator, RateLimit, Role};
 use cpd_ledger::clock::Clock;
-use cpd_ledger::config::{Cli, Command, DatabaseConfig, LogFormat, ServeConfig, TokenCommand};
-use cpd_ledger::ledger::Ledger;
+use cpd_ledger::config::{
+    Cli, Command, DatabaseConfig, LogFormat, ProjectionsCommand, ServeConfig, TokenCommand,
+};
+use cpd_ledger::ledger::{Ledger, Readiness};
 use cpd_ledger::private_postgres::PrivatePostgres;
 use cpd_ledger::seed::{self, SeedSet};
 use cpd_ledger::{AppState, app, cli};
 use projections::{Runner, lead_providers};
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -57,6 +59,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("seeding failed");
             following.abort();
             loaded
+        }
+        Command::Projections(ProjectionsCommand::Status) => {
+            let runner = Runner::new(database.pool.clone(), projections::all()).await?;
+            cli::projections_status(&runner).await
         }
         Command::Replay { projection } => cli::replay(&database.pool, projection).await,
         Command::Token(TokenCommand::Create {
@@ -109,10 +115,11 @@ impl Database {
                 (private.database_url(), Some(private))
             }
         };
+        let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a valid URL")?;
         let pool = PgPoolOptions::new()
             .max_connections(20)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(&url)
+            .acquire_timeout(Duration::from_secs_f64(config.database_timeout_seconds))
+            .connect_with(cpd_ledger::stable_plans(options))
             .await
             .context("cannot connect to PostgreSQL")?;
         cpd_ledger::migrate(&pool)
@@ -139,6 +146,10 @@ async fn ledger(pool: &PgPool) -> anyhow::Result<(Ledger, tokio::task::JoinHandl
 
 async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     let (ledger, runner) = ledger(&database.pool).await?;
+    let ledger = ledger.with_readiness(Readiness {
+        max_lag_events: config.ready_max_lag_events,
+        max_lag_seconds: config.ready_max_lag_seconds,
+    });
     let private = database.private.is_some();
     let seed = config.seed.or(private.then_some(SeedSet::Sandbox));
     let clock = match (seed, config.now) {

@@ -2,11 +2,12 @@
 //! a command needs, runs it, and reads back the result.
 
 use aggregates::declaration::{
-    DeclarationRejection, DeclarationRequest, DeclarationSlot, DeclarationSlotCommand, Resolution,
-    Submission,
+    DeclarationRejection, DeclarationRequest, DeclarationSlot, DeclarationSlotCommand,
+    DeclarationSlotEvent, Resolution, Submission,
 };
 use aggregates::{DeclarationId, LeadProviderId, Programme};
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use projections::declarations::{self, DeclarationRow};
 use uuid::Uuid;
 
@@ -22,9 +23,12 @@ pub enum DeclareError {
     /// The read models failed.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-    /// The committed declaration is not (yet) in the read model.
-    #[error("the declaration was committed but the read model does not show it yet")]
-    NotProjected,
+    /// The declaration's own committed events do not show it: a fault of ours.
+    #[error("the declaration is not in its slot's committed events")]
+    NotCommitted,
+    /// A stored event of the slot does not decode.
+    #[error("a declaration slot event does not decode: {0}")]
+    Decode(#[from] serde_json::Error),
 }
 
 /// Submits a declaration and returns it: the new declaration, or, for an exact resend, the
@@ -62,9 +66,67 @@ pub async fn submit_declaration(
     if let Some(new) = declarations::find_own(pool, provider, declaration_id.0).await? {
         return Ok(new);
     }
-    declarations::live_in_slot(pool, &slot)
-        .await?
-        .ok_or(DeclareError::NotProjected)
+    if let Some(resent) = declarations::live_in_slot(pool, &slot).await? {
+        return Ok(resent);
+    }
+    from_commit(ledger, &slot, Some(declaration_id)).await
+}
+
+/// The declaration as its slot's committed events leave it, for answering a write that the
+/// read model does not show yet (it is halted, or slower than the wait): the answer never shows
+/// the state before the write. `id` names the declaration; without it, the live one.
+async fn from_commit(
+    ledger: &Ledger,
+    slot_id: &str,
+    id: Option<DeclarationId>,
+) -> Result<DeclarationRow, DeclareError> {
+    let pool = ledger.pool();
+    let events = projections::event::of_aggregate(pool, DeclarationSlot::TYPE, slot_id).await?;
+    let mut slot = DeclarationSlot::default();
+    let mut created = std::collections::HashMap::new();
+    for event in &events {
+        let decoded: DeclarationSlotEvent = event.decode()?;
+        if let DeclarationSlotEvent::Submitted(declaration) = &decoded {
+            created.insert(declaration.id, event.recorded_at);
+        }
+        slot.apply(decoded);
+    }
+    let id = match id {
+        Some(id) if slot.declaration(id).is_some() => id,
+        _ => slot.live().ok_or(DeclareError::NotCommitted)?.id,
+    };
+    let (declaration, state) = slot.declaration(id).ok_or(DeclareError::NotCommitted)?;
+    let provider = projections::lead_providers::find(pool, declaration.lead_provider_id).await?;
+    let created_at = created
+        .get(&id)
+        .copied()
+        .ok_or(DeclareError::NotCommitted)?;
+    tracing::warn!(%slot_id, "answering a committed declaration from its events: the read model does not show it yet");
+    Ok(DeclarationRow {
+        id: declaration.id.0,
+        slot_id: slot_id.to_owned(),
+        participant_id: declaration.participant_id.0,
+        training_record_id: declaration.training_record_id.0,
+        lead_provider_id: declaration.lead_provider_id.0,
+        lead_provider_name: provider.map(|p| p.name).unwrap_or_default(),
+        course_identifier: declaration.course.as_str().to_owned(),
+        declaration_type: declaration.declaration_type.as_str().to_owned(),
+        declaration_date: declaration.declaration_date,
+        evidence_held: declaration.evidence_held.clone(),
+        state: state.as_str().to_owned(),
+        superseded_by: declaration.superseded_by.map(|s| s.0),
+        delivery_partner_id: declaration.delivery_partner_id.map(|p| p.0),
+        mentor_id: declaration.mentor_id.map(|m| m.0),
+        pupil_premium_uplift: declaration.pupil_premium_uplift,
+        sparsity_uplift: declaration.sparsity_uplift,
+        cohort: declaration.cohort,
+        statement_id: declaration.statement_id.map(|s| s.0),
+        clawback_statement_id: declaration.clawback_statement_id.map(|s| s.0),
+        targeted_delivery_funding: declaration.targeted_delivery_funding,
+        has_passed: declaration.has_passed.filter(|_| state.is_live()),
+        created_at,
+        updated_at: events.last().map_or(created_at, |event| event.recorded_at),
+    })
 }
 
 /// Voids one of the provider's declarations and returns it as it now stands; a paid one is
@@ -95,7 +157,19 @@ pub async fn void_declaration(
     ledger
         .execute::<DeclarationSlot>(&declaration.slot_id, command, context)
         .await?;
-    declarations::find_own(ledger.pool(), provider, declaration.id)
-        .await?
-        .ok_or(DeclareError::NotProjected)
+    let shown = declarations::find_own(ledger.pool(), provider, declaration.id).await?;
+    match shown {
+        Some(row) if row.updated_at > declaration.updated_at || row.state != declaration.state => {
+            Ok(row)
+        }
+        // The read model does not show the void yet.
+        _ => {
+            from_commit(
+                ledger,
+                &declaration.slot_id,
+                Some(DeclarationId(declaration.id)),
+            )
+            .await
+        }
+    }
 }

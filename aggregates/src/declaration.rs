@@ -438,6 +438,14 @@ impl DomainEvent for DeclarationSlotEvent {
 }
 
 impl DeclarationSlot {
+    /// One of the slot's declarations as its events leave it, with its state.
+    pub fn declaration(&self, id: DeclarationId) -> Option<(&Declaration, DeclarationState)> {
+        self.declarations
+            .iter()
+            .find(|(d, _)| d.id == id)
+            .map(|(d, state)| (d, *state))
+    }
+
     /// The declaration holding the milestone, if any.
     pub fn live(&self) -> Option<&Declaration> {
         self.declarations

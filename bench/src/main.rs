@@ -89,6 +89,12 @@ async fn main() -> anyhow::Result<()> {
         args.participants as f64 / seconds
     );
 
+    let ceiling = insert_ceiling(&pool, args.clients, Duration::from_secs(5)).await?;
+    println!(
+        "ceiling: {ceiling:.0} single-row INSERT transactions/s of an event-shaped row ({} clients, this server, this run)",
+        args.clients
+    );
+
     let provider = LeadProviderId::from_name(synthetic::PROVIDER);
     let token = auth::create_token(&pool, Role::LeadProvider, Some(provider), "benchmark")
         .await?
@@ -111,7 +117,11 @@ async fn main() -> anyhow::Result<()> {
         token,
     };
 
-    bench.declarations(args.declarations, args.clients).await?;
+    let rate = bench.declarations(args.declarations, args.clients).await?;
+    println!(
+        "declarations: {rate:.0} accepted/s = {:.3} x the ceiling",
+        rate / ceiling
+    );
     settle(&runner).await?;
     // Autovacuum would have analysed the new declarations on a live database by now.
     sqlx::query("analyze").execute(&pool).await?;
@@ -204,11 +214,57 @@ async fn statements(
     Ok(())
 }
 
+/// PostgreSQL's own ceiling on this machine in this run: `clients` connections each committing
+/// single-row INSERTs of an event-shaped row into a scratch table for `duration`.
+async fn insert_ceiling(pool: &PgPool, clients: usize, duration: Duration) -> anyhow::Result<f64> {
+    sqlx::query(
+        "create table if not exists bench_ceiling (aggregate_type text, aggregate_id text,
+         sequence bigint, event_type text, payload jsonb, metadata jsonb,
+         recorded_at timestamptz default now(), position bigint generated always as identity)",
+    )
+    .execute(pool)
+    .await?;
+    let payload = serde_json::json!({"Submitted": {"declaration_type": "started",
+        "declaration_date": "2022-10-01T10:00:00Z", "course": "ecf-induction",
+        "state": "eligible", "evidence_held": null}});
+    let metadata = serde_json::json!({"actor_type": "lead_provider", "api_version": "v3"});
+    let started = Instant::now();
+    let workers = (0..clients).map(|client| {
+        let (payload, metadata) = (payload.clone(), metadata.clone());
+        async move {
+            let mut conn = pool.acquire().await?;
+            let mut done = 0_u64;
+            while started.elapsed() < duration {
+                sqlx::query(
+                    "insert into bench_ceiling (aggregate_type, aggregate_id, sequence, event_type, payload, metadata)
+                     values ('declaration_slot', $1, 1, 'Submitted', $2, $3)",
+                )
+                .bind(format!("{client}-{done}"))
+                .bind(&payload)
+                .bind(&metadata)
+                .execute(&mut *conn)
+                .await?;
+                done += 1;
+            }
+            anyhow::Ok(done)
+        }
+    });
+    let total: u64 = futures::future::try_join_all(workers)
+        .await?
+        .into_iter()
+        .sum();
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    sqlx::query("drop table bench_ceiling")
+        .execute(pool)
+        .await?;
+    Ok(rate)
+}
+
 /// Waits until every read model has applied every committed event, so that what follows is
 /// measured on a service that is not still catching up.
 async fn settle(runner: &Runner) -> anyhow::Result<()> {
     let started = Instant::now();
-    while !runner.lagging().await?.is_empty() {
+    while runner.status().await?.iter().any(|s| s.lag_events > 0) {
         runner.wake();
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -297,7 +353,7 @@ async fn fresh_database(server: &str) -> anyhow::Result<PgPool> {
     admin.close().await?;
     let pool = PgPoolOptions::new()
         .max_connections(32)
-        .connect_with(options.database(DATABASE))
+        .connect_with(cpd_ledger::stable_plans(options.database(DATABASE)))
         .await?;
     cpd_ledger::migrate(&pool).await?;
     Ok(pool)
@@ -334,8 +390,9 @@ impl Bench {
         Ok((status, response.into_body().collect().await?.to_bytes()))
     }
 
-    /// `count` started declarations for distinct participants from `clients` clients at once.
-    async fn declarations(&self, count: usize, clients: usize) -> anyhow::Result<()> {
+    /// `count` started declarations for distinct participants from `clients` clients at once;
+    /// returns the accepted declarations per second.
+    async fn declarations(&self, count: usize, clients: usize) -> anyhow::Result<f64> {
         let next = AtomicUsize::new(0);
         let started = Instant::now();
         let workers = (0..clients).map(|_| async {
@@ -363,15 +420,15 @@ impl Bench {
         let elapsed = started.elapsed().as_secs_f64();
         let failures: usize = results.iter().map(|(_, f)| f).sum();
         let mut latencies: Vec<Duration> = results.into_iter().flat_map(|(l, _)| l).collect();
+        let rate = (count - failures) as f64 / elapsed;
         println!(
-            "declarations: {count} submitted by {clients} clients in {elapsed:.1}s: {:.0} accepted/s ({failures} refused); latency {}",
-            (count - failures) as f64 / elapsed,
+            "declarations: {count} submitted by {clients} clients in {elapsed:.1}s: {rate:.0} accepted/s ({failures} refused); latency {}",
             percentiles(&mut latencies)
         );
         if failures > 0 {
             bail!("{failures} declarations were refused");
         }
-        Ok(())
+        Ok(rate)
     }
 
     /// Latency of pages of 100 spread over the list, and a full sync at 3000 per page.

@@ -6,9 +6,8 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// A place in the global order: the writing transaction's id, then the event's identity
-/// position. Readers only go below the oldest running transaction, so a transaction that
-/// commits late can never be passed over.
+/// An event's place in the log: the writing transaction's id, then the event's identity
+/// position. Within one batch (see [`Snapshot`]) events are applied in this order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
     /// The 64-bit id (`xid8`) of the transaction that wrote the event.
@@ -52,7 +51,8 @@ impl StoredEvent {
     }
 }
 
-/// The oldest transaction still running: every event below it is committed and visible.
+/// The oldest transaction still running: every event below it is committed and visible. The
+/// audit trail pages below it, so a page never changes once read.
 pub(crate) async fn visible_bound(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as "bound!""#
@@ -109,24 +109,209 @@ pub(crate) async fn read_after(
         .collect())
 }
 
-/// Counts the events of the given types below `bound` (for progress reports).
-pub(crate) async fn count_below(
+/// A PostgreSQL snapshot (`pg_snapshot`): which transactions had committed when it was taken.
+/// Transactions below `xmin` had; those from `xmin` up to `xmax` had unless listed in `xip`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Snapshot {
+    xmin: i64,
+    xmax: i64,
+    xip: Vec<i64>,
+}
+
+impl Default for Snapshot {
+    /// The snapshot that sees no transaction: nothing applied yet.
+    fn default() -> Self {
+        Self {
+            xmin: 1,
+            xmax: 1,
+            xip: Vec::new(),
+        }
+    }
+}
+
+impl Snapshot {
+    /// Whether the transaction `transaction_id` had committed when this was taken.
+    pub fn sees(&self, transaction_id: i64) -> bool {
+        transaction_id < self.xmin
+            || (transaction_id < self.xmax && !self.xip.contains(&transaction_id))
+    }
+
+    /// The text form PostgreSQL reads and writes: `xmin:xmax:xip,xip`.
+    pub fn to_text(&self) -> String {
+        let xip: Vec<String> = self.xip.iter().map(i64::to_string).collect();
+        format!("{}:{}:{}", self.xmin, self.xmax, xip.join(","))
+    }
+}
+
+impl std::str::FromStr for Snapshot {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("not a snapshot: {text:?}");
+        let mut parts = text.splitn(3, ':');
+        let number = |part: Option<&str>| part.and_then(|p| p.parse().ok()).ok_or_else(bad);
+        let xmin = number(parts.next())?;
+        let xmax = number(parts.next())?;
+        let xip = match parts.next().ok_or_else(bad)? {
+            "" => Vec::new(),
+            list => list
+                .split(',')
+                .map(|id| id.parse().map_err(|_| bad()))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Self { xmin, xmax, xip })
+    }
+}
+
+/// The snapshot of the transaction `conn` is in (or of this statement, outside one).
+pub(crate) async fn current_snapshot(conn: &mut PgConnection) -> Result<Snapshot, sqlx::Error> {
+    let text = sqlx::query_scalar!(r#"select pg_current_snapshot()::text as "snapshot!""#)
+        .fetch_one(conn)
+        .await?;
+    text.parse()
+        .map_err(|reason: String| sqlx::Error::Decode(reason.into()))
+}
+
+/// The events of one batch: those of the given aggregate types whose transaction `target`
+/// sees and `applied` does not, after the cursor `after`, up to `limit` of them, in
+/// (transaction, position) order. The two halves of the batch (transactions still running at
+/// `applied`, and those begun since) are each read from the global-order index.
+pub(crate) async fn read_batch(
     conn: &mut PgConnection,
     aggregate_types: &[&str],
-    bound: i64,
-) -> Result<i64, sqlx::Error> {
+    applied: &Snapshot,
+    target: &Snapshot,
+    after: Position,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let types: Vec<String> = aggregate_types.iter().map(|t| (*t).to_owned()).collect();
-    sqlx::query_scalar!(
+    let rows = sqlx::query!(
         r#"
-        select count(*) as "count!" from events
-        where ('*' = any($1) or aggregate_type = any($1))
-          and transaction_id < $2::bigint::text::xid8
+        with batch as (
+            select * from events
+            where transaction_id = any(array(select pg_snapshot_xip($3::text::pg_snapshot)))
+              and (transaction_id, position) > ($5::bigint::text::xid8, $6)
+              and pg_visible_in_snapshot(transaction_id, $4::text::pg_snapshot)
+            union all
+            select * from events
+            where transaction_id >= pg_snapshot_xmax($3::text::pg_snapshot)
+              and transaction_id < pg_snapshot_xmax($4::text::pg_snapshot)
+              and (transaction_id, position) > ($5::bigint::text::xid8, $6)
+              and pg_visible_in_snapshot(transaction_id, $4::text::pg_snapshot)
+        )
+        select transaction_id::text::bigint as "transaction_id!", position as "position!",
+               event_id as "event_id!", aggregate_type as "aggregate_type!",
+               aggregate_id as "aggregate_id!", sequence as "sequence!",
+               event_type as "event_type!", payload as "payload!", metadata as "metadata!",
+               recorded_at as "recorded_at!"
+        from batch
+        where '*' = any($1) or aggregate_type = any($1)
+        order by transaction_id, position
+        limit $2
         "#,
         &types,
-        bound,
+        limit,
+        applied.to_text(),
+        target.to_text(),
+        after.transaction_id,
+        after.position,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| StoredEvent {
+            position: Position {
+                transaction_id: row.transaction_id,
+                position: row.position,
+            },
+            event_id: row.event_id,
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id,
+            sequence: row.sequence,
+            event_type: row.event_type,
+            payload: row.payload,
+            metadata: row.metadata,
+            recorded_at: row.recorded_at,
+        })
+        .collect())
+}
+
+/// How far a reader at (`applied`, `after`) is behind `now`: how many events of these types
+/// it has still to apply (counted up to `cap`), and when the oldest of them was recorded.
+pub(crate) async fn lag(
+    conn: &mut PgConnection,
+    aggregate_types: &[&str],
+    applied: &Snapshot,
+    after: Position,
+    now: &Snapshot,
+    cap: i64,
+) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+    let types: Vec<String> = aggregate_types.iter().map(|t| (*t).to_owned()).collect();
+    let row = sqlx::query!(
+        r#"
+        select count(*) as "count!", min(recorded_at) as oldest from (
+            select recorded_at from events
+            where transaction_id = any(array(select pg_snapshot_xip($3::text::pg_snapshot)))
+              and (transaction_id, position) > ($4::bigint::text::xid8, $5)
+              and pg_visible_in_snapshot(transaction_id, $6::text::pg_snapshot)
+              and ('*' = any($1) or aggregate_type = any($1))
+            union all
+            select recorded_at from events
+            where transaction_id >= pg_snapshot_xmax($3::text::pg_snapshot)
+              and (transaction_id, position) > ($4::bigint::text::xid8, $5)
+              and pg_visible_in_snapshot(transaction_id, $6::text::pg_snapshot)
+              and ('*' = any($1) or aggregate_type = any($1))
+            limit $2
+        ) as pending
+        "#,
+        &types,
+        cap,
+        applied.to_text(),
+        after.transaction_id,
+        after.position,
+        now.to_text(),
     )
     .fetch_one(conn)
-    .await
+    .await?;
+    Ok((row.count, row.oldest))
+}
+
+/// Every event of one aggregate, in its sequence.
+pub async fn of_aggregate(
+    db: impl sqlx::PgExecutor<'_>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"
+        select transaction_id::text::bigint as "transaction_id!", position, event_id,
+               aggregate_type, aggregate_id, sequence, event_type, payload, metadata, recorded_at
+        from events where aggregate_type = $1 and aggregate_id = $2
+        order by sequence
+        "#,
+        aggregate_type,
+        aggregate_id,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| StoredEvent {
+            position: Position {
+                transaction_id: row.transaction_id,
+                position: row.position,
+            },
+            event_id: row.event_id,
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id,
+            sequence: row.sequence,
+            event_type: row.event_type,
+            payload: row.payload,
+            metadata: row.metadata,
+            recorded_at: row.recorded_at,
+        })
+        .collect())
 }
 
 /// The last event of one aggregate, for read-your-writes waits.

@@ -1,6 +1,6 @@
-//! cpd-ledger's read models. Each projection follows the event log in its gap-free global
-//! order through a checkpointed catch-up reader ([`runner`]), writing its rows and its
-//! checkpoint in one transaction, so every event takes effect exactly once.
+//! cpd-ledger's read models. Each projection follows the event log through a checkpointed
+//! catch-up reader ([`runner`]) that batches by snapshot, writing its rows and its checkpoint
+//! in one transaction, so every event takes effect exactly once and none is skipped.
 
 pub mod audit;
 pub mod declarations;
@@ -18,8 +18,8 @@ pub mod transfers;
 
 use std::sync::Arc;
 
-pub use event::{Position, StoredEvent};
-pub use runner::{Projection, ProjectionError, Runner};
+pub use event::{Position, Snapshot, StoredEvent};
+pub use runner::{Checkpoint, Halt, Projection, ProjectionError, Runner, Status};
 
 /// Every read model the service keeps, in the order they are brought up to date.
 pub fn all() -> Vec<Arc<dyn Projection>> {

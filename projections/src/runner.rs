@@ -1,21 +1,32 @@
-//! The projection runner: a checkpointed catch-up reader of the event log. Each projection's
-//! rows and checkpoint are written in one transaction, with the checkpoint row locked, so an
-//! event takes effect exactly once even when runners in several processes race or crash.
+//! The projection runner: a checkpointed catch-up reader of the event log. It batches by
+//! snapshot, as PgQ does: a batch is the events whose transaction is visible in a new snapshot
+//! and was not in the last one applied, so a transaction that commits late is picked up in a
+//! later batch and a transaction held open anywhere on the server delays nobody else. Each
+//! read model has its own checkpoint, written with its rows; a read model that cannot apply
+//! an event halts at that event alone, and the others go on.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Notify, watch};
+use uuid::Uuid;
 
-use crate::event::{self, Position, StoredEvent};
+use crate::event::{self, Position, Snapshot, StoredEvent};
 
-/// How many events one transaction applies.
+/// How many events one batch applies at most.
 const BATCH_SIZE: i64 = 1000;
 /// How often the runner looks for events when no notification arrives.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How long a halted read model waits before it tries its event again (it also tries at
+/// every start, so a deployed fix takes effect at once).
+const HALT_RETRY: Duration = Duration::from_secs(30);
+/// The most pending events [`Runner::status`] counts for one read model.
+const LAG_COUNT_CAP: i64 = 1_000_000;
 /// The channel the events table notifies on commit.
 const CHANNEL: &str = "events_committed";
 
@@ -37,8 +48,8 @@ pub trait Projection: Send + Sync {
     /// The aggregate types whose events it reads ([`EVERY_TYPE`] for all).
     fn aggregate_types(&self) -> &'static [&'static str];
 
-    /// Called before each batch (and rebuild) is applied, inside exclusive locks: state kept
-    /// between events is only good within one batch.
+    /// Called before each batch (and rebuild) is applied, with its checkpoint locked: state
+    /// kept between events is only good within one batch.
     fn start_batch(&self) {}
 
     /// Deletes all its rows, inside the rebuild's transaction.
@@ -85,14 +96,96 @@ impl ProjectionError {
             reason: reason.to_string(),
         }
     }
+
+    /// Whether trying the same event again later may succeed (the connection, a deadlock,
+    /// the server's resources), rather than the event being one this read model cannot take.
+    fn is_transient(&self) -> bool {
+        match self {
+            Self::Database(sqlx::Error::Database(error)) => error
+                .code()
+                .is_some_and(|code| ["08", "40", "53", "57", "58"].contains(&&code[..2])),
+            Self::Database(
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Where a read model has got to in the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Every event of a transaction this snapshot sees has been applied.
+    pub applied: Snapshot,
+    /// The snapshot of the batch being applied, when one is under way.
+    pub target: Option<Snapshot>,
+    /// The last event applied within that batch.
+    pub after: Position,
+    /// Why the read model stopped, if it did.
+    pub halt: Option<Halt>,
+}
+
+impl Checkpoint {
+    /// Whether the events of `transaction_id` have been applied.
+    pub fn covers(&self, transaction_id: i64) -> bool {
+        self.applied.sees(transaction_id)
+    }
+
+    /// The batch this checkpoint is in: where it runs to, and its cursor.
+    fn batch(&self, now: &Snapshot) -> (Snapshot, Position) {
+        match &self.target {
+            Some(target) => (target.clone(), self.after),
+            None => (now.clone(), Position::default()),
+        }
+    }
+}
+
+/// A read model stopped at an event it cannot apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Halt {
+    /// The event's identity position.
+    pub position: i64,
+    /// The event's id.
+    pub event_id: Uuid,
+    /// What went wrong.
+    pub error: String,
+    /// When it was last tried.
+    pub since: DateTime<Utc>,
+}
+
+/// One read model's state, for `/readyz` and `projections status`.
+#[derive(Clone, Debug)]
+pub struct Status {
+    /// The read model.
+    pub name: &'static str,
+    /// Committed events it has still to apply (counted up to a million).
+    pub lag_events: i64,
+    /// How long the oldest of them has waited.
+    pub lag_seconds: f64,
+    /// Why it stopped, if it did.
+    pub halt: Option<Halt>,
 }
 
 /// Drives every projection, and lets writers wait until their events are visible.
 pub struct Runner {
     pool: PgPool,
     projections: Vec<Arc<dyn Projection>>,
-    positions: Vec<watch::Sender<Position>>,
+    checkpoints: Vec<watch::Sender<Checkpoint>>,
+    retry_halted: AtomicBool,
     wake: Notify,
+}
+
+/// What one pass over the projections did.
+struct Step {
+    /// Events read from the log.
+    read: usize,
+    /// Whether some batch was full, so more may be waiting.
+    more: bool,
 }
 
 impl Runner {
@@ -101,31 +194,17 @@ impl Runner {
         pool: PgPool,
         projections: Vec<Arc<dyn Projection>>,
     ) -> Result<Arc<Self>, sqlx::Error> {
-        let mut positions = Vec::with_capacity(projections.len());
+        let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
         let mut conn = pool.acquire().await?;
-        for projection in &projections {
-            ensure_checkpoint(&mut conn, projection.name()).await?;
-            // A plain read: a runner starting up must not wait on one that is mid-batch.
-            let position = sqlx::query!(
-                r#"
-                select transaction_id::text::bigint as "transaction_id!", position
-                from projection_checkpoints where projection = $1
-                "#,
-                projection.name()
-            )
-            .fetch_one(&mut *conn)
-            .await
-            .map(|row| Position {
-                transaction_id: row.transaction_id,
-                position: row.position,
-            })?;
-            positions.push(watch::Sender::new(position));
-        }
+        ensure_checkpoints(&mut conn, &names).await?;
+        // A plain read: a runner starting up must not wait on one that is mid-batch.
+        let stored = load_checkpoints(&mut conn, &names, false).await?;
         drop(conn);
         Ok(Arc::new(Self {
             pool,
             projections,
-            positions,
+            checkpoints: stored.into_iter().map(watch::Sender::new).collect(),
+            retry_halted: AtomicBool::new(true),
             wake: Notify::new(),
         }))
     }
@@ -135,21 +214,23 @@ impl Runner {
         &self.projections
     }
 
-    /// Brings every projection up to the end of the visible log; returns the events read.
+    /// Brings every running projection up to the end of the visible log; returns the events
+    /// read. A halted projection stays where it stopped.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
         let mut read = 0;
         loop {
-            let count = self.step().await?;
-            read += count as u64;
-            if count < BATCH_SIZE as usize {
+            let step = self.step().await?;
+            read += step.read as u64;
+            if !step.more {
                 return Ok(read);
             }
         }
     }
 
-    /// Reads one batch of the log once and applies it to every projection, all in one
-    /// transaction with every checkpoint row locked; returns how many events it read.
-    async fn step(&self) -> Result<usize, ProjectionError> {
+    /// Applies one batch to every projection that is not halted, in one transaction with
+    /// every checkpoint row locked and a savepoint per projection, so that one that fails
+    /// rolls back alone and halts at the event that failed.
+    async fn step(&self) -> Result<Step, ProjectionError> {
         let mut tx = self.pool.begin().await?;
         // Read models can be rebuilt from the log, and a lost commit takes its checkpoint with
         // it, so the runner need not wait for the disk: the events are re-applied on restart.
@@ -157,43 +238,120 @@ impl Runner {
             .execute(&mut *tx)
             .await?;
         let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
-        let checkpoints = load_checkpoints(&mut tx, &names).await?;
+        let stored = load_checkpoints(&mut tx, &names, true).await?;
         // Taken once the checkpoints are ours, so a wait for another runner's batch does not
         // leave this one looking at the log as it stood before that wait.
-        let bound = event::visible_bound(&mut tx).await?;
-        let from = checkpoints.iter().copied().min().unwrap_or_default();
-        let mut types: Vec<&str> = self
-            .projections
-            .iter()
-            .flat_map(|p| p.aggregate_types())
-            .copied()
-            .collect();
-        types.sort_unstable();
-        types.dedup();
-        let events = event::read_after(&mut tx, &types, from, bound, BATCH_SIZE).await?;
-        let Some(last) = events.last().map(|event| event.position) else {
-            tx.rollback().await?;
-            // Another process may have moved the checkpoints on.
-            for (index, at) in checkpoints.into_iter().enumerate() {
-                self.advance(index, at);
-            }
-            return Ok(0);
+        let now = event::current_snapshot(&mut tx).await?;
+        let retry = self.retry_halted.swap(false, Ordering::Relaxed);
+        let mut moved = stored.clone();
+        let mut step = Step {
+            read: 0,
+            more: false,
         };
-        for (projection, at) in self.projections.iter().zip(&checkpoints) {
-            projection.start_batch();
-            for event in events.iter().filter(|e| e.position > *at) {
-                if reads(projection.as_ref(), &event.aggregate_type) {
-                    projection.apply(&mut tx, event).await?;
-                }
+        let mut pending: Vec<usize> = (0..self.projections.len())
+            .filter(|&index| match &stored[index].halt {
+                None => true,
+                Some(halt) => retry || halt.since + HALT_RETRY < Utc::now(),
+            })
+            .collect();
+        // Projections at the same place share one read of the log.
+        while let Some(&first) = pending.first() {
+            let (target, after) = stored[first].batch(&now);
+            let applied = stored[first].applied.clone();
+            let group: Vec<usize> = pending
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    stored[i].applied == applied && stored[i].batch(&now) == (target.clone(), after)
+                })
+                .collect();
+            pending.retain(|i| !group.contains(i));
+            let mut types: Vec<&str> = group
+                .iter()
+                .flat_map(|&i| self.projections[i].aggregate_types())
+                .copied()
+                .collect();
+            types.sort_unstable();
+            types.dedup();
+            let events =
+                event::read_batch(&mut tx, &types, &applied, &target, after, BATCH_SIZE).await?;
+            let complete = (events.len() as i64) < BATCH_SIZE;
+            step.read += events.len();
+            // A batch begun earlier ends before `now`: what came since waits for another.
+            step.more |= !complete || target != now;
+            for index in group {
+                moved[index] = self
+                    .apply_batch(&mut tx, index, &stored[index], &events, &target, complete)
+                    .await?;
             }
         }
-        let moved: Vec<Position> = checkpoints.iter().map(|at| (*at).max(last)).collect();
-        save_checkpoints(&mut tx, &names, &moved).await?;
+        save_checkpoints(&mut tx, &names, &stored, &moved).await?;
         tx.commit().await?;
-        for (index, at) in moved.into_iter().enumerate() {
-            self.advance(index, at);
+        for (index, checkpoint) in moved.into_iter().enumerate() {
+            self.checkpoints[index].send_replace(checkpoint);
         }
-        Ok(events.len())
+        Ok(step)
+    }
+
+    /// Applies a batch to one projection under a savepoint and returns its new checkpoint.
+    /// An event it cannot take halts it there, with the events before it applied.
+    async fn apply_batch(
+        &self,
+        conn: &mut PgConnection,
+        index: usize,
+        from: &Checkpoint,
+        events: &[StoredEvent],
+        target: &Snapshot,
+        complete: bool,
+    ) -> Result<Checkpoint, ProjectionError> {
+        let projection = self.projections[index].as_ref();
+        let mine: Vec<&StoredEvent> = events
+            .iter()
+            .filter(|event| reads(projection, &event.aggregate_type))
+            .collect();
+        let failed = match apply_under_savepoint(conn, projection, &mine).await? {
+            None if complete => {
+                return Ok(Checkpoint {
+                    applied: target.clone(),
+                    ..Checkpoint::default()
+                });
+            }
+            None => {
+                return Ok(Checkpoint {
+                    applied: from.applied.clone(),
+                    target: Some(target.clone()),
+                    after: events.last().map_or(from.after, |event| event.position),
+                    halt: None,
+                });
+            }
+            Some(failed) => failed,
+        };
+        let (at, error) = failed;
+        let event = mine[at];
+        tracing::error!(
+            projection = projection.name(),
+            position = event.position.position,
+            event_id = %event.event_id,
+            %error,
+            "read model halted: it cannot apply this event; the others go on"
+        );
+        // Keep what it could apply before the event that failed.
+        let before = &mine[..at];
+        let after = match apply_under_savepoint(conn, projection, before).await? {
+            None => before.last().map_or(from.after, |event| event.position),
+            Some(_) => from.after,
+        };
+        Ok(Checkpoint {
+            applied: from.applied.clone(),
+            target: Some(target.clone()),
+            after,
+            halt: Some(Halt {
+                position: event.position.position,
+                event_id: event.event_id,
+                error: error.to_string(),
+                since: Utc::now(),
+            }),
+        })
     }
 
     /// Rebuilds one projection from the start of the log in a single transaction, so readers
@@ -211,15 +369,24 @@ impl Runner {
         let projection = &self.projections[index];
         let types = projection.aggregate_types();
         let mut tx = self.pool.begin().await?;
-        load_checkpoint(&mut tx, name).await?;
-        let bound = event::visible_bound(&mut tx).await?;
-        let total = event::count_below(&mut tx, types, bound).await? as u64;
+        let stored = load_checkpoints(&mut tx, &[name], true).await?;
+        let now = event::current_snapshot(&mut tx).await?;
+        let nothing = Snapshot::default();
+        let (total, _) = event::lag(
+            &mut tx,
+            types,
+            &nothing,
+            Position::default(),
+            &now,
+            i64::MAX,
+        )
+        .await?;
         projection.start_batch();
         projection.reset(&mut tx).await?;
         let (mut applied, mut at) = (0, Position::default());
-        progress(0, total);
+        progress(0, total as u64);
         loop {
-            let events = event::read_after(&mut tx, types, at, bound, BATCH_SIZE).await?;
+            let events = event::read_batch(&mut tx, types, &nothing, &now, at, BATCH_SIZE).await?;
             let Some(last) = events.last().map(|event| event.position) else {
                 break;
             };
@@ -228,11 +395,15 @@ impl Runner {
             }
             applied += events.len() as u64;
             at = last;
-            progress(applied, total);
+            progress(applied, total as u64);
         }
-        save_checkpoint(&mut tx, name, at).await?;
+        let rebuilt = Checkpoint {
+            applied: now,
+            ..Checkpoint::default()
+        };
+        save_checkpoints(&mut tx, &[name], &stored, std::slice::from_ref(&rebuilt)).await?;
         tx.commit().await?;
-        self.positions[index].send_replace(at);
+        self.checkpoints[index].send_replace(rebuilt);
         self.wake.notify_one();
         Ok(applied)
     }
@@ -249,7 +420,7 @@ impl Runner {
         };
         loop {
             if let Err(error) = self.catch_up().await {
-                tracing::error!(%error, "projection runner failed; retrying");
+                tracing::warn!(%error, "cannot follow the event log; retrying");
             }
             tokio::select! {
                 () = self.wake.notified() => {}
@@ -264,39 +435,33 @@ impl Runner {
         }
     }
 
-    fn advance(&self, index: usize, to: Position) {
-        self.positions[index].send_if_modified(|at| {
-            let moved = to > *at;
-            if moved {
-                *at = to;
-            }
-            moved
-        });
-    }
-
     /// Asks the running loop to look for new events now.
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 
-    /// Waits, at most `timeout`, until every projection that reads `aggregate_type` has
-    /// applied the event at `target`. Returns whether they all got there in time.
+    /// Waits, at most `timeout`, until every running projection that reads `aggregate_type`
+    /// has applied the events of transaction `transaction_id`. A halted projection is not
+    /// waited for. Returns whether they all got there in time.
     pub async fn wait_for(
         &self,
         aggregate_type: &str,
-        target: Position,
+        transaction_id: i64,
         timeout: Duration,
     ) -> bool {
         self.wake();
         let waits = self
             .projections
             .iter()
-            .zip(&self.positions)
+            .zip(&self.checkpoints)
             .filter(|(projection, _)| reads(projection.as_ref(), aggregate_type))
-            .map(|(_, position)| position.subscribe());
+            .map(|(_, checkpoint)| checkpoint.subscribe());
         let all = async {
-            for mut position in waits {
-                if position.wait_for(|at| *at >= target).await.is_err() {
+            for mut checkpoint in waits {
+                let reached = checkpoint
+                    .wait_for(|at| at.halt.is_some() || at.covers(transaction_id))
+                    .await;
+                if reached.is_err() {
                     return false;
                 }
             }
@@ -305,21 +470,66 @@ impl Runner {
         tokio::time::timeout(timeout, all).await.unwrap_or(false)
     }
 
-    /// The projections that have visible events still to apply.
-    pub async fn lagging(&self) -> Result<Vec<&'static str>, sqlx::Error> {
+    /// Each read model's lag and halt, read from the database (so it covers runners in every
+    /// process).
+    pub async fn status(&self) -> Result<Vec<Status>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
-        let bound = event::visible_bound(&mut conn).await?;
-        let mut lagging = Vec::new();
-        for (projection, position) in self.projections.iter().zip(&self.positions) {
-            let at = *position.borrow();
-            let next =
-                event::read_after(&mut conn, projection.aggregate_types(), at, bound, 1).await?;
-            if !next.is_empty() {
-                lagging.push(projection.name());
+        let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
+        let stored = load_checkpoints(&mut conn, &names, false).await?;
+        let now = event::current_snapshot(&mut conn).await?;
+        let mut statuses = Vec::with_capacity(names.len());
+        for (projection, checkpoint) in self.projections.iter().zip(stored) {
+            let (lag_events, oldest) = event::lag(
+                &mut conn,
+                projection.aggregate_types(),
+                &checkpoint.applied,
+                checkpoint.after,
+                &now,
+                LAG_COUNT_CAP,
+            )
+            .await?;
+            let lag_seconds = oldest.map_or(0.0, |oldest| {
+                (Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            statuses.push(Status {
+                name: projection.name(),
+                lag_events,
+                lag_seconds,
+                halt: checkpoint.halt,
+            });
+        }
+        Ok(statuses)
+    }
+}
+
+/// Applies events under a savepoint. On an error the event cannot be applied, rolls back to
+/// the savepoint and returns the failing event's index with the error; a transient error
+/// aborts the whole step instead.
+async fn apply_under_savepoint(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    events: &[&StoredEvent],
+) -> Result<Option<(usize, ProjectionError)>, ProjectionError> {
+    sqlx::query("savepoint projection")
+        .execute(&mut *conn)
+        .await?;
+    projection.start_batch();
+    for (index, event) in events.iter().enumerate() {
+        match projection.apply(conn, event).await {
+            Ok(()) => {}
+            Err(error) if error.is_transient() => return Err(error),
+            Err(error) => {
+                sqlx::query("rollback to savepoint projection")
+                    .execute(&mut *conn)
+                    .await?;
+                return Ok(Some((index, error)));
             }
         }
-        Ok(lagging)
     }
+    sqlx::query("release savepoint projection")
+        .execute(&mut *conn)
+        .await?;
+    Ok(None)
 }
 
 async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
@@ -341,105 +551,142 @@ async fn next_notification(listener: &mut Option<PgListener>) -> Result<(), sqlx
     }
 }
 
-async fn ensure_checkpoint(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into projection_checkpoints (projection) values ($1) on conflict do nothing",
-        name
-    )
-    .execute(conn)
-    .await
-    .map(drop)
-}
-
-/// Reads a projection's checkpoint and locks its row until the transaction ends, so that two
-/// runners never apply the same events.
-async fn load_checkpoint(conn: &mut PgConnection, name: &str) -> Result<Position, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"
-        select transaction_id::text::bigint as "transaction_id!", position
-        from projection_checkpoints where projection = $1 for update
-        "#,
-        name
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(Position {
-        transaction_id: row.transaction_id,
-        position: row.position,
-    })
-}
-
-/// Reads and locks the checkpoints of these projections, in the order given.
-async fn load_checkpoints(
-    conn: &mut PgConnection,
-    names: &[&str],
-) -> Result<Vec<Position>, sqlx::Error> {
+async fn ensure_checkpoints(conn: &mut PgConnection, names: &[&str]) -> Result<(), sqlx::Error> {
     let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    let rows = sqlx::query!(
+    sqlx::query!(
         r#"
-        select projection, transaction_id::text::bigint as "transaction_id!", position
-        from projection_checkpoints where projection = any($1)
-        order by projection
-        for update
+        insert into projection_checkpoints (projection)
+        select unnest($1::text[]) on conflict do nothing
         "#,
         &owned
     )
-    .fetch_all(conn)
-    .await?;
-    Ok(names
-        .iter()
-        .map(|name| {
-            rows.iter()
-                .find(|row| row.projection == *name)
-                .map(|row| Position {
-                    transaction_id: row.transaction_id,
-                    position: row.position,
-                })
-                .unwrap_or_default()
-        })
-        .collect())
-}
-
-/// Moves several projections' checkpoints in one statement.
-async fn save_checkpoints(
-    conn: &mut PgConnection,
-    names: &[&str],
-    positions: &[Position],
-) -> Result<(), sqlx::Error> {
-    let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    let transactions: Vec<i64> = positions.iter().map(|p| p.transaction_id).collect();
-    let identities: Vec<i64> = positions.iter().map(|p| p.position).collect();
-    sqlx::query!(
-        r#"
-        update projection_checkpoints c
-        set transaction_id = u.transaction_id::text::xid8, position = u.position, updated_at = now()
-        from unnest($1::text[], $2::bigint[], $3::bigint[]) as u(projection, transaction_id, position)
-        where c.projection = u.projection
-        "#,
-        &owned,
-        &transactions,
-        &identities,
-    )
     .execute(conn)
     .await
     .map(drop)
 }
 
-async fn save_checkpoint(
+/// Reads the checkpoints of these projections, in the order given; with `lock`, locks their
+/// rows until the transaction ends, so that two runners never apply the same events.
+async fn load_checkpoints(
     conn: &mut PgConnection,
-    name: &str,
-    at: Position,
+    names: &[&str],
+    lock: bool,
+) -> Result<Vec<Checkpoint>, sqlx::Error> {
+    let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let sql = match lock {
+        true => format!("{CHECKPOINT_SELECT} for update"),
+        false => CHECKPOINT_SELECT.to_owned(),
+    };
+    let rows: Vec<CheckpointRow> = sqlx::query_as(&sql).bind(&owned).fetch_all(conn).await?;
+    names
+        .iter()
+        .map(
+            |name| match rows.iter().find(|row| row.projection == *name) {
+                Some(row) => row.checkpoint(),
+                None => Ok(Checkpoint::default()),
+            },
+        )
+        .collect()
+}
+
+/// The checkpoint columns, in projection order (the order rows are locked in).
+const CHECKPOINT_SELECT: &str = r#"
+    select projection, applied::text, target::text,
+           transaction_id::text::bigint as transaction_id, position,
+           halted_position, halted_event_id, halted_error, halted_at
+    from projection_checkpoints where projection = any($1)
+    order by projection
+"#;
+
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    projection: String,
+    applied: String,
+    target: Option<String>,
+    transaction_id: i64,
+    position: i64,
+    halted_position: Option<i64>,
+    halted_event_id: Option<Uuid>,
+    halted_error: Option<String>,
+    halted_at: Option<DateTime<Utc>>,
+}
+
+impl CheckpointRow {
+    fn checkpoint(&self) -> Result<Checkpoint, sqlx::Error> {
+        let snapshot = |text: &str| {
+            text.parse::<Snapshot>()
+                .map_err(|reason| sqlx::Error::Decode(reason.into()))
+        };
+        let halt = match (
+            self.halted_position,
+            self.halted_event_id,
+            &self.halted_error,
+            self.halted_at,
+        ) {
+            (Some(position), Some(event_id), Some(error), Some(since)) => Some(Halt {
+                position,
+                event_id,
+                error: error.clone(),
+                since,
+            }),
+            _ => None,
+        };
+        Ok(Checkpoint {
+            applied: snapshot(&self.applied)?,
+            target: self.target.as_deref().map(snapshot).transpose()?,
+            after: Position {
+                transaction_id: self.transaction_id,
+                position: self.position,
+            },
+            halt,
+        })
+    }
+}
+
+/// Writes the checkpoints that changed, in one statement.
+async fn save_checkpoints(
+    conn: &mut PgConnection,
+    names: &[&str],
+    before: &[Checkpoint],
+    after: &[Checkpoint],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+    let changed: Vec<(&str, &Checkpoint)> = names
+        .iter()
+        .zip(before.iter().zip(after))
+        .filter(|(_, (old, new))| old != new)
+        .map(|(name, (_, new))| (*name, new))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&Checkpoint) -> Option<String>| -> Vec<Option<String>> {
+        changed.iter().map(|(_, c)| f(c)).collect()
+    };
+    let projections: Vec<&str> = changed.iter().map(|(name, _)| *name).collect();
+    sqlx::query(
         r#"
-        update projection_checkpoints
-        set transaction_id = $2::bigint::text::xid8, position = $3, updated_at = now()
-        where projection = $1
+        update projection_checkpoints c
+        set applied = u.applied::pg_snapshot, target = u.target::pg_snapshot,
+            transaction_id = u.transaction_id::xid8, position = u.position::bigint,
+            halted_position = u.halted_position::bigint, halted_event_id = u.halted_event_id::uuid,
+            halted_error = u.halted_error, halted_at = u.halted_at::timestamptz,
+            updated_at = now()
+        from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                    $7::text[], $8::text[], $9::text[])
+            as u(projection, applied, target, transaction_id, position, halted_position,
+                 halted_event_id, halted_error, halted_at)
+        where c.projection = u.projection
         "#,
-        name,
-        at.transaction_id,
-        at.position,
     )
+    .bind(&projections)
+    .bind(column(|c| Some(c.applied.to_text())))
+    .bind(column(|c| c.target.as_ref().map(Snapshot::to_text)))
+    .bind(column(|c| Some(c.after.transaction_id.to_string())))
+    .bind(column(|c| Some(c.after.position.to_string())))
+    .bind(column(|c| c.halt.as_ref().map(|h| h.position.to_string())))
+    .bind(column(|c| c.halt.as_ref().map(|h| h.event_id.to_string())))
+    .bind(column(|c| c.halt.as_ref().map(|h| h.error.clone())))
+    .bind(column(|c| c.halt.as_ref().map(|h| h.since.to_rfc3339())))
     .execute(conn)
     .await
     .map(drop)

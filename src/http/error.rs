@@ -61,6 +61,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 503 for a database that is down or saturated; the cause is logged.
+    fn database_unavailable(cause: &sqlx::Error) -> Self {
+        tracing::warn!(error = %cause, "database unavailable");
+        Self::Unavailable("database unavailable; retry shortly".to_owned())
+    }
+
     /// A 400 titled `Bad request`.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::BadRequest(ErrorEntry::new("Bad request", detail))
@@ -105,10 +111,14 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, retry_after.into());
                 return response;
             }
-            Self::Unavailable(reason) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "error": "Service unavailable", "reason": reason }),
-            ),
+            Self::Unavailable(reason) => {
+                let body = json!({ "error": "Service unavailable", "reason": reason });
+                let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, &body);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
             Self::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 (
@@ -131,7 +141,10 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(Box::new(error))
+        match unavailable(&error) {
+            true => Self::database_unavailable(&error),
+            false => Self::Internal(Box::new(error)),
+        }
     }
 }
 
@@ -210,8 +223,36 @@ where
                 "base",
                 "The record was changed by another request at the same time. Try again.",
             )]),
-            LedgerError::Store(cause) => Self::Internal(cause),
+            LedgerError::Store(cause) => {
+                let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*cause);
+                while let Some(error) = source {
+                    if let Some(sqlx) = error.downcast_ref::<sqlx::Error>()
+                        && unavailable(sqlx)
+                    {
+                        // The command may or may not have committed; an exact resend is safe.
+                        return Self::database_unavailable(sqlx);
+                    }
+                    source = error.source();
+                }
+                Self::Internal(cause)
+            }
         }
+    }
+}
+
+/// Whether a database error means the server is down, unreachable or saturated (503), rather
+/// than a fault of ours (500).
+fn unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error
+            .code()
+            .is_some_and(|code| ["08", "53", "57"].contains(&&code[..2])),
+        _ => false,
     }
 }
 

@@ -64,13 +64,22 @@ impl TestApp {
 
     /// A service with the given per-token limit.
     pub async fn with_rate_limit(pool: PgPool, limit: Option<RateLimit>) -> Self {
-        let runner = Runner::new(pool.clone(), projections::all())
+        Self::build(pool, limit, projections::all(), Duration::from_secs(60)).await
+    }
+
+    /// A service whose runner drives these read models, and whose writes wait at most
+    /// `settle` for them. The default allows for a server made busy by a parallel test run.
+    pub async fn build(
+        pool: PgPool,
+        limit: Option<RateLimit>,
+        read_models: Vec<Arc<dyn projections::Projection>>,
+        settle: Duration,
+    ) -> Self {
+        let runner = Runner::new(pool.clone(), read_models)
             .await
             .expect("runner");
         tokio::spawn(runner.clone().run());
-        // Every test's database shares one server, whose oldest running transaction holds
-        // back every read model: allow for a busy one.
-        let ledger = Ledger::new(pool.clone(), runner).with_settle_timeout(Duration::from_secs(60));
+        let ledger = Ledger::new(pool.clone(), runner).with_settle_timeout(settle);
         let state = AppState {
             pool: pool.clone(),
             ledger: ledger.clone(),

@@ -13,6 +13,7 @@ mod participants;
 mod partnerships;
 mod plumbing;
 mod private_postgres;
+mod read_side;
 mod schools;
 mod seed;
 mod spec;

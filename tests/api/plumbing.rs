@@ -167,6 +167,15 @@ async fn health_and_readiness_answer(pool: PgPool) {
 
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
     let ready = app.get("/readyz", None).await;
-    assert_eq!(ready.status, StatusCode::OK);
-    assert_eq!(ready.json(), json!({"status":"ready"}));
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    let body = ready.json();
+    assert_eq!(body["status"], "ready");
+    let read_models = body["read_models"].as_array().unwrap();
+    assert_eq!(read_models.len(), projections::all().len());
+    assert!(
+        read_models
+            .iter()
+            .all(|m| m["lag_events"] == 0 && m["halted"].is_null()),
+        "{body}"
+    );
 }

@@ -1,0 +1,331 @@
+//! The read side under real conditions: a transaction held open elsewhere, a read model that
+//! cannot apply an event or lags, a database that cannot give a connection.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use aggregates::{LeadProviderId, Statement, StatementCommand, StatementId};
+use async_trait::async_trait;
+use axum::http::StatusCode;
+use cpd_ledger::ledger::{Actor, CommandContext};
+use projections::{Projection, ProjectionError, Runner, StoredEvent};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::helpers::{TestApp, day, ecf_statement, ect, started};
+
+/// How long writes wait for read models in these tests: long enough for a healthy runner,
+/// short enough that a stalled one shows as a stale answer.
+const SETTLE: Duration = Duration::from_secs(5);
+
+#[sqlx::test]
+async fn writes_reads_and_readiness_go_on_while_transactions_are_held_open(pool: PgPool) {
+    let app = TestApp::build(pool.clone(), None, projections::all(), SETTLE).await;
+    app.schedules().await;
+    let school = app.ecf_school("Teach First", "100001", 2022).await;
+    let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
+    // One transaction in this database that has written to another table, and one in another
+    // database on the same server that holds a transaction id: both stay open throughout.
+    sqlx::query("create table unrelated (note text)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut same = pool.begin().await.unwrap();
+    sqlx::query("insert into unrelated values ('held open')")
+        .execute(&mut *same)
+        .await
+        .unwrap();
+    let server = std::env::var("DATABASE_URL").expect("DATABASE_URL names the test server");
+    let mut elsewhere = PgConnection::connect(&server).await.unwrap();
+    let mut other = elsewhere.begin().await.unwrap();
+    sqlx::query("select pg_current_xact_id()")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+
+    let declared = app.declare(&school.token, started(participant)).await;
+    assert_eq!(declared.status, StatusCode::OK, "{}", declared.text);
+    let id = declared.json()["data"]["id"].as_str().unwrap().to_owned();
+    let shown = app
+        .get(
+            &format!("/api/v3/participant-declarations/{id}"),
+            Some(&school.token),
+        )
+        .await;
+    let voided = app
+        .put(
+            &format!("/api/v3/participant-declarations/{id}/void"),
+            Some(&school.token),
+            serde_json::json!({}),
+        )
+        .await;
+    let ready = app.get("/readyz", None).await;
+
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert_eq!(shown.json()["data"]["attributes"]["state"], "eligible");
+    assert_eq!(voided.status, StatusCode::OK, "{}", voided.text);
+    assert_eq!(
+        voided.json()["data"]["attributes"]["state"],
+        "voided",
+        "the answer shows the write it answers"
+    );
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    assert_eq!(ready.json()["status"], "ready");
+    other.rollback().await.unwrap();
+    same.rollback().await.unwrap();
+}
+
+/// A read model that cannot store statements named "poison" until it is fixed.
+struct Picky {
+    fixed: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl Projection for Picky {
+    fn name(&self) -> &'static str {
+        "picky"
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &["statement"]
+    }
+
+    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query("delete from picky_names")
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
+        let name = event.payload["Created"]["name"]
+            .as_str()
+            .unwrap_or_default();
+        if name == "poison" && !self.fixed.load(Ordering::SeqCst) {
+            // As a year PostgreSQL cannot store would fail.
+            sqlx::query("select '-9999-01-01'::date")
+                .execute(&mut *conn)
+                .await?;
+        }
+        sqlx::query("insert into picky_names values ($1)")
+            .bind(name)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+fn read_models(fixed: &Arc<AtomicBool>) -> Vec<Arc<dyn Projection>> {
+    let mut all = projections::all();
+    all.push(Arc::new(Picky {
+        fixed: fixed.clone(),
+    }));
+    all
+}
+
+async fn create_statement(app: &TestApp, name: &str) -> Result<(), String> {
+    let terms = ecf_statement(
+        LeadProviderId::from_name("Teach First"),
+        2021,
+        name,
+        day(2022, 4, 30),
+        day(2022, 5, 25),
+    );
+    let id = StatementId::for_calendar(terms.lead_provider_id, terms.programme, 2021, name);
+    app.ledger
+        .execute::<Statement>(
+            &id.to_string(),
+            StatementCommand::Create(terms),
+            &CommandContext::of(Actor::Seed),
+        )
+        .await
+        .map_err(|error| error.to_string())
+}
+
+async fn rows(pool: &PgPool, sql: &str) -> Vec<String> {
+    sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+}
+
+#[sqlx::test]
+async fn a_read_model_that_cannot_apply_an_event_halts_alone_and_resumes_after_the_fix(
+    pool: PgPool,
+) {
+    sqlx::query("create table picky_names (name text not null)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let fixed = Arc::new(AtomicBool::new(false));
+    let app = TestApp::build(pool.clone(), None, read_models(&fixed), SETTLE).await;
+
+    for name in ["first", "poison", "after"] {
+        create_statement(&app, name).await.unwrap();
+    }
+    let statuses = app.ledger.runner().status().await.unwrap();
+    let ready = app.get("/readyz", None).await;
+    let status_command = cpd_ledger::cli::projections_status(app.ledger.runner()).await;
+
+    assert_eq!(
+        rows(&pool, "select name from statements order by name").await,
+        ["after", "first", "poison"],
+        "the other read models went on"
+    );
+    assert_eq!(rows(&pool, "select name from picky_names").await, ["first"]);
+    let picky = statuses.iter().find(|s| s.name == "picky").unwrap();
+    let halt = picky.halt.as_ref().expect("picky has halted");
+    let poison: (uuid::Uuid, i64) = sqlx::query_as(
+        "select event_id, position from events where payload->'Created'->>'name' = 'poison'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((halt.event_id, halt.position), poison, "it names the event");
+    assert!(halt.error.contains("-9999-01-01"), "{}", halt.error);
+    assert_eq!(
+        picky.lag_events, 2,
+        "the poisoned event and the one after it wait"
+    );
+    assert!(
+        statuses
+            .iter()
+            .filter(|s| s.name != "picky")
+            .all(|s| s.halt.is_none())
+    );
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        ready.text
+    );
+    let body = ready.json();
+    let shown = body["read_models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "picky")
+        .unwrap();
+    assert_eq!(shown["halted"]["event_id"], poison.0.to_string());
+    assert!(
+        status_command.is_err(),
+        "the status command fails while one has halted"
+    );
+
+    // A fix is deployed: a new process runs the same read model, and tries the event again.
+    fixed.store(true, Ordering::SeqCst);
+    let restarted = Runner::new(pool.clone(), read_models(&fixed))
+        .await
+        .unwrap();
+    restarted.catch_up().await.unwrap();
+
+    assert_eq!(
+        rows(&pool, "select name from picky_names order by name").await,
+        ["after", "first", "poison"]
+    );
+    let statuses = restarted.status().await.unwrap();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s.halt.is_none() && s.lag_events == 0),
+        "{statuses:?}"
+    );
+}
+
+#[sqlx::test]
+async fn writes_do_not_wait_for_a_halted_read_model(pool: PgPool) {
+    sqlx::query("create table picky_names (name text not null)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let fixed = Arc::new(AtomicBool::new(false));
+    // A long settle wait: a write that waited for the halted read model would take a minute.
+    let app = TestApp::build(
+        pool.clone(),
+        None,
+        read_models(&fixed),
+        Duration::from_secs(60),
+    )
+    .await;
+    create_statement(&app, "poison").await.unwrap();
+
+    let written = tokio::time::timeout(Duration::from_secs(30), create_statement(&app, "next"))
+        .await
+        .expect("the write answers without waiting for the halted read model");
+
+    written.unwrap();
+    assert_eq!(
+        rows(&pool, "select name from statements order by name").await,
+        ["next", "poison"]
+    );
+}
+
+#[sqlx::test]
+async fn a_database_that_cannot_give_a_connection_gets_503_with_retry_after(pool: PgPool) {
+    let seeded = TestApp::new(pool.clone()).await;
+    let (_, token) = seeded.provider("Teach First").await;
+    let small = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_millis(300))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let app = TestApp::build(small.clone(), None, projections::all(), SETTLE).await;
+    // Take every connection the pool can give.
+    let mut held = Vec::new();
+    while let Ok(connection) = small.acquire().await {
+        held.push(connection);
+    }
+
+    let read = app.get("/api/v3/participants/ecf", Some(&token)).await;
+    let ready = app.get("/readyz", None).await;
+
+    for response in [&read, &ready] {
+        assert_eq!(
+            response.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            response.text
+        );
+        assert_eq!(response.header("retry-after"), Some("1"));
+        response.json();
+    }
+    assert_eq!(read.json()["error"], "Service unavailable");
+    drop(held);
+    let after = app.get("/api/v3/participants/ecf", Some(&token)).await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.text);
+}
+
+#[sqlx::test]
+async fn a_committed_declaration_is_answered_from_its_commit_when_the_read_model_lags(
+    pool: PgPool,
+) {
+    // The declarations read model is not followed at all: it never shows a write.
+    let without_declarations = projections::all()
+        .into_iter()
+        .filter(|p| p.name() != "declarations")
+        .collect();
+    let app = TestApp::build(pool.clone(), None, without_declarations, SETTLE).await;
+    app.schedules().await;
+    let school = app.ecf_school("Teach First", "100001", 2022).await;
+    let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
+
+    let declared = app.declare(&school.token, started(participant)).await;
+
+    assert_eq!(declared.status, StatusCode::OK, "{}", declared.text);
+    let data = declared.json()["data"].clone();
+    assert_eq!(data["attributes"]["state"], "eligible");
+    assert_eq!(
+        data["attributes"]["participant_id"],
+        participant.to_string()
+    );
+    assert_eq!(data["attributes"]["declaration_type"], "started");
+    let committed: i64 =
+        sqlx::query_scalar("select count(*) from events where event_type = 'Submitted'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(committed, 1);
+}
