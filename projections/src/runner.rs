@@ -219,7 +219,10 @@ impl Runner {
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
         let mut read = 0;
         loop {
-            let step = self.step().await?;
+            let step = match self.step(false).await {
+                Err(StepError::Halting) => self.step(true).await,
+                other => other,
+            }?;
             read += step.read as u64;
             if !step.more {
                 return Ok(read);
@@ -228,9 +231,11 @@ impl Runner {
     }
 
     /// Applies one batch to every projection that is not halted, in one transaction with
-    /// every checkpoint row locked and a savepoint per projection, so that one that fails
-    /// rolls back alone and halts at the event that failed.
-    async fn step(&self) -> Result<Step, ProjectionError> {
+    /// every checkpoint row locked. `careful` puts each projection under a savepoint, so that
+    /// one that fails rolls back alone and halts at the event that failed; otherwise such a
+    /// failure abandons the step with [`StepError::Halting`], to be run again carefully (the
+    /// savepoints cost two round trips per read model, paid only when one fails).
+    async fn step(&self, careful: bool) -> Result<Step, StepError> {
         let mut tx = self.pool.begin().await?;
         // Read models can be rebuilt from the log, and a lost commit takes its checkpoint with
         // it, so the runner need not wait for the disk: the events are re-applied on restart.
@@ -281,7 +286,15 @@ impl Runner {
             step.more |= !complete || target != now;
             for index in group {
                 moved[index] = self
-                    .apply_batch(&mut tx, index, &stored[index], &events, &target, complete)
+                    .apply_batch(
+                        &mut tx,
+                        careful,
+                        index,
+                        &stored[index],
+                        &events,
+                        &target,
+                        complete,
+                    )
                     .await?;
             }
         }
@@ -295,21 +308,23 @@ impl Runner {
 
     /// Applies a batch to one projection under a savepoint and returns its new checkpoint.
     /// An event it cannot take halts it there, with the events before it applied.
+    #[expect(clippy::too_many_arguments, reason = "one batch's whole context")]
     async fn apply_batch(
         &self,
         conn: &mut PgConnection,
+        careful: bool,
         index: usize,
         from: &Checkpoint,
         events: &[StoredEvent],
         target: &Snapshot,
         complete: bool,
-    ) -> Result<Checkpoint, ProjectionError> {
+    ) -> Result<Checkpoint, StepError> {
         let projection = self.projections[index].as_ref();
         let mine: Vec<&StoredEvent> = events
             .iter()
             .filter(|event| reads(projection, &event.aggregate_type))
             .collect();
-        let failed = match apply_under_savepoint(conn, projection, &mine).await? {
+        let failed = match apply_events(conn, careful, projection, &mine).await? {
             None if complete => {
                 return Ok(Checkpoint {
                     applied: target.clone(),
@@ -324,6 +339,7 @@ impl Runner {
                     halt: None,
                 });
             }
+            Some(_) if !careful => return Err(StepError::Halting),
             Some(failed) => failed,
         };
         let (at, error) = failed;
@@ -337,7 +353,7 @@ impl Runner {
         );
         // Keep what it could apply before the event that failed.
         let before = &mine[..at];
-        let after = match apply_under_savepoint(conn, projection, before).await? {
+        let after = match apply_events(conn, true, projection, before).await? {
             None => before.last().map_or(from.after, |event| event.position),
             Some(_) => from.after,
         };
@@ -502,14 +518,53 @@ impl Runner {
     }
 }
 
-/// Applies events under a savepoint. On an error the event cannot be applied, rolls back to
-/// the savepoint and returns the failing event's index with the error; a transient error
-/// aborts the whole step instead.
-async fn apply_under_savepoint(
+/// Why a step did not complete.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    /// A read model cannot apply an event: the step is to be run again with savepoints.
+    #[error("a read model cannot apply an event")]
+    Halting,
+    /// The log could not be read or applied.
+    #[error(transparent)]
+    Failed(#[from] ProjectionError),
+}
+
+impl From<sqlx::Error> for StepError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+impl From<StepError> for ProjectionError {
+    fn from(error: StepError) -> Self {
+        match error {
+            StepError::Failed(error) => error,
+            // A careful step halts the read model instead of returning this.
+            StepError::Halting => Self::Unknown("halting outside a careful step".to_owned()),
+        }
+    }
+}
+
+/// Applies events, under a savepoint when `careful`. On an error the event cannot be applied,
+/// rolls back to the savepoint (if any) and returns the failing event's index with the error;
+/// a transient error aborts the whole step instead.
+async fn apply_events(
     conn: &mut PgConnection,
+    careful: bool,
     projection: &dyn Projection,
     events: &[&StoredEvent],
 ) -> Result<Option<(usize, ProjectionError)>, ProjectionError> {
+    if !careful {
+        projection.start_batch();
+        for (index, event) in events.iter().enumerate() {
+            match projection.apply(conn, event).await {
+                Ok(()) => {}
+                Err(error) if error.is_transient() => return Err(error),
+                Err(error) => return Ok(Some((index, error))),
+            }
+        }
+        return Ok(None);
+    }
     sqlx::query("savepoint projection")
         .execute(&mut *conn)
         .await?;

@@ -329,3 +329,36 @@ async fn a_committed_declaration_is_answered_from_its_commit_when_the_read_model
             .unwrap();
     assert_eq!(committed, 1);
 }
+
+#[sqlx::test]
+async fn readiness_does_not_flap_while_writes_stream_in(pool: PgPool) {
+    let app = TestApp::build(pool.clone(), None, projections::all(), SETTLE).await;
+    let (app, writing) = (&app, &AtomicBool::new(true));
+    let writers = futures::future::join_all((0..16).map(|writer| async move {
+        for n in 0..12 {
+            create_statement(app, &format!("writer {writer} statement {n}"))
+                .await
+                .unwrap();
+        }
+    }));
+    let polls = async {
+        let mut statuses = Vec::new();
+        while writing.load(Ordering::SeqCst) {
+            statuses.push(app.get("/readyz", None).await.status);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        statuses
+    };
+    let written = async {
+        writers.await;
+        writing.store(false, Ordering::SeqCst);
+    };
+
+    let ((), statuses) = tokio::join!(written, polls);
+
+    assert!(statuses.len() > 5, "polled {} times", statuses.len());
+    assert!(
+        statuses.iter().all(|status| *status == StatusCode::OK),
+        "{statuses:?}"
+    );
+}
