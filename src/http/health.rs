@@ -3,7 +3,8 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::http::ApiError;
@@ -15,13 +16,40 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
 }
 
+/// The health routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(alive, ready))]
+pub(super) struct HealthApi;
+
+/// What a health check answers: `{"status": "ok"}`.
+#[derive(Debug, Serialize, ToSchema)]
+struct Health {
+    #[schema(value_type = String, example = "ok")]
+    status: &'static str,
+}
+
 /// The process is up.
-async fn alive() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "The process is up", body = Health)),
+)]
+async fn alive() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// The database answers and every read model has applied every visible event.
-async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve", body = Health),
+        (status = 503, description = "The database is unreachable or read models are catching up"),
+    ),
+)]
+async fn ready(State(app): State<AppState>) -> Result<Json<Health>, ApiError> {
     let lagging = app.ledger.runner().lagging().await.map_err(|error| {
         tracing::warn!(%error, "readiness check cannot reach the database");
         ApiError::Unavailable("database unreachable".to_owned())
@@ -32,5 +60,5 @@ async fn ready(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
             lagging.join(", ")
         )));
     }
-    Ok(Json(json!({ "status": "ready" })))
+    Ok(Json(Health { status: "ready" }))
 }
