@@ -67,10 +67,10 @@ struct TokenAttributes {
     responses(
         (status = 201, description = "The token, shown this once", content_type = "application/vnd.api+json",
             body = Document<Resource<TokenAttributes>>),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an admin token"),
-        (status = 422, description = "An unknown role or lead provider", body = ErrorsBody),
+        (status = 422, description = "An unknown role or lead provider", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn create_token(

@@ -62,7 +62,7 @@ async fn internal_json() -> Response {
     params(("version" = String, Path, description = "The API version", example = "v3", pattern = "^v[123]$")),
     responses(
         (status = 200, description = "The OpenAPI 3.0 provider spec", body = Object),
-        (status = 404, description = "No such version", body = ErrorBody),
+        (status = 404, description = "No such version", content_type = "application/vnd.api+json", body = ErrorBody),
     ),
 )]
 async fn provider_json(Path(version): Path<String>) -> Result<Response, ApiError> {
@@ -77,8 +77,8 @@ async fn provider_json(Path(version): Path<String>) -> Result<Response, ApiError
     tag = "documentation",
     params(("version" = String, Path, description = "The API version", example = "v3", pattern = "^v[123]$")),
     responses(
-        (status = 200, description = "The OpenAPI 3.0 provider spec", content_type = "application/yaml", body = String),
-        (status = 404, description = "No such version", body = ErrorBody),
+        (status = 200, description = "The OpenAPI 3.0 provider spec", content_type = "application/yaml", body = Object),
+        (status = 404, description = "No such version", content_type = "application/vnd.api+json", body = ErrorBody),
     ),
 )]
 async fn provider_yaml(Path(version): Path<String>) -> Result<Response, ApiError> {

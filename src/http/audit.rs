@@ -173,9 +173,9 @@ fn instant_param(
     ),
     responses(
         (status = 200, description = "A page of events in the global order", body = EventPage),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an auditor token"),
-        (status = 400, description = "A filter or page parameter the service cannot read", body = ErrorsBody),
+        (status = 400, description = "A filter or page parameter the service cannot read", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn list_events(
@@ -224,9 +224,9 @@ async fn list_events(
     params(("id" = Uuid, Path, description = "The participant")),
     responses(
         (status = 200, description = "Every event concerning the person", content_type = "application/vnd.api+json", body = Document<Vec<Resource<EventAttributes>>>),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an auditor token"),
-        (status = 404, description = "No events concern it", body = ErrorBody),
+        (status = 404, description = "No events concern it", content_type = "application/vnd.api+json", body = ErrorBody),
     ),
 )]
 async fn participant_history(
@@ -254,9 +254,9 @@ async fn participant_history(
     params(("id" = Uuid, Path, description = "The declaration")),
     responses(
         (status = 200, description = "Every event of the declaration", content_type = "application/vnd.api+json", body = Document<Vec<Resource<EventAttributes>>>),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an auditor token"),
-        (status = 404, description = "No events concern it", body = ErrorBody),
+        (status = 404, description = "No events concern it", content_type = "application/vnd.api+json", body = ErrorBody),
     ),
 )]
 async fn declaration_history(
@@ -296,7 +296,7 @@ async fn history(
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "One trail per training record that changed lead provider: placements, declarations and the actions on them", content_type = "application/json", body = Vec<Value>),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an auditor token"),
     ),
 )]
@@ -315,7 +315,7 @@ async fn transfer_trails(
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "One row per action on a declaration of a transferred training record", content_type = "text/csv", body = String),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an auditor token"),
     ),
 )]
@@ -394,9 +394,9 @@ struct HeadAttributes {
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The newest seal: record it outside the system and compare later", content_type = "application/vnd.api+json", body = Document<Resource<HeadAttributes>>),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an auditor token"),
-        (status = 404, description = "Nothing is sealed yet", body = ErrorBody),
+        (status = 404, description = "Nothing is sealed yet", content_type = "application/vnd.api+json", body = ErrorBody),
     ),
 )]
 async fn show_head(

@@ -364,7 +364,7 @@ fn envelope(attributes: RefOr<Schema>) -> RefOr<Schema> {
 
 impl<T: ToSchema> ToSchema for JsonApiBody<T> {
     fn name() -> Cow<'static, str> {
-        Cow::Owned(format!("JsonApiBody_{}", T::name()))
+        Cow::Borrowed("JsonApiBody")
     }
 
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {

@@ -73,10 +73,10 @@ fn statement_id(id: &str) -> Result<StatementId, ApiError> {
     responses(
         (status = 200, description = "The statement priced in full; a printable page for `Accept: text/html`",
             content((StatementBreakdown = "application/json"), (String = "text/html"))),
-        (status = 400, description = "`as_of` is not a date-time", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "`as_of` is not a date-time", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not a finance token"),
-        (status = 404, description = "No such statement", body = ErrorBody),
+        (status = 404, description = "No such statement", content_type = "application/vnd.api+json", body = ErrorBody),
     ),
 )]
 async fn show_statement(
@@ -115,10 +115,10 @@ async fn show_statement(
     params(("id" = Uuid, Path, description = "The statement")),
     responses(
         (status = 200, description = "The statement, paid", body = StatementBreakdown),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not a finance token"),
-        (status = 404, description = "No such statement", body = ErrorBody),
-        (status = 422, description = "The statement is not payable", body = ErrorsBody),
+        (status = 404, description = "No such statement", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The statement is not payable", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn pay_statement(
@@ -165,10 +165,10 @@ fn yes() -> bool {
             "name": "January 2024", "deadline_date": "2023-12-31", "payment_date": "2024-01-25"}}})),
     responses(
         (status = 201, description = "The new statement, priced", body = StatementBreakdown),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not a finance token"),
-        (status = 422, description = "The statement breaks a rule", body = ErrorsBody),
+        (status = 422, description = "The statement breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn add_statement(
@@ -215,7 +215,7 @@ struct UnattachedAttributes {
     responses(
         (status = 200, description = "The lines", content_type = "application/vnd.api+json",
             body = Document<Vec<Resource<UnattachedAttributes>>>),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not a finance token"),
     ),
 )]

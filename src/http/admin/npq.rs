@@ -45,10 +45,10 @@ struct ApplicationAttributes {
     responses(
         (status = 201, description = "The application", content_type = "application/vnd.api+json",
             body = Document<Resource<ApplicationAttributes>>),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an admin token"),
-        (status = 422, description = "An unknown provider, course, cohort or school", body = ErrorsBody),
+        (status = 422, description = "An unknown provider, course, cohort or school", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn apply(

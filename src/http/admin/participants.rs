@@ -95,10 +95,10 @@ fn record_document(record: TrainingRecordId, participant: Option<ParticipantId>)
     responses(
         (status = 201, description = "The training record", content_type = "application/vnd.api+json",
             body = Document<Resource<RecordAttributes>>),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an admin token"),
-        (status = 422, description = "The change breaks a rule", body = ErrorsBody),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn register(
@@ -148,11 +148,11 @@ struct Mentor {
     responses(
         (status = 200, description = "The training record", content_type = "application/vnd.api+json",
             body = Document<Resource<RecordAttributes>>),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an admin token"),
-        (status = 404, description = "No such training record", body = ErrorBody),
-        (status = 422, description = "The change breaks a rule", body = ErrorsBody),
+        (status = 404, description = "No such training record", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn assign_mentor(
@@ -188,11 +188,11 @@ struct Eligibility {
     responses(
         (status = 200, description = "The training record", content_type = "application/vnd.api+json",
             body = Document<Resource<RecordAttributes>>),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an admin token"),
-        (status = 404, description = "No such training record", body = ErrorBody),
-        (status = 422, description = "The change breaks a rule", body = ErrorsBody),
+        (status = 404, description = "No such training record", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn change_funding_eligibility(
@@ -230,11 +230,11 @@ struct Leaving {
     responses(
         (status = 200, description = "The training record", content_type = "application/vnd.api+json",
             body = Document<Resource<RecordAttributes>>),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an admin token"),
-        (status = 404, description = "No such training record", body = ErrorBody),
-        (status = 422, description = "The change breaks a rule", body = ErrorsBody),
+        (status = 404, description = "No such training record", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn report_leaving(
@@ -267,11 +267,11 @@ struct Joining {
     responses(
         (status = 200, description = "The training record", content_type = "application/vnd.api+json",
             body = Document<Resource<RecordAttributes>>),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an admin token"),
-        (status = 404, description = "No such training record", body = ErrorBody),
-        (status = 422, description = "The change breaks a rule", body = ErrorsBody),
+        (status = 404, description = "No such training record", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn join(

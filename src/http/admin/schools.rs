@@ -60,11 +60,11 @@ fn recorded(id: String, kind: &'static str) -> Document<Resource<Recorded>> {
     responses(
         (status = 200, description = "Recorded", content_type = "application/vnd.api+json",
             body = Document<Resource<Recorded>>),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an admin token"),
-        (status = 404, description = "No such partnership", body = ErrorBody),
-        (status = 422, description = "The challenge breaks a rule", body = ErrorsBody),
+        (status = 404, description = "No such partnership", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The challenge breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn challenge(
@@ -109,11 +109,11 @@ struct CohortSetUp {
     responses(
         (status = 200, description = "Recorded", content_type = "application/vnd.api+json",
             body = Document<Resource<Recorded>>),
-        (status = 400, description = "Not a JSON:API body", body = ErrorsBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
         (status = 403, description = "Not an admin token"),
-        (status = 404, description = "No such school", body = ErrorBody),
-        (status = 422, description = "Not a year, or the choice breaks a rule", body = ErrorsBody),
+        (status = 404, description = "No such school", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "Not a year, or the choice breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
     ),
 )]
 async fn set_up_cohort(
