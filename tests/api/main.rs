@@ -14,6 +14,7 @@ mod participants;
 mod partnerships;
 mod plumbing;
 mod private_postgres;
+mod route_coverage;
 mod schools;
 mod seed;
 mod spec;

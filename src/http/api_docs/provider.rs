@@ -89,6 +89,10 @@ pub fn apply(spec: &mut Value, differences: &Value, version: &str) {
     {
         add_alias(spec, alias);
     }
+    if differences["repair"] == true {
+        repair_property_required(spec);
+        deduplicate_operation_ids(spec);
+    }
     let media = differences["json_media_type"]
         .as_str()
         .unwrap_or("application/json");
@@ -102,6 +106,52 @@ pub fn apply(spec: &mut Value, differences: &Value, version: &str) {
         for (method, operation) in item {
             if METHODS.contains(&method.as_str()) {
                 amend(operation, path, differences, media);
+            }
+        }
+    }
+}
+
+/// Drops `required: true|false` written on a property (OpenAPI 3.0 wants a list of names on the
+/// object), which makes validators and client generators refuse the v1 and v2 specs.
+fn repair_property_required(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(properties)) = map.get_mut("properties") {
+                for property in properties.values_mut() {
+                    if let Some(property) = property.as_object_mut()
+                        && property.get("required").is_some_and(Value::is_boolean)
+                    {
+                        property.remove("required");
+                    }
+                }
+            }
+            map.values_mut().for_each(repair_property_required);
+        }
+        Value::Array(items) => items.iter_mut().for_each(repair_property_required),
+        _ => {}
+    }
+}
+
+/// Numbers the repeats of an `operationId` (`participant_declarations_2`): OpenAPI wants them
+/// unique, and the v3 spec reuses several.
+fn deduplicate_operation_ids(spec: &mut Value) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let items = spec.get_mut("paths").and_then(Value::as_object_mut);
+    for item in items.into_iter().flat_map(|paths| paths.values_mut()) {
+        for method in METHODS {
+            let Some(id) = item
+                .get_mut(method)
+                .and_then(|op| op.get_mut("operationId"))
+            else {
+                continue;
+            };
+            let Some(name) = id.as_str().map(str::to_owned) else {
+                continue;
+            };
+            let count = seen.entry(name.clone()).or_default();
+            *count += 1;
+            if *count > 1 {
+                *id = format!("{name}_{count}").into();
             }
         }
     }
@@ -123,7 +173,11 @@ fn add_alias(spec: &mut Value, alias: &Value) {
     operation["deprecated"] = true.into();
     operation["summary"] =
         format!("Deprecated alias of {} {same_as}", method.to_uppercase()).into();
-    operation["operationId"] = format!("{method}_alias_{path}").into();
+    let id = operation["operationId"]
+        .as_str()
+        .unwrap_or(method)
+        .to_owned();
+    operation["operationId"] = format!("{id}_alias").into();
     spec["paths"][path][method] = operation;
 }
 
