@@ -159,8 +159,7 @@ async fn the_served_provider_specs_are_valid_openapi_3_0(pool: PgPool) {
     }
 }
 
-/// Checks a document with openapi-spec-validator (on the machine image; the validator
-/// schemathesis runs first).
+/// Checks a document with openapi-spec-validator (a Python package on the machine image).
 fn assert_valid(document: &Value, schema: &str) {
     let file = std::env::temp_dir().join(format!(
         "cpd-ledger-{}-{}.json",
