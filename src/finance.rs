@@ -16,6 +16,7 @@ use projections::{declarations, finance, statements};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::PgPool;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::ledger::{Actor, CommandContext, Ledger, LedgerError};
@@ -167,7 +168,7 @@ pub async fn add_statement(
 }
 
 /// Where a statement stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StatementStatus {
     /// Receiving declarations.
@@ -179,26 +180,30 @@ pub enum StatementStatus {
 }
 
 /// One band's part in one declaration type's output on an ECF statement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct BandLine {
     /// The declaration type.
     pub declaration_type: String,
     /// The band: A, B, C, D.
+    #[schema(value_type = String)]
     pub band: char,
     /// The fee per declaration in this band.
+    #[schema(value_type = String)]
     pub fee: Decimal,
     /// Declarations paid in this band.
     pub additions: u32,
     /// Clawbacks unwound from this band.
     pub subtractions: u32,
     /// additions × fee.
+    #[schema(value_type = String)]
     pub output_fee: Decimal,
     /// subtractions × fee.
+    #[schema(value_type = String)]
     pub clawback: Decimal,
 }
 
 /// One NPQ course's part in a statement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CourseLine {
     /// The course.
     pub course_identifier: String,
@@ -207,24 +212,31 @@ pub struct CourseLine {
     /// Refundable declarations.
     pub refundable: i64,
     /// The monthly service fee.
+    #[schema(value_type = String)]
     pub service_fee: Decimal,
     /// The payment per declaration.
+    #[schema(value_type = String)]
     pub per_declaration: Decimal,
     /// Output payments.
+    #[schema(value_type = String)]
     pub output: Decimal,
     /// Clawbacks.
+    #[schema(value_type = String)]
     pub clawback: Decimal,
     /// Targeted delivery funding.
+    #[schema(value_type = String)]
     pub tdf: Decimal,
     /// TDF refunded.
+    #[schema(value_type = String)]
     pub tdf_refund: Decimal,
     /// The course's total.
+    #[schema(value_type = String)]
     pub total: Decimal,
 }
 
 /// A statement priced, as finance sees it. Amounts are exact; show them with
 /// [`aggregates::finance::pennies`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct StatementBreakdown {
     /// The statement.
     pub id: Uuid,
@@ -245,26 +257,35 @@ pub struct StatementBreakdown {
     /// The instant it is shown as of (none: now).
     pub as_of: Option<DateTime<Utc>>,
     /// The service fee.
+    #[schema(value_type = String)]
     pub service_fee: Decimal,
     /// ECF: per band and declaration type.
     pub bands: Vec<BandLine>,
     /// NPQ: per course.
     pub courses: Vec<CourseLine>,
     /// Σ output fees.
+    #[schema(value_type = String)]
     pub output_fee: Decimal,
     /// ECF uplift fees; for NPQ, targeted delivery funding.
+    #[schema(value_type = String)]
     pub uplift_fee: Decimal,
     /// Σ clawbacks (positive, deducted), uplift clawbacks included.
+    #[schema(value_type = String)]
     pub clawbacks: Decimal,
     /// −clawbacks.
+    #[schema(value_type = String)]
     pub adjustments: Decimal,
     /// Manual adjustment.
+    #[schema(value_type = String)]
     pub reconcile_amount: Decimal,
     /// Before VAT.
+    #[schema(value_type = String)]
     pub total: Decimal,
     /// VAT.
+    #[schema(value_type = String)]
     pub vat: Decimal,
     /// With VAT.
+    #[schema(value_type = String)]
     pub total_with_vat: Decimal,
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, each with its own `router()`, merged by [`app`].
 
 mod admin;
+mod api_docs;
 pub(crate) mod audit;
 mod csv_export;
 mod declarations;
@@ -53,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(audit::router())
         .merge(finance::router())
+        .merge(api_docs::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -44,7 +44,7 @@ pub enum NpqFlowError {
 
 /// An application as the registration side sends it, through the admin API (JSON) or the CLI
 /// (flags).
-#[derive(Clone, Debug, Deserialize, clap::Args)]
+#[derive(Clone, Debug, Deserialize, clap::Args, utoipa::ToSchema)]
 pub struct NewApplication {
     /// The application's id (default: a new one).
     #[arg(long)]

@@ -10,9 +10,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::auth::{self, Role};
+use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody};
 
@@ -25,8 +27,21 @@ pub fn router() -> Router<AppState> {
         .merge(schools::router())
 }
 
+/// The admin routes' description.
+pub(super) fn openapi() -> utoipa::openapi::OpenApi {
+    let mut api = AdminApi::openapi();
+    api.merge(npq::NpqApi::openapi());
+    api.merge(participants::ParticipantsApi::openapi());
+    api.merge(schools::SchoolsApi::openapi());
+    api
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(create_token))]
+struct AdminApi;
+
 /// What an admin asks for: a role and, for provider tokens, the provider's name.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct TokenRequest {
     role: String,
     lead_provider: Option<String>,
@@ -34,7 +49,7 @@ struct TokenRequest {
 }
 
 /// The issued token, shown this once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct TokenAttributes {
     role: String,
     lead_provider: Option<String>,
@@ -42,6 +57,22 @@ struct TokenAttributes {
 }
 
 /// Issues a token.
+#[utoipa::path(
+    post,
+    path = "/admin/tokens",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    request_body(content = JsonApiBody<TokenRequest>, content_type = "application/vnd.api+json",
+        example = json!({"data": {"type": "token", "attributes": {"role": "lead_provider", "lead_provider": "Ambition Institute"}}})),
+    responses(
+        (status = 201, description = "The token, shown this once", content_type = "application/vnd.api+json",
+            body = Document<Resource<TokenAttributes>>),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 422, description = "An unknown role or lead provider", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn create_token(
     State(app): State<AppState>,
     _admin: Admin,

@@ -14,9 +14,11 @@ use projections::audit::{self, EventFilter, Trail};
 use projections::{Position, StoredEvent, seals};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::extract::parse_instant;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, Auditor};
@@ -39,13 +41,26 @@ pub fn router() -> Router<AppState> {
         .route("/audit/transfers.csv", get(transfer_trails_csv))
 }
 
-#[derive(Debug, Serialize)]
+/// The audit routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(
+    show_head,
+    list_events,
+    participant_history,
+    declaration_history,
+    transfer_trails,
+    transfer_trails_csv
+))]
+pub(super) struct AuditApi;
+
+#[derive(Debug, Serialize, ToSchema)]
 struct EventAttributes {
     position: i64,
     stream_type: String,
     stream_id: String,
     sequence: i64,
     event_type: String,
+    #[schema(value_type = Object)]
     payload: Value,
     recorded_at: String,
     actor_type: Option<String>,
@@ -86,13 +101,13 @@ impl From<StoredEvent> for EventResource {
 }
 
 /// A page of events and the cursor for the next one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct EventPage {
-    data: Vec<EventResource>,
+    data: Vec<Resource<EventAttributes>>,
     meta: PageMeta,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct PageMeta {
     next_cursor: Option<String>,
 }
@@ -141,6 +156,28 @@ fn instant_param(
 /// Events in the global order, filtered by `filter[participant_id]`, `filter[declaration_id]`,
 /// `filter[lead_provider_id]`, `filter[event_type]`, `filter[from]` and `filter[to]`, paged
 /// with `page[cursor]` (from the previous page's `meta.next_cursor`) and `page[size]`.
+#[utoipa::path(
+    get,
+    path = "/audit/events",
+    tag = "audit",
+    security(("bearerAuth" = [])),
+    params(
+        ("filter[participant_id]" = Option<Uuid>, Query, description = "Events concerning this person"),
+        ("filter[declaration_id]" = Option<Uuid>, Query, description = "Events of this declaration"),
+        ("filter[lead_provider_id]" = Option<Uuid>, Query, description = "Events concerning this lead provider"),
+        ("filter[event_type]" = Option<String>, Query, description = "Events of this type, e.g. `DeclarationSubmitted`"),
+        ("filter[from]" = Option<String>, Query, description = "Recorded at or after this instant (ISO 8601)"),
+        ("filter[to]" = Option<String>, Query, description = "Recorded before this instant (ISO 8601)"),
+        ("page[cursor]" = Option<String>, Query, description = "The previous page's `meta.next_cursor`"),
+        ("page[size]" = Option<i64>, Query, description = "Events per page: 100 unless given, at most 1000", minimum = 1),
+    ),
+    responses(
+        (status = 200, description = "A page of events in the global order", body = EventPage),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an auditor token"),
+        (status = 400, description = "A filter or page parameter the service cannot read", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn list_events(
     State(app): State<AppState>,
     _auditor: Auditor,
@@ -179,6 +216,19 @@ async fn list_events(
 }
 
 /// Every event concerning one person, in order.
+#[utoipa::path(
+    get,
+    path = "/audit/participants/{id}",
+    tag = "audit",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "The participant")),
+    responses(
+        (status = 200, description = "Every event concerning the person", content_type = "application/vnd.api+json", body = Document<Vec<Resource<EventAttributes>>>),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an auditor token"),
+        (status = 404, description = "No events concern it", content_type = "application/vnd.api+json", body = ErrorBody),
+    ),
+)]
 async fn participant_history(
     State(app): State<AppState>,
     _auditor: Auditor,
@@ -196,6 +246,19 @@ async fn participant_history(
 }
 
 /// Every event of one declaration, in order.
+#[utoipa::path(
+    get,
+    path = "/audit/declarations/{id}",
+    tag = "audit",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "The declaration")),
+    responses(
+        (status = 200, description = "Every event of the declaration", content_type = "application/vnd.api+json", body = Document<Vec<Resource<EventAttributes>>>),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an auditor token"),
+        (status = 404, description = "No events concern it", content_type = "application/vnd.api+json", body = ErrorBody),
+    ),
+)]
 async fn declaration_history(
     State(app): State<AppState>,
     _auditor: Auditor,
@@ -226,6 +289,17 @@ async fn history(
 }
 
 /// The transferred-provider trail, as JSON.
+#[utoipa::path(
+    get,
+    path = "/audit/transfers",
+    tag = "audit",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "One trail per training record that changed lead provider: placements, declarations and the actions on them", content_type = "application/json", body = Vec<Value>),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an auditor token"),
+    ),
+)]
 async fn transfer_trails(
     State(app): State<AppState>,
     _auditor: Auditor,
@@ -234,6 +308,17 @@ async fn transfer_trails(
 }
 
 /// The transferred-provider trail, one row per action on a declaration.
+#[utoipa::path(
+    get,
+    path = "/audit/transfers.csv",
+    tag = "audit",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "One row per action on a declaration of a transferred training record", content_type = "text/csv", body = String),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an auditor token"),
+    ),
+)]
 async fn transfer_trails_csv(
     State(app): State<AppState>,
     _auditor: Auditor,
@@ -293,7 +378,7 @@ pub fn trails_csv(trails: &[Trail]) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct HeadAttributes {
     position: i64,
     event_id: String,
@@ -302,6 +387,18 @@ struct HeadAttributes {
 }
 
 /// The newest seal of the chain.
+#[utoipa::path(
+    get,
+    path = "/audit/head",
+    tag = "audit",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The newest seal: record it outside the system and compare later", content_type = "application/vnd.api+json", body = Document<Resource<HeadAttributes>>),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an auditor token"),
+        (status = 404, description = "Nothing is sealed yet", content_type = "application/vnd.api+json", body = ErrorBody),
+    ),
+)]
 async fn show_head(
     State(app): State<AppState>,
     _auditor: Auditor,

@@ -4,13 +4,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::auth::Refusal;
 use crate::http::json_api::JSON_API;
 use crate::ledger::LedgerError;
 
 /// One `{"title","detail"}` entry of a 400 or 422 body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ErrorEntry {
     /// The attribute at fault, or a short category such as `Bad request`.
     pub title: String,
@@ -26,6 +27,21 @@ impl ErrorEntry {
             detail: detail.into(),
         }
     }
+}
+
+/// The body of a 400, 413 or 422: `{"errors": [{"title","detail"}]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorsBody {
+    /// One entry per attribute at fault.
+    pub errors: Vec<ErrorEntry>,
+}
+
+/// The body of a 401, 404 or 500: `{"error": "Resource not Found"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, in the real API's words.
+    #[schema(value_type = String)]
+    pub error: &'static str,
 }
 
 /// Every way a request can fail.
@@ -81,9 +97,16 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
-            Self::BadRequest(entry) => (StatusCode::BAD_REQUEST, json!({ "errors": [entry] })),
+            Self::BadRequest(entry) => (
+                StatusCode::BAD_REQUEST,
+                json!(ErrorsBody {
+                    errors: vec![entry]
+                }),
+            ),
             Self::Unauthorized => {
-                let body = json!({ "error": "HTTP Token: Access denied" });
+                let body = json!(ErrorBody {
+                    error: "HTTP Token: Access denied"
+                });
                 let mut response = json_response(StatusCode::UNAUTHORIZED, &body);
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
@@ -94,15 +117,22 @@ impl IntoResponse for ApiError {
             Self::Forbidden => return StatusCode::FORBIDDEN.into_response(),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
-                json!({ "error": "Resource not Found" }),
+                json!(ErrorBody {
+                    error: "Resource not Found"
+                }),
             ),
             Self::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                json!({ "errors": [ErrorEntry::new("Bad request", "The request body is too large")] }),
+                json!(ErrorsBody {
+                    errors: vec![ErrorEntry::new(
+                        "Bad request",
+                        "The request body is too large"
+                    )]
+                }),
             ),
             Self::Unprocessable(entries) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                json!({ "errors": entries }),
+                json!(ErrorsBody { errors: entries }),
             ),
             Self::TooManyRequests(retry_after) => {
                 let mut response = (StatusCode::TOO_MANY_REQUESTS, "Retry later\n").into_response();
@@ -123,7 +153,9 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %cause, "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({ "error": "Internal server error" }),
+                    json!(ErrorBody {
+                        error: "Internal server error"
+                    }),
                 )
             }
         };

@@ -1,6 +1,7 @@
 //! Extractors: who is calling, the list parameters (`filter`, `page`, `sort`), and JSON:API
 //! request bodies, each failing with the real API's error.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use aggregates::LeadProviderId;
@@ -10,6 +11,9 @@ use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use projections::Page;
 use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
@@ -343,6 +347,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonApiBody<T> {
         T::deserialize(attributes)
             .map(Self)
             .map_err(|error| ApiError::bad_request(error.to_string()))
+    }
+}
+
+/// The envelope in the API description: `data.type` and `data.attributes`, the latter `T`.
+fn envelope(attributes: RefOr<Schema>) -> RefOr<Schema> {
+    let data = ObjectBuilder::new()
+        .property("type", ObjectBuilder::new().schema_type(Type::String))
+        .property("attributes", attributes)
+        .required("attributes");
+    ObjectBuilder::new()
+        .property("data", data)
+        .required("data")
+        .into()
+}
+
+impl<T: ToSchema> ToSchema for JsonApiBody<T> {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("JsonApiBody")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        T::schemas(schemas);
+    }
+}
+
+/// How `#[utoipa::path]` builds the schema of a generic body such as `JsonApiBody<Registration>`
+/// (utoipa's derive writes the same for generic structs; its `PartialSchema` follows from this).
+impl<T: ToSchema> utoipa::__dev::ComposeSchema for JsonApiBody<T> {
+    fn compose(generics: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+        envelope(generics.into_iter().next().unwrap_or_else(T::schema))
     }
 }
 

@@ -4,24 +4,26 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The media type of every JSON response.
 pub const JSON_API: &str = "application/vnd.api+json";
 
 /// A response document: `{"data": ...}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Document<T> {
     /// One resource or a list of them.
     pub data: T,
 }
 
 /// One resource: `{"id","type","attributes"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Resource<A> {
     /// Its id.
     pub id: String,
     /// Its JSON:API type, e.g. `statement`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
     /// Its attributes.
     pub attributes: A,

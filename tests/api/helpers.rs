@@ -397,3 +397,10 @@ pub fn started(participant: ParticipantId) -> Value {
         "course_identifier": "ecf-induction",
     })
 }
+
+impl TestApp {
+    /// The whole router, for tests that look at its routes.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+}

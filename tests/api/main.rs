@@ -1,5 +1,6 @@
 //! Integration tests: the whole service against real PostgreSQL, a fresh database per test.
 
+mod api_docs;
 mod audit;
 mod auth;
 mod csv_exports;
@@ -14,6 +15,7 @@ mod partnerships;
 mod plumbing;
 mod private_postgres;
 mod read_side;
+mod route_coverage;
 mod schools;
 mod seed;
 mod spec;

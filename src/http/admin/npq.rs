@@ -6,8 +6,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
+use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody};
 use crate::npq::NewApplication;
@@ -17,8 +19,13 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/npq-applications", post(apply))
 }
 
+/// The NPQ registration routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(apply))]
+pub(super) struct NpqApi;
+
 /// What the admin API answers: the application's person.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct ApplicationAttributes {
     participant_id: String,
     lead_provider_id: String,
@@ -26,6 +33,24 @@ struct ApplicationAttributes {
 }
 
 /// Records an application (sending the same one again changes nothing).
+#[utoipa::path(
+    post,
+    path = "/admin/npq-applications",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    request_body(content = JsonApiBody<NewApplication>, content_type = "application/vnd.api+json",
+        example = json!({"data": {"type": "npq_application", "attributes": {
+            "lead_provider": "Ambition Institute", "course_identifier": "npq-headship",
+            "cohort": 2023, "full_name": "Ada Lovelace", "email": "ada@example.com"}}})),
+    responses(
+        (status = 201, description = "The application", content_type = "application/vnd.api+json",
+            body = Document<Resource<ApplicationAttributes>>),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 422, description = "An unknown provider, course, cohort or school", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn apply(
     State(app): State<AppState>,
     admin: Admin,

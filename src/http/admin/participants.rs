@@ -9,9 +9,11 @@ use axum::http::StatusCode;
 use axum::routing::{post, put};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::extract::parse_instant;
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody, Now};
@@ -30,9 +32,21 @@ pub fn router() -> Router<AppState> {
         .route("/admin/training-records/{id}/joining", put(join))
 }
 
-#[derive(Debug, Deserialize)]
+/// The school-side routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(
+    register,
+    assign_mentor,
+    change_funding_eligibility,
+    report_leaving,
+    join
+))]
+pub(super) struct ParticipantsApi;
+
+#[derive(Debug, Deserialize, ToSchema)]
 struct Registration {
     participant_id: Option<Uuid>,
+    #[schema(value_type = String, example = "ect")]
     participant_type: ParticipantType,
     full_name: String,
     email: String,
@@ -52,7 +66,7 @@ struct Registration {
 }
 
 /// What a school-side command answers: the record and its person.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct RecordAttributes {
     participant_id: Option<String>,
 }
@@ -72,6 +86,21 @@ fn record_document(record: TrainingRecordId, participant: Option<ParticipantId>)
 }
 
 /// Registers a participant at a school.
+#[utoipa::path(
+    post,
+    path = "/admin/participants",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    request_body(content = JsonApiBody<Registration>, content_type = "application/vnd.api+json"),
+    responses(
+        (status = 201, description = "The training record", content_type = "application/vnd.api+json",
+            body = Document<Resource<RecordAttributes>>),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn register(
     State(app): State<AppState>,
     admin: Admin,
@@ -103,12 +132,29 @@ async fn register(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct Mentor {
     mentor_id: Option<Uuid>,
 }
 
 /// Assigns or removes an ECT's mentor.
+#[utoipa::path(
+    put,
+    path = "/admin/training-records/{id}/mentor",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "The training record")),
+    request_body(content = JsonApiBody<Mentor>, content_type = "application/vnd.api+json"),
+    responses(
+        (status = 200, description = "The training record", content_type = "application/vnd.api+json",
+            body = Document<Resource<RecordAttributes>>),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 404, description = "No such training record", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn assign_mentor(
     State(app): State<AppState>,
     admin: Admin,
@@ -126,12 +172,29 @@ async fn assign_mentor(
     Ok(record_document(record, None))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct Eligibility {
     eligible_for_funding: Option<bool>,
 }
 
 /// Decides funding eligibility; becoming eligible moves submitted declarations to eligible.
+#[utoipa::path(
+    put,
+    path = "/admin/training-records/{id}/funding-eligibility",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "The training record")),
+    request_body(content = JsonApiBody<Eligibility>, content_type = "application/vnd.api+json"),
+    responses(
+        (status = 200, description = "The training record", content_type = "application/vnd.api+json",
+            body = Document<Resource<RecordAttributes>>),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 404, description = "No such training record", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn change_funding_eligibility(
     State(app): State<AppState>,
     admin: Admin,
@@ -151,12 +214,29 @@ async fn change_funding_eligibility(
     Ok(record_document(record, None))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct Leaving {
     end_date: Option<String>,
 }
 
 /// Records the date the participant leaves the current school.
+#[utoipa::path(
+    put,
+    path = "/admin/training-records/{id}/leaving",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "The training record")),
+    request_body(content = JsonApiBody<Leaving>, content_type = "application/vnd.api+json"),
+    responses(
+        (status = 200, description = "The training record", content_type = "application/vnd.api+json",
+            body = Document<Resource<RecordAttributes>>),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 404, description = "No such training record", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn report_leaving(
     State(app): State<AppState>,
     admin: Admin,
@@ -170,13 +250,30 @@ async fn report_leaving(
     Ok(record_document(record, None))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct Joining {
     school_urn: String,
     start_date: Option<String>,
 }
 
 /// Records that another school takes the participant on.
+#[utoipa::path(
+    put,
+    path = "/admin/training-records/{id}/joining",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "The training record")),
+    request_body(content = JsonApiBody<Joining>, content_type = "application/vnd.api+json"),
+    responses(
+        (status = 200, description = "The training record", content_type = "application/vnd.api+json",
+            body = Document<Resource<RecordAttributes>>),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 404, description = "No such training record", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The change breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn join(
     State(app): State<AppState>,
     admin: Admin,

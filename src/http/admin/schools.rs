@@ -7,9 +7,11 @@ use axum::extract::{Path, State};
 use axum::routing::put;
 use projections::reference;
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody, Now};
 use crate::partnerships;
@@ -21,12 +23,17 @@ pub fn router() -> Router<AppState> {
         .route("/admin/schools/{urn}/cohorts/{cohort}", put(set_up_cohort))
 }
 
-#[derive(Debug, Deserialize)]
+/// The school-side partnership routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(challenge, set_up_cohort))]
+pub(super) struct SchoolsApi;
+
+#[derive(Debug, Deserialize, ToSchema)]
 struct Challenge {
     reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Recorded {
     recorded: bool,
 }
@@ -42,6 +49,24 @@ fn recorded(id: String, kind: &'static str) -> Document<Resource<Recorded>> {
 }
 
 /// The school challenges a partnership.
+#[utoipa::path(
+    put,
+    path = "/admin/partnerships/{id}/challenge",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "The partnership")),
+    request_body(content = JsonApiBody<Challenge>, content_type = "application/vnd.api+json",
+        example = json!({"data": {"type": "partnership", "attributes": {"reason": "mistake"}}})),
+    responses(
+        (status = 200, description = "Recorded", content_type = "application/vnd.api+json",
+            body = Document<Resource<Recorded>>),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 404, description = "No such partnership", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "The challenge breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn challenge(
     State(app): State<AppState>,
     admin: Admin,
@@ -64,12 +89,33 @@ async fn challenge(
     Ok(recorded(id.to_string(), "partnership"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct CohortSetUp {
     induction_programme_choice: Option<String>,
 }
 
 /// The school sets a cohort up, optionally choosing its induction programme.
+#[utoipa::path(
+    put,
+    path = "/admin/schools/{urn}/cohorts/{cohort}",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    params(
+        ("urn" = String, Path, description = "The school's URN"),
+        ("cohort" = i32, Path, description = "The cohort's start year"),
+    ),
+    request_body(content = JsonApiBody<CohortSetUp>, content_type = "application/vnd.api+json",
+        example = json!({"data": {"type": "school-cohort", "attributes": {"induction_programme_choice": "full_induction_programme"}}})),
+    responses(
+        (status = 200, description = "Recorded", content_type = "application/vnd.api+json",
+            body = Document<Resource<Recorded>>),
+        (status = 400, description = "Not a JSON:API body", content_type = "application/vnd.api+json", body = ErrorsBody),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 404, description = "No such school", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 422, description = "Not a year, or the choice breaks a rule", content_type = "application/vnd.api+json", body = ErrorsBody),
+    ),
+)]
 async fn set_up_cohort(
     State(app): State<AppState>,
     admin: Admin,
