@@ -2,6 +2,7 @@
 //! order through a checkpointed catch-up reader ([`runner`]), writing its rows and its
 //! checkpoint in one transaction, so every event takes effect exactly once.
 
+pub mod assurance;
 pub mod audit;
 pub mod declarations;
 pub mod event;
