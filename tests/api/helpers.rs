@@ -388,3 +388,10 @@ pub fn started(participant: ParticipantId) -> Value {
         "course_identifier": "ecf-induction",
     })
 }
+
+impl TestApp {
+    /// The service's router, to serve over a real socket.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+}
