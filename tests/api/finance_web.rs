@@ -54,7 +54,10 @@ struct World {
     finance_token_id: uuid::Uuid,
     provider: LeadProviderId,
     november: StatementId,
+    february: StatementId,
     before_close: DateTime<Utc>,
+    school_token: String,
+    jane_declaration: String,
 }
 
 async fn world(pool: PgPool) -> World {
@@ -78,10 +81,11 @@ async fn world(pool: PgPool) -> World {
         day(2023, 1, 31),
         day(2023, 2, 25),
     );
-    app.statement(february).await;
+    let february = app.statement(february).await;
+    let mut declarations = Vec::new();
     for name in ["Jane Smith", "Ahmed Khan"] {
         let (participant, _) = app.participant(ect("100001", name)).await;
-        declare(&app, &school.token, participant).await;
+        declarations.push(declare(&app, &school.token, participant).await);
     }
     // "As of" is over the instants events were recorded: pick a whole second between the
     // declarations and the close.
@@ -100,11 +104,15 @@ async fn world(pool: PgPool) -> World {
         finance_token_id: issued.id,
         provider,
         november,
+        february,
         before_close,
+        school_token: school.token,
+        jane_declaration: declarations.swap_remove(0),
     }
 }
 
-async fn declare(app: &TestApp, token: &str, participant: ParticipantId) {
+/// Declares a start as the school's provider; answers the declaration's id.
+async fn declare(app: &TestApp, token: &str, participant: ParticipantId) -> String {
     let body =
         json!({"data": {"type": "participant-declaration", "attributes": started(participant)}});
     let request = Request::post("/api/v3/participant-declarations")
@@ -115,6 +123,36 @@ async fn declare(app: &TestApp, token: &str, participant: ParticipantId) {
         .unwrap();
     let response = app.send(request).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    response.json()["data"]["id"].as_str().unwrap().to_owned()
+}
+
+/// The value of the first hidden `csrf` field of a page.
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page has a form with a CSRF token")
+        .to_owned()
+}
+
+/// A form POST, with a session cookie when given.
+fn form_post(path: &str, cookie: Option<&str>, body: String) -> Request<Body> {
+    let mut request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("X-With-Server-Date", "2022-12-20T09:00:00Z");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::from(body)).unwrap()
+}
+
+/// A GET with a session cookie.
+async fn get_with(app: &TestApp, path: &str, cookie: &str) -> crate::helpers::TestResponse {
+    let request = Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    app.send(request).await
 }
 
 /// Headless Chromium under chromedriver, ended when dropped.
@@ -251,11 +289,11 @@ impl Browser {
 async fn finance_signs_in_reads_a_statement_as_it_stood_downloads_its_report_and_pays_it(
     pool: PgPool,
 ) {
+    let b = browser().await;
     let w = world(pool.clone()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     tokio::spawn(axum::serve(listener, w.app.router()).into_future());
-    let b = browser().await;
     let expected = finance::breakdown(&w.app.pool, w.november, None, |_| {})
         .await
         .unwrap()
@@ -439,19 +477,9 @@ async fn the_pages_refuse_forms_without_their_csrf_token_and_tokens_that_are_not
     let w = world(pool).await;
     let (_, provider_token) = w.app.provider("Ambition Institute").await;
     let login = |token: &str, csrf: &str| {
-        Request::post("/finance/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("token={token}&csrf={csrf}")))
-            .unwrap()
+        form_post("/finance/login", None, format!("token={token}&csrf={csrf}"))
     };
-    let form = w.app.get("/finance/login", None).await;
-    let csrf = form
-        .text
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the login form carries a CSRF token")
-        .to_owned();
+    let csrf = csrf_of(&w.app.get("/finance/login", None).await.text);
 
     let anonymous = w.app.get("/finance", None).await;
     let as_provider = w.app.send(login(&provider_token, &csrf)).await;
@@ -477,16 +505,12 @@ async fn the_pages_refuse_forms_without_their_csrf_token_and_tokens_that_are_not
     }
     let session = cookie.split(';').next().unwrap().to_owned();
 
-    let pay = |csrf: &str, session: &str| {
-        Request::post(format!(
-            "/finance/providers/{}/statements/{}/pay",
-            w.provider, w.november
-        ))
-        .header(header::COOKIE, session)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("csrf={csrf}")))
-        .unwrap()
-    };
+    let pay_path = format!(
+        "/finance/providers/{}/statements/{}/pay",
+        w.provider, w.november
+    );
+    let pay =
+        |csrf: &str, session: &str| form_post(&pay_path, Some(session), format!("csrf={csrf}"));
     let without_csrf = w.app.send(pay("", &session)).await;
     let tampered = w.app.send(pay("", &format!("{session}0"))).await;
     let statement = w
@@ -506,4 +530,90 @@ async fn the_pages_refuse_forms_without_their_csrf_token_and_tokens_that_are_not
     );
     assert_eq!(tampered.header("location"), Some("/finance/login"));
     assert_eq!(statement["status"], "payable");
+}
+
+#[sqlx::test]
+async fn a_clawback_shows_on_the_next_statement_s_page_and_in_its_assurance_report(pool: PgPool) {
+    let w = world(pool).await;
+    let csrf = csrf_of(&w.app.get("/finance/login", None).await.text);
+    let login = form_post(
+        "/finance/login",
+        None,
+        format!("token={}&csrf={csrf}", w.finance_token),
+    );
+    let signed_in = w.app.send(login).await;
+    let cookie = signed_in.header("set-cookie").unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let november = format!(
+        "/finance/providers/{}/statements/{}",
+        w.provider, w.november
+    );
+    let february = format!(
+        "/finance/providers/{}/statements/{}",
+        w.provider, w.february
+    );
+    let confirm = get_with(&w.app, &format!("{november}/pay"), &cookie).await;
+    let pay = form_post(
+        &format!("{november}/pay"),
+        Some(&cookie),
+        format!("csrf={}", csrf_of(&confirm.text)),
+    );
+    let paid = w.app.send(pay).await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.text);
+    let void = Request::put(format!(
+        "/api/v3/participant-declarations/{}/void",
+        w.jane_declaration
+    ))
+    .header("Authorization", format!("Bearer {}", w.school_token))
+    .header("X-With-Server-Date", "2022-12-21T09:00:00Z")
+    .body(Body::empty())
+    .unwrap();
+    let voided = w.app.send(void).await;
+    assert_eq!(voided.status, StatusCode::OK, "{}", voided.text);
+
+    let page = get_with(&w.app, &february, &cookie).await;
+    let report = get_with(&w.app, &format!("{february}/assurance.csv"), &cookie).await;
+    let again = get_with(&w.app, &format!("{november}/pay"), &cookie).await;
+
+    assert_eq!(page.status, StatusCode::OK);
+    let clawbacks = page
+        .text
+        .split("id=\"clawbacks\"")
+        .nth(1)
+        .expect("a clawbacks table");
+    assert!(clawbacks.contains(&w.jane_declaration), "{clawbacks}");
+    assert!(clawbacks.contains("<td>November 2022</td>"), "{clawbacks}");
+    assert!(
+        page.text
+            .contains("<td>clawback</td><td>started</td><td>awaiting-clawback</td>")
+    );
+    assert!(
+        page.text.contains("-£219.40"),
+        "the total, as in the JSON: {}",
+        page.text
+    );
+    assert_eq!(report.status, StatusCode::OK);
+    assert_eq!(report.header("content-type"), Some("text/csv"));
+    assert_eq!(
+        report.header("content-disposition"),
+        Some("attachment; filename=\"assurance-ecf-2022-february-2023.csv\"")
+    );
+    let lines: Vec<&str> = report.text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "a header and Jane's clawback: {}",
+        report.text
+    );
+    assert!(lines[1].starts_with(&w.jane_declaration), "{}", report.text);
+    assert!(
+        lines[1].contains(",Jane Smith,") && lines[1].contains(",awaiting-clawback,clawback,"),
+        "{}",
+        report.text
+    );
+    assert_eq!(
+        again.status,
+        StatusCode::CONFLICT,
+        "a paid statement is not paid twice"
+    );
 }
