@@ -6,6 +6,7 @@ mod assurance;
 mod pages;
 mod payment;
 mod sign_in;
+mod statement;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -27,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/finance/providers/{provider}", get(pages::statements))
         .route(
             "/finance/providers/{provider}/statements/{statement}",
-            get(pages::statement),
+            get(statement::show),
         )
         .route(
             "/finance/providers/{provider}/statements/{statement}/assurance.csv",

@@ -8,7 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::FinanceSession;
-use super::pages::priced;
+use super::statement::priced;
 use crate::AppState;
 use crate::http::csv_export::csv_response;
 use crate::http::json_api::timestamp;

@@ -9,7 +9,8 @@ use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::pages::{internal, money, priced, state_name, statement_path};
+use super::pages::{internal, money, state_name, statement_path};
+use super::statement::priced;
 use super::{FinanceSession, page, problem};
 use crate::AppState;
 use crate::finance::{self, FinanceError, StatementStatus};
