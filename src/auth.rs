@@ -1,5 +1,8 @@
 //! Bearer tokens and rate limits. Tokens are random, shown once, and stored only as SHA-256
-//! digests; a presented token is looked up by digest and compared in constant time.
+//! digests; a presented token is looked up by digest and compared in constant time. Browsers
+//! exchange a finance token for a signed session cookie ([`session`]).
+
+pub mod session;
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -11,6 +14,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgExecutor, PgPool};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
+
+use self::session::SessionKey;
 
 /// What a token lets its holder do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,17 +90,53 @@ pub enum Refusal {
 pub struct Authenticator {
     pool: PgPool,
     limiter: Option<DefaultKeyedRateLimiter<Uuid>>,
+    sessions: SessionKey,
 }
 
 impl Authenticator {
-    /// An authenticator over the token table; `None` switches rate limiting off.
+    /// An authenticator over the token table; `None` switches rate limiting off. Browser
+    /// sessions are signed with a key of its own, so they end when the process does.
     pub fn new(pool: PgPool, limit: Option<RateLimit>) -> Self {
         let limiter = limit.and_then(|limit| {
             let period = limit.window / limit.requests.get();
             let quota = Quota::with_period(period)?.allow_burst(limit.requests);
             Some(DefaultKeyedRateLimiter::keyed(quota))
         });
-        Self { pool, limiter }
+        let sessions = SessionKey::random().expect("the system has randomness");
+        Self {
+            pool,
+            limiter,
+            sessions,
+        }
+    }
+
+    /// The key of browser sessions.
+    pub fn sessions(&self) -> &SessionKey {
+        &self.sessions
+    }
+
+    /// The principal of a browser session's token, if it still exists, counting the request
+    /// against the token's rate limit.
+    pub async fn session_principal(&self, token_id: Uuid) -> Result<Principal, Refusal> {
+        let row = sqlx::query!(
+            "select role, lead_provider_id from api_tokens where id = $1",
+            token_id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Refusal::Unauthenticated)?;
+        let role = Role::parse(&row.role).ok_or(Refusal::Unauthenticated)?;
+        if let Some(limiter) = &self.limiter
+            && let Err(not_until) = limiter.check_key(&token_id)
+        {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(Refusal::RateLimited(wait.as_secs() + 1));
+        }
+        Ok(Principal {
+            token_id,
+            role,
+            lead_provider_id: row.lead_provider_id.map(LeadProviderId),
+        })
     }
 
     /// Resolves an `Authorization` header value to its principal and counts the request.

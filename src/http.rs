@@ -8,6 +8,7 @@ mod declarations;
 mod error;
 mod extract;
 pub(crate) mod finance;
+mod finance_web;
 mod health;
 pub mod json_api;
 mod npq;
@@ -55,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(audit::router())
         .merge(finance::router())
         .merge(api_docs::router())
+        .merge(finance_web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -2,6 +2,7 @@
 //! catch-up reader ([`runner`]) that batches by snapshot, writing its rows and its checkpoint
 //! in one transaction, so every event takes effect exactly once and none is skipped.
 
+pub mod assurance;
 pub mod audit;
 pub mod declarations;
 pub mod event;

@@ -248,7 +248,7 @@ fn escape(text: &str) -> String {
 }
 
 /// An amount in pounds with thousands separators: `£11,089.00`, `-£143.28`.
-fn pounds(amount: rust_decimal::Decimal) -> String {
+pub(crate) fn pounds(amount: rust_decimal::Decimal) -> String {
     let text = format!("{:.2}", amount.abs());
     let (whole, pence) = text.split_once('.').unwrap_or((&text, "00"));
     let mut grouped = String::new();

@@ -399,8 +399,8 @@ pub fn started(participant: ParticipantId) -> Value {
 }
 
 impl TestApp {
-    /// The whole router, for tests that look at its routes.
-    pub fn router(&self) -> &Router {
-        &self.router
+    /// The service's router, to serve over a real socket.
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 }

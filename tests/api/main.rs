@@ -6,6 +6,7 @@ mod auth;
 mod csv_exports;
 mod declarations;
 mod finance;
+mod finance_web;
 mod helpers;
 mod ledger;
 mod legacy;

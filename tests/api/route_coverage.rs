@@ -95,7 +95,7 @@ fn list(operations: &BTreeSet<Operation>) -> String {
 #[sqlx::test]
 async fn every_served_route_is_described_and_every_described_operation_is_served(pool: PgPool) {
     let app = TestApp::new(pool).await;
-    let served = served_routes(app.router());
+    let served = served_routes(&app.router());
     let internal = described(&document(&app, "/api-docs/internal/openapi.json").await);
     let mut all = internal.clone();
     for version in ["v1", "v2", "v3"] {
