@@ -64,6 +64,12 @@ impl TestApp {
 
     /// A service with the given per-token limit.
     pub async fn with_rate_limit(pool: PgPool, limit: Option<RateLimit>) -> Self {
+        let auth = Authenticator::new(pool.clone(), limit);
+        Self::with_authenticator(pool, auth).await
+    }
+
+    /// A service whose tokens and limits `auth` checks.
+    pub async fn with_authenticator(pool: PgPool, auth: Authenticator) -> Self {
         let runner = Runner::new(pool.clone(), projections::all())
             .await
             .expect("runner");
@@ -74,7 +80,7 @@ impl TestApp {
         let state = AppState {
             pool: pool.clone(),
             ledger: ledger.clone(),
-            auth: Arc::new(Authenticator::new(pool.clone(), limit)),
+            auth: Arc::new(auth),
             clock: Clock::Sandbox(None),
         };
         Self {

@@ -1,5 +1,6 @@
 //! Integration tests: the whole service against real PostgreSQL, a fresh database per test.
 
+mod access;
 mod audit;
 mod auth;
 mod csv_exports;
