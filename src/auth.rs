@@ -1,21 +1,32 @@
 //! Bearer tokens and rate limits. Tokens are random, shown once, and stored only as SHA-256
-//! digests; a presented token is looked up by digest and compared in constant time. Browsers
-//! exchange a finance token for a signed session cookie ([`session`]).
+//! digests; a presented token is looked up by digest and compared in constant time. Lookups
+//! are cached for a few seconds, so most requests cost no round trip for authentication.
+//! Browsers exchange a finance token for a signed session cookie ([`session`]).
 
 pub mod session;
 
-use std::num::NonZeroU32;
+mod cache;
+mod tokens;
+
+use std::net::IpAddr;
 use std::time::Duration;
 
 use aggregates::LeadProviderId;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
-use sha2::{Digest, Sha256};
-use sqlx::{PgExecutor, PgPool};
-use subtle::ConstantTimeEq;
+use chrono::Utc;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use self::session::SessionKey;
+pub use crate::rate_limit::RateLimit;
+use crate::rate_limit::RateLimiter;
+use cache::TokenCache;
+pub use tokens::{
+    IssuedToken, TokenSummary, create_token, create_token_until, find_token, list_tokens,
+};
+
+/// How long a token lookup is trusted before the database is asked again: the most a
+/// revocation or expiry made elsewhere takes to reach this instance.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// What a token lets its holder do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +42,8 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    /// The role's name, as the CLI, the admin API and the token table spell it.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::LeadProvider => "lead_provider",
             Self::Finance => "finance",
@@ -63,19 +75,10 @@ pub struct Principal {
     pub lead_provider_id: Option<LeadProviderId>,
 }
 
-/// A request limit per token: `requests` in each `window`.
-#[derive(Clone, Copy, Debug)]
-pub struct RateLimit {
-    /// Requests allowed per window.
-    pub requests: NonZeroU32,
-    /// The window.
-    pub window: Duration,
-}
-
 /// Why a request was not let through.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
-    /// No token, or not one we issued.
+    /// No token, or not one we issued, or one revoked or expired.
     #[error("no valid token")]
     Unauthenticated,
     /// Over the rate limit; try again after this many seconds.
@@ -86,57 +89,108 @@ pub enum Refusal {
     Database(#[from] sqlx::Error),
 }
 
-/// Checks tokens and applies the per-token rate limit.
+/// Checks tokens and applies the rate limits: per token, and per client address on `/api/*`.
 pub struct Authenticator {
     pool: PgPool,
-    limiter: Option<DefaultKeyedRateLimiter<Uuid>>,
+    limiter: RateLimiter,
+    per_token: Option<RateLimit>,
+    per_ip: Option<RateLimit>,
+    trust_forwarded_for: bool,
+    cache: TokenCache,
     sessions: SessionKey,
 }
 
 impl Authenticator {
-    /// An authenticator over the token table; `None` switches rate limiting off. Browser
-    /// sessions are signed with a key of its own, so they end when the process does.
-    pub fn new(pool: PgPool, limit: Option<RateLimit>) -> Self {
-        let limiter = limit.and_then(|limit| {
-            let period = limit.window / limit.requests.get();
-            let quota = Quota::with_period(period)?.allow_burst(limit.requests);
-            Some(DefaultKeyedRateLimiter::keyed(quota))
-        });
-        let sessions = SessionKey::random().expect("the system has randomness");
+    /// An authenticator over the token table with a per-token limit (`None`: unlimited),
+    /// counting in this process and with no per-address limit.
+    pub fn new(pool: PgPool, per_token: Option<RateLimit>) -> Self {
         Self {
             pool,
-            limiter,
-            sessions,
+            limiter: RateLimiter::in_memory(),
+            per_token,
+            per_ip: None,
+            trust_forwarded_for: false,
+            cache: TokenCache::new(TOKEN_CACHE_TTL),
+            sessions: SessionKey::random().expect("the system has randomness"),
         }
     }
 
-    /// The key of browser sessions.
+    /// The key of browser sessions: drawn at start, so sessions end when the process does.
     pub fn sessions(&self) -> &SessionKey {
         &self.sessions
     }
 
-    /// The principal of a browser session's token, if it still exists, counting the request
-    /// against the token's rate limit.
+    /// The principal of a browser session's token, if it is still valid (not revoked, not
+    /// expired), counting the request against the token's rate limit.
     pub async fn session_principal(&self, token_id: Uuid) -> Result<Principal, Refusal> {
-        let row = sqlx::query!(
-            "select role, lead_provider_id from api_tokens where id = $1",
-            token_id
-        )
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(Refusal::Unauthenticated)?;
-        let role = Role::parse(&row.role).ok_or(Refusal::Unauthenticated)?;
-        if let Some(limiter) = &self.limiter
-            && let Err(not_until) = limiter.check_key(&token_id)
-        {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return Err(Refusal::RateLimited(wait.as_secs() + 1));
+        let token = tokens::find_token(&self.pool, token_id)
+            .await?
+            .ok_or(Refusal::Unauthenticated)?;
+        let now = Utc::now();
+        if token.revoked_at.is_some() || token.expires_at.is_some_and(|expiry| expiry <= now) {
+            return Err(Refusal::Unauthenticated);
+        }
+        let role = Role::parse(&token.role).ok_or(Refusal::Unauthenticated)?;
+        if let Some(limit) = self.per_token {
+            let key = format!("token:{token_id}");
+            if let Some(retry_after) = self.limiter.hit(&key, limit, now).await? {
+                return Err(Refusal::RateLimited(retry_after));
+            }
         }
         Ok(Principal {
             token_id,
             role,
-            lead_provider_id: row.lead_provider_id.map(LeadProviderId),
+            lead_provider_id: token.lead_provider_id.map(LeadProviderId),
         })
+    }
+
+    /// Also limits requests to `/api/*` per client address, before their token is looked up.
+    pub fn with_ip_limit(self, per_ip: Option<RateLimit>) -> Self {
+        Self { per_ip, ..self }
+    }
+
+    /// Counts requests in PostgreSQL, so that every instance on the database shares one quota.
+    pub fn with_shared_counters(self) -> Self {
+        Self {
+            limiter: RateLimiter::postgres(self.pool.clone()),
+            ..self
+        }
+    }
+
+    /// Takes the client address from the last `X-Forwarded-For` entry (behind a proxy).
+    pub fn trusting_forwarded_for(self, trust: bool) -> Self {
+        Self {
+            trust_forwarded_for: trust,
+            ..self
+        }
+    }
+
+    /// Trusts a token lookup for `ttl` (zero: ask the database on every request).
+    pub fn with_cache_ttl(self, ttl: Duration) -> Self {
+        Self {
+            cache: TokenCache::new(ttl),
+            ..self
+        }
+    }
+
+    /// Whether the client address comes from `X-Forwarded-For`.
+    pub fn trusts_forwarded_for(&self) -> bool {
+        self.trust_forwarded_for
+    }
+
+    /// Counts a request from `ip` against the per-address limit, if there is one.
+    pub async fn throttle_ip(&self, ip: IpAddr) -> Result<(), Refusal> {
+        let Some(limit) = self.per_ip else {
+            return Ok(());
+        };
+        match self
+            .limiter
+            .hit(&format!("ip:{ip}"), limit, Utc::now())
+            .await?
+        {
+            Some(retry_after) => Err(Refusal::RateLimited(retry_after)),
+            None => Ok(()),
+        }
     }
 
     /// Resolves an `Authorization` header value to its principal and counts the request.
@@ -144,99 +198,51 @@ impl Authenticator {
         let token = authorization
             .and_then(presented_token)
             .ok_or(Refusal::Unauthenticated)?;
-        let digest = digest(token);
-        let row = sqlx::query!(
-            r#"
-            select id, digest, role, lead_provider_id,
-                   last_used_at is null or last_used_at < now() - interval '1 minute' as "stale!"
-            from api_tokens where digest = $1
-            "#,
-            &digest[..]
-        )
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(Refusal::Unauthenticated)?;
-        if !bool::from(row.digest.ct_eq(&digest)) {
+        let digest = tokens::digest(token);
+        let now = Utc::now();
+        let lookup = match self.cache.get(&digest) {
+            Some(lookup) => lookup,
+            None => {
+                let found = tokens::find_by_digest(&self.pool, &digest).await?;
+                let found = found.ok_or(Refusal::Unauthenticated)?;
+                self.cache.put(digest, found)
+            }
+        };
+        if lookup.expires_at.is_some_and(|expiry| expiry <= now) {
             return Err(Refusal::Unauthenticated);
         }
-        let role = Role::parse(&row.role).ok_or(Refusal::Unauthenticated)?;
-        if let Some(limiter) = &self.limiter
-            && let Err(not_until) = limiter.check_key(&row.id)
-        {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return Err(Refusal::RateLimited(wait.as_secs() + 1));
+        let principal = lookup.principal;
+        if let Some(limit) = self.per_token {
+            let key = format!("token:{}", principal.token_id);
+            if let Some(retry_after) = self.limiter.hit(&key, limit, now).await? {
+                return Err(Refusal::RateLimited(retry_after));
+            }
         }
-        if row.stale {
-            self.touch(row.id);
+        if lookup.touch {
+            self.touch(principal.token_id);
         }
-        Ok(Principal {
-            token_id: row.id,
-            role,
-            lead_provider_id: row.lead_provider_id.map(LeadProviderId),
-        })
+        Ok(principal)
+    }
+
+    /// Drops a token from this instance's cache, so its revocation takes effect at once.
+    pub fn forget(&self, token_id: Uuid) {
+        self.cache.forget(token_id);
     }
 
     /// Records that a token was used, at most once a minute, off the request's path.
     fn touch(&self, token_id: Uuid) {
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            let touched = sqlx::query!(
-                "update api_tokens set last_used_at = now() where id = $1",
-                token_id
-            )
-            .execute(&pool)
-            .await;
-            if let Err(error) = touched {
+            if let Err(error) = tokens::touch(&pool, token_id).await {
                 tracing::warn!(%error, %token_id, "cannot record token use");
             }
         });
     }
 }
 
-/// A token just issued: the only time the token itself is known.
-#[derive(Debug)]
-pub struct IssuedToken {
-    /// The token's id.
-    pub id: Uuid,
-    /// The token to give to its holder.
-    pub token: String,
-}
-
-/// Issues a new token and returns it; only its digest is stored.
-pub async fn create_token(
-    db: impl PgExecutor<'_>,
-    role: Role,
-    lead_provider_id: Option<LeadProviderId>,
-    description: &str,
-) -> Result<IssuedToken, sqlx::Error> {
-    let mut secret = [0u8; 24];
-    getrandom::fill(&mut secret)
-        .map_err(|e| sqlx::Error::Protocol(format!("no randomness: {e}")))?;
-    let token: String = secret.iter().map(|byte| format!("{byte:02x}")).collect();
-    let id = Uuid::new_v4();
-    sqlx::query!(
-        r#"
-        insert into api_tokens (id, digest, role, lead_provider_id, description)
-        values ($1, $2, $3, $4, $5)
-        "#,
-        id,
-        &digest(&token)[..],
-        role.as_str(),
-        lead_provider_id.map(|id| id.0),
-        description,
-    )
-    .execute(db)
-    .await?;
-    Ok(IssuedToken { id, token })
-}
-
 /// Parses the role names the CLI and admin API accept.
 pub fn parse_role(role: &str) -> Option<Role> {
     Role::parse(role)
-}
-
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Takes the token from `Bearer <t>`, `Token <t>` or Rails' `Token token="<t>"`.

@@ -1,6 +1,8 @@
 //! The CLI subcommands besides `serve`: replaying read models, issuing tokens, and the
 //! school- and DfE-side commands on ECF participants.
 
+mod tokens;
+
 use std::time::Instant;
 
 use aggregates::course::ParticipantType;
@@ -17,6 +19,7 @@ use uuid::Uuid;
 use crate::auth::{self, Role};
 use crate::ledger::{Actor, CommandContext, Ledger};
 use crate::school::{self, NewParticipant};
+pub use tokens::{list_tokens, revoke_token};
 
 /// School- and DfE-side commands on ECF participants.
 #[derive(Debug, Subcommand)]
@@ -264,6 +267,7 @@ pub async fn create_token(
     pool: &PgPool,
     provider: Option<String>,
     role: Option<String>,
+    expires_in: Option<chrono::TimeDelta>,
 ) -> anyhow::Result<()> {
     let (role, provider) = match (provider, role) {
         (Some(name), _) => {
@@ -289,13 +293,18 @@ pub async fn create_token(
         (None, None) => bail!("name a --lead-provider or a --role"),
     };
     let id = provider.as_ref().map(|p| LeadProviderId(p.id));
-    let issued = auth::create_token(pool, role, id, "issued with the CLI").await?;
+    let expires_at = expires_in.map(|period| Utc::now() + period);
+    let issued =
+        auth::create_token_until(pool, role, id, "issued with the CLI", expires_at).await?;
     match provider {
         Some(provider) => println!(
             "Token for {} (shown only once; keep it secret):",
             provider.name
         ),
         None => println!("Token for the {role:?} role (shown only once; keep it secret):"),
+    }
+    if let Some(expiry) = expires_at {
+        println!("It expires at {expiry}.");
     }
     println!("{}", issued.token);
     Ok(())

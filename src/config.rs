@@ -101,7 +101,7 @@ pub enum Command {
         #[arg(long)]
         projection: Option<String>,
     },
-    /// Manage API tokens.
+    /// Manage API tokens: create, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
     /// School- and DfE-side commands on ECF participants (register, mentor, eligibility,
@@ -140,7 +140,26 @@ pub enum TokenCommand {
         /// A staff role instead: finance, auditor or admin.
         #[arg(long, value_parser = ["finance", "auditor", "admin"])]
         role: Option<String>,
+        /// Expire the token after this period, e.g. 90d, 12h or 30m (default: never).
+        #[arg(long, value_parser = crate::tokens::parse_period)]
+        expires_in: Option<chrono::TimeDelta>,
     },
+    /// List every token: id, role or provider, created, last used, expiry, revocation.
+    List,
+    /// Revoke a token at once (other instances stop accepting it within a few seconds).
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: uuid::Uuid,
+    },
+}
+
+/// Where rate-limit counters are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitStore {
+    /// In this process: one quota per instance.
+    Memory,
+    /// In PostgreSQL: one quota across every instance on the database.
+    Postgres,
 }
 
 /// Settings of `serve`.
@@ -164,6 +183,19 @@ pub struct ServeConfig {
     /// The rate-limit window, in seconds.
     #[arg(long, env = "RATE_LIMIT_WINDOW_SECONDS", default_value_t = 300)]
     pub rate_limit_window_seconds: u64,
+    /// Requests allowed to `/api/*` per client address in each window, counted before the
+    /// token is looked up.
+    #[arg(long, env = "IP_RATE_LIMIT_REQUESTS", default_value = "1000")]
+    pub ip_rate_limit_requests: NonZeroU32,
+    /// The per-address window, in seconds.
+    #[arg(long, env = "IP_RATE_LIMIT_WINDOW_SECONDS", default_value_t = 300)]
+    pub ip_rate_limit_window_seconds: u64,
+    /// Where the counters live: `postgres` shares one quota across instances.
+    #[arg(long, env = "RATE_LIMIT_STORE", value_enum, default_value_t = RateLimitStore::Memory)]
+    pub rate_limit_store: RateLimitStore,
+    /// Take the client address from the last `X-Forwarded-For` entry (behind a load balancer).
+    #[arg(long, env = "TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
     /// Switch rate limiting off (for benchmarks).
     #[arg(long, env = "RATE_LIMIT_DISABLED")]
     pub no_rate_limit: bool,
@@ -173,4 +205,8 @@ pub struct ServeConfig {
     /// `/readyz` answers 503 when a read model's oldest unapplied event is older than this.
     #[arg(long, env = "READY_MAX_LAG_SECONDS", default_value_t = 10.0)]
     pub ready_max_lag_seconds: f64,
+    /// How long a token lookup is trusted, in seconds: the most a revocation made on another
+    /// instance takes to reach this one.
+    #[arg(long, env = "TOKEN_CACHE_SECONDS", default_value_t = crate::auth::TOKEN_CACHE_TTL.as_secs())]
+    pub token_cache_seconds: u64,
 }

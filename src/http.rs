@@ -16,6 +16,7 @@ mod participants;
 mod partnerships;
 mod schools;
 mod statements;
+mod throttle;
 mod transfers;
 mod unfunded_mentors;
 mod version;
@@ -59,6 +60,10 @@ pub fn app(state: AppState) -> Router {
         .merge(finance_web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            throttle::throttle_by_address,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a request handler panicked".into()).into_response()

@@ -14,8 +14,10 @@ pub mod npq;
 pub mod partnerships;
 pub mod private_postgres;
 pub mod provider;
+pub mod rate_limit;
 pub mod school;
 pub mod seed;
+pub mod tokens;
 
 use std::sync::Arc;
 

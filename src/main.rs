@@ -1,5 +1,6 @@
 //! The `cpd-ledger` binary: serve the API, migrate, seed, replay read models, issue tokens.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,8 @@ use clap::Parser;
 use cpd_ledger::auth::{self, Authenticator, RateLimit, Role};
 use cpd_ledger::clock::Clock;
 use cpd_ledger::config::{
-    Cli, Command, DatabaseConfig, LogFormat, ProjectionsCommand, ServeConfig, TokenCommand,
+    Cli, Command, DatabaseConfig, LogFormat, ProjectionsCommand, RateLimitStore, ServeConfig,
+    TokenCommand,
 };
 use cpd_ledger::ledger::{Ledger, Readiness};
 use cpd_ledger::private_postgres::PrivatePostgres;
@@ -68,7 +70,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(TokenCommand::Create {
             lead_provider,
             role,
-        }) => cli::create_token(&database.pool, lead_provider, role).await,
+            expires_in,
+        }) => cli::create_token(&database.pool, lead_provider, role, expires_in).await,
+        Command::Token(TokenCommand::List) => cli::list_tokens(&database.pool).await,
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let (ledger, following) = ledger(&database.pool).await?;
+            let done = cli::revoke_token(&ledger, id).await;
+            following.abort();
+            done
+        }
         Command::Participant(command) => {
             let (ledger, following) = ledger(&database.pool).await?;
             let done = cli::participant(&ledger, command).await;
@@ -165,10 +175,22 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(?set, "loading seed data");
         seed::load(&ledger, set).await.context("seeding failed")?;
     }
-    let limit = (!config.no_rate_limit).then(|| RateLimit {
+    let limited = !config.no_rate_limit;
+    let per_token = limited.then(|| RateLimit {
         requests: config.rate_limit_requests,
         window: Duration::from_secs(config.rate_limit_window_seconds),
     });
+    let per_address = limited.then(|| RateLimit {
+        requests: config.ip_rate_limit_requests,
+        window: Duration::from_secs(config.ip_rate_limit_window_seconds),
+    });
+    let mut authenticator = Authenticator::new(database.pool.clone(), per_token)
+        .with_ip_limit(per_address)
+        .trusting_forwarded_for(config.trust_forwarded_for)
+        .with_cache_ttl(Duration::from_secs(config.token_cache_seconds));
+    if config.rate_limit_store == RateLimitStore::Postgres {
+        authenticator = authenticator.with_shared_counters();
+    }
     // Statements close at the first instant after their deadline day, as of the service's now.
     let scheduler = tokio::spawn(cpd_ledger::finance::run_scheduler(
         ledger.clone(),
@@ -177,7 +199,7 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     ));
     let state = AppState {
         pool: database.pool.clone(),
-        auth: Arc::new(Authenticator::new(database.pool.clone(), limit)),
+        auth: Arc::new(authenticator),
         ledger,
         clock,
     };
@@ -193,7 +215,8 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     }
     println!("cpd-ledger is listening on http://{address}");
     tracing::info!(%address, "serving");
-    axum::serve(listener, app(state))
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     // Stop following the log before the pool closes; an interrupted batch rolls back.

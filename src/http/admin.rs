@@ -1,9 +1,11 @@
-//! The admin API (`/admin`, admin tokens): issuing API tokens, the school- and DfE-side
-//! commands on participants, and NPQ applications from the registration side.
+//! The admin API (`/admin`, admin tokens): issuing, listing and revoking API tokens, the
+//! school- and DfE-side commands on participants, and NPQ applications from the registration
+//! side.
 
 mod npq;
 mod participants;
 mod schools;
+mod tokens;
 
 use axum::Router;
 use axum::extract::State;
@@ -21,7 +23,8 @@ use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody};
 /// The admin routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/tokens", post(create_token))
+        .route("/admin/tokens", post(create_token).get(tokens::list_tokens))
+        .merge(tokens::router())
         .merge(npq::router())
         .merge(participants::router())
         .merge(schools::router())
@@ -46,6 +49,8 @@ struct TokenRequest {
     role: String,
     lead_provider: Option<String>,
     description: Option<String>,
+    /// A period such as `90d`; the token never expires without one.
+    expires_in: Option<String>,
 }
 
 /// The issued token, shown this once.
@@ -53,6 +58,7 @@ struct TokenRequest {
 struct TokenAttributes {
     role: String,
     lead_provider: Option<String>,
+    expires_at: Option<String>,
     token: String,
 }
 
@@ -103,14 +109,24 @@ async fn create_token(
         }
         (_, None) => None,
     };
+    let expires_at = match request
+        .expires_in
+        .as_deref()
+        .map(crate::tokens::parse_period)
+    {
+        Some(Ok(period)) => Some(chrono::Utc::now() + period),
+        Some(Err(message)) => return Err(invalid("expires_in", &message)),
+        None => None,
+    };
     let description = request
         .description
         .unwrap_or_else(|| "issued through the admin API".to_owned());
     let id = provider.as_ref().map(|p| aggregates::LeadProviderId(p.id));
-    let issued = auth::create_token(&app.pool, role, id, &description).await?;
+    let issued = auth::create_token_until(&app.pool, role, id, &description, expires_at).await?;
     let attributes = TokenAttributes {
         role: request.role,
         lead_provider: provider.map(|p| p.name),
+        expires_at: expires_at.map(crate::http::json_api::timestamp),
         token: issued.token,
     };
     let resource = Resource {

@@ -233,6 +233,12 @@ impl ApiRejection for aggregates::training_record::TrainingRecordError {
     }
 }
 
+impl ApiRejection for aggregates::api_token::ApiTokenError {
+    fn entries(&self) -> Vec<ErrorEntry> {
+        match *self {}
+    }
+}
+
 impl ApiRejection for aggregates::npq::NpqError {
     fn entries(&self) -> Vec<ErrorEntry> {
         vec![ErrorEntry::new(self.attribute(), self.to_string())]

@@ -64,14 +64,20 @@ impl TestApp {
 
     /// A service with the given per-token limit.
     pub async fn with_rate_limit(pool: PgPool, limit: Option<RateLimit>) -> Self {
-        Self::build(pool, limit, projections::all(), Duration::from_secs(60)).await
+        let auth = Authenticator::new(pool.clone(), limit);
+        Self::with_authenticator(pool, auth).await
+    }
+
+    /// A service whose tokens and limits `auth` checks.
+    pub async fn with_authenticator(pool: PgPool, auth: Authenticator) -> Self {
+        Self::build(pool, auth, projections::all(), Duration::from_secs(60)).await
     }
 
     /// A service whose runner drives these read models, and whose writes wait at most
     /// `settle` for them. The default allows for a server made busy by a parallel test run.
     pub async fn build(
         pool: PgPool,
-        limit: Option<RateLimit>,
+        auth: Authenticator,
         read_models: Vec<Arc<dyn projections::Projection>>,
         settle: Duration,
     ) -> Self {
@@ -83,7 +89,7 @@ impl TestApp {
         let state = AppState {
             pool: pool.clone(),
             ledger: ledger.clone(),
-            auth: Arc::new(Authenticator::new(pool.clone(), limit)),
+            auth: Arc::new(auth),
             clock: Clock::Sandbox(None),
         };
         Self {

@@ -1,5 +1,6 @@
 //! Integration tests: the whole service against real PostgreSQL, a fresh database per test.
 
+mod access;
 mod api_docs;
 mod audit;
 mod auth;

@@ -1,0 +1,71 @@
+//! Listing and revoking API tokens (`/admin/tokens`). Issuing one is in the parent module.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::put;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{self, TokenSummary};
+use crate::http::json_api::{Document, Resource, timestamp};
+use crate::http::{Admin, ApiError};
+
+/// The routes beyond issuing.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/tokens/{id}/revoke", put(revoke_token))
+}
+
+/// A token as an admin sees it: never its secret.
+#[derive(Debug, Serialize)]
+pub(super) struct TokenListing {
+    role: String,
+    lead_provider: Option<String>,
+    description: String,
+    created_at: String,
+    last_used_at: Option<String>,
+    expires_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+fn resource(token: TokenSummary) -> Resource<TokenListing> {
+    Resource {
+        id: token.id.to_string(),
+        kind: "token",
+        attributes: TokenListing {
+            role: token.role,
+            lead_provider: token.lead_provider,
+            description: token.description,
+            created_at: timestamp(token.created_at),
+            last_used_at: token.last_used_at.map(timestamp),
+            expires_at: token.expires_at.map(timestamp),
+            revoked_at: token.revoked_at.map(timestamp),
+        },
+    }
+}
+
+/// Lists every token, oldest first.
+pub(super) async fn list_tokens(
+    State(app): State<AppState>,
+    _admin: Admin,
+) -> Result<Document<Vec<Resource<TokenListing>>>, ApiError> {
+    let tokens = auth::list_tokens(&app.pool).await?;
+    Ok(Document {
+        data: tokens.into_iter().map(resource).collect(),
+    })
+}
+
+/// Revokes a token at once; revoking it again changes nothing.
+async fn revoke_token(
+    State(app): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Document<Resource<TokenListing>>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let token = crate::tokens::revoke(&app.ledger, Some(&app.auth), id, &admin.context)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Document {
+        data: resource(token),
+    })
+}
