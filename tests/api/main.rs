@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod compatibility;
 mod csv_exports;
 mod declarations;
 mod finance;

@@ -738,7 +738,10 @@ async fn an_npq_only_provider_declares_and_records_outcomes_through_v3(pool: PgP
     assert_eq!(history.as_array().unwrap().len(), 1);
     assert_eq!(history[0]["type"], "participant-outcome");
     assert_eq!(history[0]["attributes"]["state"], "passed");
-    assert_eq!(history[0]["attributes"]["completion_date"], "2023-03-01");
+    assert_eq!(
+        history[0]["attributes"]["completion_date"],
+        "2023-03-01T00:00:00+00:00"
+    );
 
     let outcome = |attributes: Value| {
         let body = json!({"data": {"type": "npq-outcome-confirmation", "attributes": attributes}});
