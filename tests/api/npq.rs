@@ -532,7 +532,7 @@ async fn enrolments_defer_resume_withdraw_and_change_schedule_by_the_npq_rules(p
         errors(&act("defer", json!({"reason": "career-break"})).await),
         error(
             "course_identifier",
-            "Enter a '#/course_identifier' value for this participant."
+            "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again., Enter a '#/course_identifier' value for this participant."
         )
     );
     let started = w
