@@ -3,6 +3,7 @@
 mod admin;
 mod api_docs;
 pub(crate) mod audit;
+mod capability;
 mod csv_export;
 mod declarations;
 mod error;
@@ -31,6 +32,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use capability::{EcfProvider, NpqProvider};
 pub use error::{ApiError, ApiRejection, ErrorEntry};
 pub use extract::{Admin, Auditor, Finance, JsonApiBody, ListParams, Now, Provider};
 pub use version::ApiVersion;

@@ -1,6 +1,6 @@
 //! Looks up, from the read models, the outside facts that ECF commands carry into the domain.
 
-use aggregates::course::Course;
+use aggregates::course::{Course, Profiles};
 use aggregates::declaration::{DeclarationRequest, ParticipantFacts, Resolution};
 use aggregates::reference::{DeclarationType, Schedule, ScheduleType};
 use aggregates::{
@@ -27,13 +27,39 @@ pub async fn training_record(
     participants::record_of(pool, participant, kind.as_str()).await
 }
 
+/// The profiles of the person an id names (an old, merged id names the person it merged
+/// into); `None` when nobody has the id.
+pub async fn profiles(
+    pool: &PgPool,
+    participant_id: &str,
+) -> Result<Option<Profiles>, sqlx::Error> {
+    let Ok(participant) = Uuid::parse_str(participant_id.trim()) else {
+        return Ok(None);
+    };
+    let participant = npq::resolve(pool, participant).await?;
+    let kinds = participants::profile_kinds(pool, participant).await?;
+    let has = |kind: &str| kinds.iter().any(|k| k == kind);
+    Ok((!kinds.is_empty()).then(|| Profiles {
+        ect: has("ect"),
+        mentor: has("mentor"),
+        npq: has("npq"),
+    }))
+}
+
 /// What the declaration rules need to know of the participant named in `request`.
 pub async fn declaration_resolution(
     pool: &PgPool,
     provider: LeadProviderId,
     request: &DeclarationRequest,
 ) -> Result<Resolution, sqlx::Error> {
-    let Some(course) = request.course_identifier.as_deref().and_then(Course::parse) else {
+    let Some(profiles) = profiles(pool, &request.participant_id).await? else {
+        return Ok(Resolution::UnknownParticipant);
+    };
+    let course = request.course_identifier.as_deref().map(str::trim);
+    let Some(course) = course
+        .and_then(Course::parse)
+        .filter(|c| profiles.cover(*c))
+    else {
         return Ok(Resolution::UnknownCourse);
     };
     let Ok(participant) = Uuid::parse_str(request.participant_id.trim()) else {

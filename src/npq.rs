@@ -397,6 +397,10 @@ pub async fn record_outcome(
     let command = DeclarationSlotCommand::RecordOutcome(Box::new(OutcomeRequest {
         lead_provider_id: provider,
         course_recognised: enrolled,
+        course_missing: body
+            .course_identifier
+            .as_deref()
+            .is_none_or(|c| c.trim().is_empty()),
         state: body.state,
         completion_date: body.completion_date,
         now,

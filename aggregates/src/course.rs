@@ -167,6 +167,30 @@ impl ParticipantType {
     }
 }
 
+/// The kinds of training a known person holds, which decide the courses that are theirs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Profiles {
+    /// An ECT training record.
+    pub ect: bool,
+    /// A mentor training record.
+    pub mentor: bool,
+    /// An NPQ enrolment (an accepted application), with any provider.
+    pub npq: bool,
+}
+
+impl Profiles {
+    /// Whether `course` is one of the person's. As in the real service, an NPQ enrolment
+    /// makes every NPQ course theirs; which one they are enrolled on is the provider check's
+    /// business (the participant error), not the course's.
+    pub fn cover(self, course: Course) -> bool {
+        match course.participant_type() {
+            Some(ParticipantType::Ect) => self.ect,
+            Some(ParticipantType::Mentor) => self.mentor,
+            None => self.npq,
+        }
+    }
+}
+
 /// Whether a provider is training a participant.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

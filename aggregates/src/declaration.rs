@@ -378,6 +378,9 @@ pub enum DeclarationError {
     /// Not in this slot, or not the caller's.
     #[error("Resource not Found")]
     NotFound,
+    /// No course was sent.
+    #[error("Enter a '#/course_identifier' value for this participant.")]
+    MissingCourse,
 }
 
 impl DeclarationError {
@@ -393,7 +396,7 @@ impl DeclarationError {
             Self::MissingType | Self::TypeNotInSchedule => "declaration_type",
             Self::MissingEvidence | Self::InvalidEvidence => "evidence_held",
             Self::Duplicate | Self::NoCompletedDeclaration => "base",
-            Self::CourseNotRecognised => "course_identifier",
+            Self::CourseNotRecognised | Self::MissingCourse => "course_identifier",
             Self::MissingHasPassed => "has_passed",
             Self::MissingOutcomeState | Self::InvalidOutcomeState => "state",
             Self::MissingCompletionDate | Self::InvalidCompletionDate => "completion_date",

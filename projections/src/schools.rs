@@ -178,7 +178,7 @@ pub struct SchoolFilter {
 }
 
 /// The schools a provider may partner in a cohort: eligible ones that are not CIP-only, and
-/// any with an unchallenged partnership in the cohort.
+/// any with an unchallenged partnership in the cohort; none for a cohort that does not exist.
 pub async fn schools(
     db: impl PgExecutor<'_>,
     cohort: i32,
@@ -198,7 +198,8 @@ pub async fn schools(
                greatest(s.updated_at, sc.updated_at) as "updated_at!"
         from schools s
         left join school_cohorts sc on sc.school_id = s.id and sc.cohort = $1
-        where ((s.eligible and not s.cip_only) or exists (
+        where exists (select 1 from cohorts c where c.start_year = $1)
+          and ((s.eligible and not s.cip_only) or exists (
                   select 1 from partnerships p
                   where p.school_id = s.id and p.cohort = $1 and p.challenged_reason is null))
           and ($2::text is null or s.urn = $2)

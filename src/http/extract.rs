@@ -285,12 +285,24 @@ impl ListParams {
         let Some(raw) = self.filter(name) else {
             return Ok(None);
         };
-        parse_instant(raw).map(Some).ok_or_else(|| {
+        parse_filter_instant(raw).map(Some).ok_or_else(|| {
             ApiError::bad_request(format!(
                 "The filter '#/{name}' must be a valid RCF3339 date"
             ))
         })
     }
+}
+
+/// Parses a date filter as the real service does: a date-time (a date alone is refused), tried
+/// again once URL-decoded when the value still holds escapes (`%253A` sent for `:`).
+fn parse_filter_instant(raw: &str) -> Option<DateTime<Utc>> {
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
+    [raw, decoded.as_ref()]
+        .into_iter()
+        .filter(|text| text.contains(['T', 't']))
+        .find_map(parse_instant)
 }
 
 /// Parses an ISO 8601 instant as providers send it: with or without a zone (UTC if none), a
@@ -342,8 +354,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonApiBody<T> {
         let data = body.get("data").filter(|data| data.is_object());
         let attributes = data
             .and_then(|data| data.get("attributes"))
-            .filter(|a| a.is_object());
-        let attributes = attributes.ok_or_else(|| ApiError::bad_request(BAD_BODY))?;
+            .ok_or_else(|| ApiError::bad_request(BAD_BODY))?;
+        // Attributes that are not an object (`""`) are dropped, as the real service's
+        // parameter filter drops them, and the rules then report what is missing.
+        let empty = serde_json::Value::Object(Default::default());
+        let attributes = Some(attributes).filter(|a| a.is_object()).unwrap_or(&empty);
         T::deserialize(attributes)
             .map(Self)
             .map_err(|error| ApiError::bad_request(error.to_string()))

@@ -10,19 +10,18 @@ use aggregates::npq::UK_CATCHMENTS;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
-use projections::lead_providers;
 use projections::npq::{self, ApplicationFilter, ApplicationRow, EnrolmentFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use self::views::{OutcomeResource, ParticipantResource, outcome, participant};
 use super::participants::actions::{
-    ActionBody, COURSE_NOT_RECOGNISED, NOT_RECOGNISED, unprocessable,
+    ActionBody, COURSE_NOT_RECOGNISED, NOT_RECOGNISED, Requires, unprocessable,
 };
 use crate::AppState;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
-use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, Provider};
+use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, NpqProvider, Provider};
 use crate::npq::{EnrolmentRequest, NpqFlowError, OutcomeBody};
 
 /// The NPQ routes: the same handlers in every version, and the v1 and v2 CSV exports.
@@ -60,14 +59,6 @@ pub fn router() -> Router<AppState> {
         &ApiVersion::V2.path("/npq-enrolments.csv"),
         get(exports::enrolments),
     )
-}
-
-/// A provider that delivers NPQ; others are refused with 403.
-pub(crate) async fn npq_provider(app: &AppState, provider: &Provider) -> Result<(), ApiError> {
-    match lead_providers::find(&app.pool, provider.id).await? {
-        Some(row) if row.npq => Ok(()),
-        _ => Err(ApiError::Forbidden),
-    }
 }
 
 impl From<NpqFlowError> for ApiError {
@@ -193,11 +184,10 @@ fn application_filter(
 /// The caller's applications, oldest first; in v3 `sort` reorders the page.
 async fn list_applications(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     version: ApiVersion,
     params: ListParams,
 ) -> Result<Document<Vec<ApplicationResource>>, ApiError> {
-    npq_provider(&app, &provider).await?;
     let filter = application_filter(&params, version)?;
     let mut rows = npq::list_applications(&app.pool, provider.id.0, &filter, params.page).await?;
     if version == ApiVersion::V3 {
@@ -211,10 +201,9 @@ async fn list_applications(
 /// One of the caller's applications.
 async fn show_application(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     Path(id): Path<String>,
 ) -> Result<Document<ApplicationResource>, ApiError> {
-    npq_provider(&app, &provider).await?;
     let row = crate::npq::own_application(&app.ledger, provider.id, &id).await?;
     Ok(Document { data: row.into() })
 }
@@ -222,11 +211,10 @@ async fn show_application(
 /// Accepts one of the caller's applications.
 async fn accept(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     Now(now): Now,
     Path(id): Path<String>,
 ) -> Result<Document<ApplicationResource>, ApiError> {
-    npq_provider(&app, &provider).await?;
     let row = crate::npq::accept(&app.ledger, provider.id, &id, now, &provider.context).await?;
     Ok(Document { data: row.into() })
 }
@@ -234,11 +222,10 @@ async fn accept(
 /// Rejects one of the caller's applications.
 async fn reject(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     Now(now): Now,
     Path(id): Path<String>,
 ) -> Result<Document<ApplicationResource>, ApiError> {
-    npq_provider(&app, &provider).await?;
     let row = crate::npq::reject(&app.ledger, provider.id, &id, now, &provider.context).await?;
     Ok(Document { data: row.into() })
 }
@@ -247,11 +234,10 @@ async fn reject(
 /// reorders the page.
 async fn list_participants(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     version: ApiVersion,
     params: ListParams,
 ) -> Result<Document<Vec<ParticipantResource>>, ApiError> {
-    npq_provider(&app, &provider).await?;
     let filter = EnrolmentFilter {
         updated_since: params.date_filter("updated_since")?,
         training_status: match version {
@@ -280,11 +266,10 @@ async fn list_participants(
 /// One person the caller enrolled (an old, merged id finds them too).
 async fn show_participant(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     version: ApiVersion,
     Path(id): Path<String>,
 ) -> Result<Document<ParticipantResource>, ApiError> {
-    npq_provider(&app, &provider).await?;
     let id = Uuid::parse_str(id.trim()).map_err(|_| ApiError::NotFound)?;
     Ok(Document {
         data: find_participant(&app, &provider, id, version).await?,
@@ -319,11 +304,10 @@ async fn act(
     now: chrono::DateTime<chrono::Utc>,
     id: &str,
     body: &ActionBody,
-    reasons: Option<&[&str]>,
+    requires: Requires,
     request: impl FnOnce(String) -> Result<EnrolmentRequest, ApiError>,
 ) -> Action {
-    npq_provider(app, provider).await?;
-    let (course, reason) = body.checked(reasons)?;
+    let (course, reason) = body.checked(&app.pool, id, requires).await?;
     if course.npq_group().is_none() {
         return Err(unprocessable("course_identifier", COURSE_NOT_RECOGNISED));
     }
@@ -346,13 +330,13 @@ async fn act(
 /// Defers an enrolment.
 pub(crate) async fn defer(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
-    let reasons = Some(DEFERRAL_REASONS);
+    let reasons = Requires::Reason(DEFERRAL_REASONS);
     act(
         &app,
         &provider,
@@ -369,28 +353,35 @@ pub(crate) async fn defer(
 /// Resumes an enrolment.
 pub(crate) async fn resume(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
-    act(&app, &provider, version, now, &id, &body, None, |_| {
-        Ok(EnrolmentRequest::Resume)
-    })
+    act(
+        &app,
+        &provider,
+        version,
+        now,
+        &id,
+        &body,
+        Requires::Course,
+        |_| Ok(EnrolmentRequest::Resume),
+    )
     .await
 }
 
 /// Withdraws the participant from the course.
 pub(crate) async fn withdraw(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
-    let reasons = Some(NPQ_WITHDRAWAL_REASONS);
+    let reasons = Requires::RecognisedReason(NPQ_WITHDRAWAL_REASONS);
     act(
         &app,
         &provider,
@@ -407,16 +398,23 @@ pub(crate) async fn withdraw(
 /// Moves an enrolment to another schedule (and, while nothing is declared, cohort).
 pub(crate) async fn change_schedule(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
-    let (identifier, cohort) = body.schedule_target(now)?;
-    act(&app, &provider, version, now, &id, &body, None, |_| {
-        Ok(EnrolmentRequest::ChangeSchedule { identifier, cohort })
-    })
+    let (identifier, cohort) = body.schedule_target(now);
+    act(
+        &app,
+        &provider,
+        version,
+        now,
+        &id,
+        &body,
+        Requires::Schedule,
+        |_| Ok(EnrolmentRequest::ChangeSchedule { identifier, cohort }),
+    )
     .await
 }
 

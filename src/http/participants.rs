@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::json_api::{Document, Resource, timestamp};
-use crate::http::{ApiError, ApiVersion, ListParams, Now, Provider};
+use crate::http::{ApiError, ApiVersion, EcfProvider, ListParams, Now, Provider};
 
 /// The participant routes: the same handlers in every version, the CSV export in v1 and v2,
 /// and v1's deprecated aliases.
@@ -182,7 +182,7 @@ pub async fn resources(
 /// training records instead.
 async fn list_participants(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     version: ApiVersion,
     Now(now): Now,
     params: ListParams,
@@ -206,7 +206,7 @@ async fn list_participants(
 /// One person the caller trains.
 async fn show_participant(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
-use crate::http::{ApiError, JsonApiBody, ListParams, Now, Provider};
+use crate::http::{ApiError, EcfProvider, JsonApiBody, ListParams, Now, Provider};
 use crate::partnerships::{self, Confirmation};
 
 /// The partnership routes.
@@ -89,7 +89,7 @@ impl From<PartnershipRow> for PartnershipResource {
 /// The caller's partnerships.
 async fn list_partnerships(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     params: ListParams,
 ) -> Result<Document<Vec<PartnershipResource>>, ApiError> {
     let filter = PartnershipFilter {
@@ -112,7 +112,7 @@ async fn list_partnerships(
 /// One of the caller's partnerships.
 async fn show_partnership(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     Path(id): Path<String>,
 ) -> Result<Document<PartnershipResource>, ApiError> {
     Ok(Document {
@@ -123,7 +123,7 @@ async fn show_partnership(
 /// Confirms a partnership with a school for a cohort.
 async fn confirm_partnership(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     Now(now): Now,
     JsonApiBody(body): JsonApiBody<PartnershipBody>,
 ) -> Result<Document<PartnershipResource>, ApiError> {
@@ -148,7 +148,7 @@ async fn confirm_partnership(
 /// Moves one of the caller's partnerships to another delivery partner.
 async fn update_partnership(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<PartnershipBody>,
 ) -> Result<Document<PartnershipResource>, ApiError> {

@@ -1,5 +1,7 @@
 //! `GET /api/v3/schools/ecf[/{id}]` and `GET /api/v3/delivery-partners[/{id}]`.
 
+use std::cmp::Ordering;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -10,7 +12,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::json_api::{Document, Resource, timestamp};
-use crate::http::{ApiError, ListParams, Provider};
+use crate::http::{ApiError, EcfProvider, ListParams};
 
 /// The school and delivery partner routes.
 pub fn router() -> Router<AppState> {
@@ -61,7 +63,7 @@ fn required_cohort(params: &ListParams) -> Result<Option<i32>, ApiError> {
 /// The schools the caller may partner in a cohort.
 async fn list_schools(
     State(app): State<AppState>,
-    _provider: Provider,
+    _provider: EcfProvider,
     params: ListParams,
 ) -> Result<Document<Vec<SchoolResource>>, ApiError> {
     let Some(cohort) = required_cohort(&params)? else {
@@ -82,7 +84,7 @@ async fn list_schools(
 /// One school, as of a cohort.
 async fn show_school(
     State(app): State<AppState>,
-    _provider: Provider,
+    _provider: EcfProvider,
     Path(id): Path<String>,
     params: ListParams,
 ) -> Result<Document<SchoolResource>, ApiError> {
@@ -128,7 +130,7 @@ impl From<DeliveryPartnerRow> for DeliveryPartnerResource {
 /// The delivery partners the caller works with.
 async fn list_delivery_partners(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     params: ListParams,
 ) -> Result<Document<Vec<DeliveryPartnerResource>>, ApiError> {
     let cohorts = params.cohorts();
@@ -140,16 +142,37 @@ async fn list_delivery_partners(
         params.page,
     )
     .await?;
-    params.sort_page(&mut rows, |r| (r.created_at, r.updated_at));
+    sort_delivery_partners(&params, &mut rows);
     Ok(Document {
         data: rows.into_iter().map(Resource::from).collect(),
     })
 }
 
+/// Reorders a page of delivery partners by `sort`: `name`, `created_at` or `updated_at`, `-`
+/// for descending, comma-separated; other names are ignored.
+fn sort_delivery_partners(params: &ListParams, rows: &mut [DeliveryPartnerRow]) {
+    type Order = fn(&DeliveryPartnerRow, &DeliveryPartnerRow) -> Ordering;
+    let Some(sort) = params.sort.as_deref() else {
+        return;
+    };
+    for key in sort.split(',').rev().map(str::trim) {
+        let (descending, name) = key
+            .strip_prefix('-')
+            .map_or((false, key), |name| (true, name));
+        let order: Order = match name {
+            "name" => |a, b| a.name.cmp(&b.name),
+            "created_at" => |a, b| a.created_at.cmp(&b.created_at),
+            "updated_at" => |a, b| a.updated_at.cmp(&b.updated_at),
+            _ => continue,
+        };
+        rows.sort_by(|a, b| if descending { order(b, a) } else { order(a, b) });
+    }
+}
+
 /// One delivery partner the caller works with.
 async fn show_delivery_partner(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     Path(id): Path<String>,
 ) -> Result<Document<DeliveryPartnerResource>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;

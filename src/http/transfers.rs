@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::json_api::{Document, Resource, date, timestamp};
-use crate::http::{ApiError, ListParams, Now, Provider};
+use crate::http::{ApiError, EcfProvider, ListParams, Now, Provider};
 
 /// The transfer routes.
 pub fn router() -> Router<AppState> {
@@ -122,7 +122,7 @@ async fn transfer_resources(
 /// Everyone who transferred to or from the caller.
 async fn list_transfers(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     Now(now): Now,
     params: ListParams,
 ) -> Result<Document<Vec<TransferResource>>, ApiError> {
@@ -139,7 +139,7 @@ async fn list_transfers(
 /// One person's transfers.
 async fn show_transfers(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     Now(now): Now,
     Path(id): Path<String>,
 ) -> Result<Document<TransferResource>, ApiError> {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::json_api::{Document, Resource, timestamp};
-use crate::http::{ApiError, ListParams, Provider};
+use crate::http::{ApiError, EcfProvider, ListParams};
 
 /// The unfunded mentor routes.
 pub fn router() -> Router<AppState> {
@@ -53,7 +53,7 @@ impl From<UnfundedMentorRow> for MentorResource {
 /// The caller's unfunded mentors.
 async fn list_unfunded_mentors(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     params: ListParams,
 ) -> Result<Document<Vec<MentorResource>>, ApiError> {
     let since = params.date_filter("updated_since")?;
@@ -68,7 +68,7 @@ async fn list_unfunded_mentors(
 /// One unfunded mentor of the caller.
 async fn show_unfunded_mentor(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     Path(id): Path<String>,
 ) -> Result<Document<MentorResource>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;

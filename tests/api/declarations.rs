@@ -133,7 +133,10 @@ async fn each_rule_answers_with_its_exact_message(pool: PgPool) {
         ),
         (
             with(json!({"course_identifier": "ecf-mentor"})),
-            error("participant_id", NOT_RECOGNISED),
+            error(
+                "course_identifier",
+                "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.",
+            ),
         ),
         (
             with(json!({"course_identifier": "npq-cooking"})),

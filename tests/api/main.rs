@@ -4,6 +4,7 @@ mod access;
 mod api_docs;
 mod audit;
 mod auth;
+mod compatibility;
 mod csv_exports;
 mod declarations;
 mod finance;

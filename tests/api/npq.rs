@@ -532,7 +532,7 @@ async fn enrolments_defer_resume_withdraw_and_change_schedule_by_the_npq_rules(p
         errors(&act("defer", json!({"reason": "career-break"})).await),
         error(
             "course_identifier",
-            "Enter a '#/course_identifier' value for this participant."
+            "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again., Enter a '#/course_identifier' value for this participant."
         )
     );
     let started = w
@@ -738,7 +738,10 @@ async fn an_npq_only_provider_declares_and_records_outcomes_through_v3(pool: PgP
     assert_eq!(history.as_array().unwrap().len(), 1);
     assert_eq!(history[0]["type"], "participant-outcome");
     assert_eq!(history[0]["attributes"]["state"], "passed");
-    assert_eq!(history[0]["attributes"]["completion_date"], "2023-03-01");
+    assert_eq!(
+        history[0]["attributes"]["completion_date"],
+        "2023-03-01T00:00:00+00:00"
+    );
 
     let outcome = |attributes: Value| {
         let body = json!({"data": {"type": "npq-outcome-confirmation", "attributes": attributes}});

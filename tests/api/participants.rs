@@ -257,15 +257,17 @@ async fn actions_check_the_course_and_reason_first(pool: PgPool) {
     assert_eq!(
         nothing.json()["errors"],
         json!([
-            {"title": "course_identifier", "detail": "Enter a '#/course_identifier' value for this participant."},
-            {"title": "reason", "detail": "The property '#/reason' must be present"},
+            {"title": "course_identifier", "detail": "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again., Enter a '#/course_identifier' value for this participant."},
         ])
     );
     assert_eq!(
         bad_reason.json()["errors"],
         json!([{"title": "reason", "detail": "The property '#/reason' must be a valid reason"}])
     );
-    assert_eq!(wrong_course.json()["errors"][0]["title"], "participant_id");
+    assert_eq!(
+        wrong_course.json()["errors"][0]["title"],
+        "course_identifier"
+    );
 }
 
 #[sqlx::test]

@@ -68,6 +68,8 @@ pub struct OutcomeRequest {
     pub lead_provider_id: LeadProviderId,
     /// Whether the participant and course were recognised (an NPQ course with outcomes).
     pub course_recognised: bool,
+    /// No `course_identifier` was sent.
+    pub course_missing: bool,
     /// `state`.
     pub state: Option<String>,
     /// `completion_date`.
@@ -84,6 +86,9 @@ pub(super) fn record(
     let mut errors = Vec::new();
     if !request.course_recognised {
         errors.push(E::CourseNotRecognised);
+    }
+    if request.course_missing {
+        errors.push(E::MissingCourse);
     }
     let state = match request.state.as_deref().map(str::trim) {
         None | Some("") => Err(E::MissingOutcomeState),

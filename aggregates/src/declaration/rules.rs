@@ -1,6 +1,7 @@
-//! The submission rules, checked in the order the API reports them: first the participant,
-//! the course and the required fields together; then, stopping at the first that fails, the
-//! withdrawal, the date, the evidence, the schedule, the milestone's holder and the provider.
+//! The submission rules, checked in the order the API reports them: first the participant and
+//! the required fields together; then, stopping at the first that fails, a course that is not
+//! the person's (after the date), the withdrawal, the date, the evidence, the schedule, the
+//! milestone's holder and the provider.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
 
@@ -19,17 +20,9 @@ pub(super) fn check(
 ) -> Result<Option<Declaration>, DeclarationRejection> {
     let request = &submission.request;
     let mut errors = Vec::new();
-    let facts = match &submission.resolution {
-        Resolution::Found(facts) => Some(facts),
-        Resolution::UnknownCourse => {
-            errors.push(E::CourseNotRecognised);
-            None
-        }
-        Resolution::UnknownParticipant => {
-            errors.push(E::ParticipantNotRecognised);
-            None
-        }
-    };
+    if submission.resolution == Resolution::UnknownParticipant {
+        errors.push(E::ParticipantNotRecognised);
+    }
     let date_text = present(&request.declaration_date);
     let type_text = present(&request.declaration_type);
     if date_text.is_none() {
@@ -38,10 +31,11 @@ pub(super) fn check(
     if type_text.is_none() {
         errors.push(E::MissingType);
     }
-    let (Some(facts), Some(date_text), Some(type_text), true) =
-        (facts, date_text, type_text, errors.is_empty())
-    else {
+    let (Some(date_text), Some(type_text), true) = (date_text, type_text, errors.is_empty()) else {
         return Err(DeclarationRejection(errors));
+    };
+    let Resolution::Found(facts) = &submission.resolution else {
+        return Err(course_not_theirs(date_text, submission.now));
     };
 
     let date = parse_declaration_date(date_text);
@@ -165,4 +159,14 @@ pub fn parse_declaration_date(text: &str) -> Option<DateTime<Utc>> {
     NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S%.f")
         .ok()
         .map(|at| at.and_utc())
+}
+
+/// A known person named with a course that is not theirs: the date is checked first, as the
+/// real service checks the course only once everything else passed.
+fn course_not_theirs(date_text: &str, now: DateTime<Utc>) -> DeclarationRejection {
+    match parse_declaration_date(date_text) {
+        None => E::InvalidDate.into(),
+        Some(date) if date > now => E::FutureDate.into(),
+        Some(_) => E::CourseNotRecognised.into(),
+    }
 }

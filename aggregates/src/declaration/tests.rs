@@ -597,6 +597,7 @@ fn outcome_request(state: Option<&str>, date: Option<&str>) -> DeclarationSlotCo
     DeclarationSlotCommand::RecordOutcome(Box::new(OutcomeRequest {
         lead_provider_id: provider(),
         course_recognised: true,
+        course_missing: false,
         state: state.map(Into::into),
         completion_date: date.map(Into::into),
         now: at("2023-07-12T12:00:00Z"),

@@ -389,3 +389,27 @@ pub async fn unfunded_mentors(
     .fetch_all(db)
     .await
 }
+
+/// The kinds of profile a person holds (`ect`, `mentor`, `npq` for an accepted NPQ
+/// application), plus `person` for a participant record and `applicant` for any other NPQ
+/// application; empty for an id nobody knows.
+pub async fn profile_kinds(
+    db: impl PgExecutor<'_>,
+    participant: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"
+        select kind as "kind!" from (
+            select 'person' as kind from participants where id = $1
+            union all
+            select participant_type from training_records where participant_id = $1
+            union all
+            select case when status = 'accepted' then 'npq' else 'applicant' end
+            from npq_applications where participant_id = $1
+        ) kinds
+        "#,
+        participant,
+    )
+    .fetch_all(db)
+    .await
+}

@@ -7,11 +7,11 @@ use projections::npq::{self, ApplicationFilter, ApplicationRow};
 use serde::Serialize;
 
 use super::views::EnrolmentV2;
-use super::{ApplicationAttributes, ApplicationResource, application_filter, npq_provider};
+use super::{ApplicationAttributes, ApplicationResource, application_filter};
 use crate::AppState;
 use crate::http::csv_export::{csv_response, with_id};
 use crate::http::json_api::Resource;
-use crate::http::{ApiError, ApiVersion, ListParams, Provider};
+use crate::http::{ApiError, ApiVersion, ListParams, NpqProvider};
 
 /// An application's row in v2: the attributes without the teacher catchment, and the cohort
 /// as a number.
@@ -95,11 +95,10 @@ fn application_csv(row: ApplicationRow, version: ApiVersion) -> impl Serialize {
 /// Every application of the list (v1 and v2 filters), as CSV.
 pub(super) async fn applications(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     version: ApiVersion,
     params: ListParams,
 ) -> Result<Response, ApiError> {
-    npq_provider(&app, &provider).await?;
     let filter = application_filter(&params, version)?;
     Ok(csv_response(move |mut sink| async move {
         let rows = npq::stream_applications(&app.pool, provider.id.0, &filter);
@@ -124,10 +123,9 @@ struct EnrolmentCsv {
 /// Every enrolment (accepted application) of the caller, as CSV; `updated_since` is strict.
 pub(super) async fn enrolments(
     State(app): State<AppState>,
-    provider: Provider,
+    NpqProvider(provider): NpqProvider,
     params: ListParams,
 ) -> Result<Response, ApiError> {
-    npq_provider(&app, &provider).await?;
     let filter = ApplicationFilter {
         updated_since: params.date_filter("updated_since")?,
         accepted: true,

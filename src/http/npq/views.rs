@@ -105,7 +105,11 @@ pub(crate) fn participant(
     let latest = rows.iter().max_by_key(|row| row.created_at);
     let full_name = latest.map(|row| row.full_name.clone()).unwrap_or_default();
     let email = latest.map(|row| row.email.clone()).unwrap_or_default();
-    let trn = rows.iter().find_map(|row| row.trn.clone());
+    // Only a validated TRN is stored on the person (accepting never copies an unvalidated one).
+    let trn = rows
+        .iter()
+        .filter(|row| row.trn_validated)
+        .find_map(|row| row.trn.clone());
     let updated_at = rows
         .iter()
         .map(|row| row.updated_at)
@@ -168,7 +172,8 @@ fn enrolment(row: ApplicationRow) -> Enrolment {
     }
 }
 
-/// An outcome's attributes; v3 adds `updated_at`.
+/// An outcome's attributes; v3 adds `updated_at`. `completion_date` is a date-time at
+/// midnight UTC in every version, as the real serializer writes it.
 #[derive(Debug, Serialize)]
 pub(crate) struct OutcomeAttributes {
     participant_id: String,
@@ -193,7 +198,7 @@ pub(crate) fn outcome(row: OutcomeRow, version: ApiVersion) -> OutcomeResource {
             participant_id: row.participant_id.to_string(),
             course_identifier: row.course_identifier,
             state: row.state,
-            completion_date: date(row.completion_date),
+            completion_date: format!("{}T00:00:00+00:00", date(row.completion_date)),
             updated_at: (version == ApiVersion::V3).then(|| created_at.clone()),
             created_at,
         },

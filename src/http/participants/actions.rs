@@ -11,12 +11,31 @@ use serde::Deserialize;
 use super::respond;
 use crate::AppState;
 use crate::clock::current_cohort;
+use crate::http::error::grouped;
 use crate::http::extract::lenient_text;
-use crate::http::{ApiError, ApiVersion, ErrorEntry, JsonApiBody, Now, Provider};
+use crate::http::{ApiError, ApiVersion, EcfProvider, ErrorEntry, JsonApiBody, Now, Provider};
 use crate::lookup;
 
 pub(crate) const NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again.";
 pub(crate) const COURSE_NOT_RECOGNISED: &str = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.";
+
+pub(crate) const MISSING_COURSE: &str = "Enter a '#/course_identifier' value for this participant.";
+
+const MISSING_SCHEDULE: &str =
+    "The property '#/schedule_identifier' must be present and correspond to a valid schedule";
+
+/// What an action's body needs beside the course, checked as the real service checks it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Requires {
+    /// The course alone (resume).
+    Course,
+    /// A reason from the list, always checked (defer).
+    Reason(&'static [&'static str]),
+    /// A reason from the list, checked once the person and course are recognised (withdraw).
+    RecognisedReason(&'static [&'static str]),
+    /// A schedule identifier (change schedule).
+    Schedule,
+}
 
 /// The attributes of an action body (ECF and NPQ).
 #[derive(Debug, Deserialize)]
@@ -40,8 +59,15 @@ impl ActionBody {
             .is_some_and(|course| course.npq_group().is_some())
     }
 
-    /// The course and reason (`""` when `reasons` is `None`), checked in the API's terms.
-    pub(crate) fn checked(&self, reasons: Option<&[&str]>) -> Result<(Course, String), ApiError> {
+    /// The course and reason, checked in the API's terms and order: an id nobody knows, then
+    /// a course that is not the person's and a missing course (both messages when the course
+    /// is missing), then the reason or schedule that `requires` asks for.
+    pub(crate) async fn checked(
+        &self,
+        pool: &sqlx::PgPool,
+        participant: &str,
+        requires: Requires,
+    ) -> Result<(Course, String), ApiError> {
         let course_text = self
             .course_identifier
             .as_deref()
@@ -52,56 +78,60 @@ impl ActionBody {
             .as_deref()
             .map(str::trim)
             .filter(|r| !r.is_empty());
+        let profiles = lookup::profiles(pool, participant).await?;
+        let course = course_text.and_then(Course::parse);
         let mut errors = Vec::new();
+        match (profiles, course) {
+            (None, _) => errors.push(("participant_id", NOT_RECOGNISED)),
+            (Some(profiles), Some(course)) if profiles.cover(course) => {}
+            (Some(_), _) => errors.push(("course_identifier", COURSE_NOT_RECOGNISED)),
+        }
         if course_text.is_none() {
-            errors.push(ErrorEntry::new(
-                "course_identifier",
-                "Enter a '#/course_identifier' value for this participant.",
-            ));
+            errors.push(("course_identifier", MISSING_COURSE));
         }
-        if let Some(reasons) = reasons {
-            match reason {
-                None => errors.push(ErrorEntry::new(
-                    "reason",
-                    "The property '#/reason' must be present",
-                )),
-                Some(r) if !reasons.contains(&r) => errors.push(ErrorEntry::new(
-                    "reason",
-                    "The property '#/reason' must be a valid reason",
-                )),
-                Some(_) => {}
-            }
-        }
-        let Some(course_text) = course_text.filter(|_| errors.is_empty()) else {
-            return Err(ApiError::Unprocessable(errors));
+        let reasons = match requires {
+            Requires::Reason(reasons) => Some(reasons),
+            Requires::RecognisedReason(reasons) if errors.is_empty() => Some(reasons),
+            _ => None,
         };
-        let course = Course::parse(course_text)
-            .ok_or_else(|| unprocessable("course_identifier", COURSE_NOT_RECOGNISED))?;
-        Ok((course, reason.unwrap_or_default().to_owned()))
+        if let Some(reasons) = reasons
+            && !reason.is_some_and(|r| reasons.contains(&r))
+        {
+            if reason.is_none() {
+                errors.push(("reason", "The property '#/reason' must be present"));
+            }
+            errors.push(("reason", "The property '#/reason' must be a valid reason"));
+        }
+        if matches!(requires, Requires::Schedule) && self.schedule_identifier().is_none() {
+            errors.push(("schedule_identifier", MISSING_SCHEDULE));
+        }
+        match course.filter(|_| errors.is_empty()) {
+            Some(course) => Ok((course, reason.unwrap_or_default().to_owned())),
+            None => Err(ApiError::Unprocessable(grouped(
+                errors
+                    .into_iter()
+                    .map(|(title, detail)| (title, detail.to_owned())),
+            ))),
+        }
     }
 
-    /// The schedule asked for and its cohort (the current cohort when none is given; `None`
-    /// when the cohort is not a year).
-    pub(crate) fn schedule_target(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<(String, Option<i32>), ApiError> {
-        let Some(identifier) = self
-            .schedule_identifier
+    fn schedule_identifier(&self) -> Option<&str> {
+        self.schedule_identifier
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-        else {
-            return Err(unprocessable(
-                "schedule_identifier",
-                "The property '#/schedule_identifier' must be present and correspond to a valid schedule",
-            ));
-        };
+    }
+
+    /// The schedule asked for (checked present by [`Self::checked`] with
+    /// [`Requires::Schedule`]) and its cohort (the current cohort when none is given; `None`
+    /// when the cohort is not a year).
+    pub(crate) fn schedule_target(&self, now: DateTime<Utc>) -> (String, Option<i32>) {
+        let identifier = self.schedule_identifier().unwrap_or_default().to_owned();
         let cohort = match self.cohort.as_deref().map(str::trim) {
             None | Some("") => Some(current_cohort(now)),
             Some(text) => text.parse().ok(),
         };
-        Ok((identifier.to_owned(), cohort))
+        (identifier, cohort)
     }
 }
 
@@ -110,7 +140,7 @@ type Action = Result<Response, ApiError>;
 /// Defers training.
 pub(crate) async fn defer(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
@@ -124,7 +154,7 @@ pub(crate) async fn defer(
         now,
         &id,
         &body,
-        Some(DEFERRAL_REASONS),
+        Requires::Reason(DEFERRAL_REASONS),
         |_, reason| async move {
             Ok(TrainingRecordCommand::Defer {
                 lead_provider_id,
@@ -139,7 +169,7 @@ pub(crate) async fn defer(
 /// Resumes training.
 pub(crate) async fn resume(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
@@ -153,7 +183,7 @@ pub(crate) async fn resume(
         now,
         &id,
         &body,
-        None,
+        Requires::Course,
         |_, _| async move {
             Ok(TrainingRecordCommand::Resume {
                 lead_provider_id,
@@ -167,7 +197,7 @@ pub(crate) async fn resume(
 /// Withdraws the participant.
 pub(crate) async fn withdraw(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
@@ -181,7 +211,7 @@ pub(crate) async fn withdraw(
         now,
         &id,
         &body,
-        Some(ECF_WITHDRAWAL_REASONS),
+        Requires::RecognisedReason(ECF_WITHDRAWAL_REASONS),
         |_, reason| async move {
             Ok(TrainingRecordCommand::Withdraw {
                 lead_provider_id,
@@ -196,13 +226,13 @@ pub(crate) async fn withdraw(
 /// Moves the participant to another schedule of its cohort.
 pub(crate) async fn change_schedule(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     version: ApiVersion,
     Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<ActionBody>,
 ) -> Action {
-    let (identifier, cohort) = body.schedule_target(now)?;
+    let (identifier, cohort) = body.schedule_target(now);
     let (pool, lead_provider_id) = (app.pool.clone(), provider.id);
     act(
         &app,
@@ -211,7 +241,7 @@ pub(crate) async fn change_schedule(
         now,
         &id,
         &body,
-        None,
+        Requires::Schedule,
         |record, _| async move {
             let target = match cohort {
                 Some(cohort) => reference::schedule(&pool, &identifier, cohort).await?,
@@ -246,14 +276,14 @@ async fn act<F, Fut>(
     now: DateTime<Utc>,
     id: &str,
     body: &ActionBody,
-    reasons: Option<&[&str]>,
+    requires: Requires,
     build: F,
 ) -> Action
 where
     F: FnOnce((uuid::Uuid, Course), String) -> Fut,
     Fut: Future<Output = Result<TrainingRecordCommand, sqlx::Error>>,
 {
-    let (course, reason) = body.checked(reasons)?;
+    let (course, reason) = body.checked(&app.pool, id, requires).await?;
     let record = lookup::training_record(&app.pool, id, course).await?;
     let record = record.ok_or_else(|| unprocessable("participant_id", NOT_RECOGNISED))?;
     let command = build((record.training_record_id, course), reason).await?;

@@ -11,7 +11,7 @@ use super::{find, participant_status};
 use crate::AppState;
 use crate::http::csv_export::{csv_response, with_id};
 use crate::http::json_api::{Document, Resource, timestamp};
-use crate::http::{ApiError, ListParams, Now, Provider};
+use crate::http::{ApiError, EcfProvider, ListParams, Now, Provider};
 
 /// A training record's attributes, as in the v1 and v2 specs.
 #[derive(Debug, Serialize)]
@@ -122,7 +122,7 @@ pub(super) async fn show(
 /// `GET /api/v{1,2}/participants/ecf.csv`: every record of the list, unpaged.
 pub(super) async fn export(
     State(app): State<AppState>,
-    provider: Provider,
+    EcfProvider(provider): EcfProvider,
     Now(now): Now,
     params: ListParams,
 ) -> Result<Response, ApiError> {

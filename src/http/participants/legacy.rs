@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::actions::{self, ActionBody};
 use crate::AppState;
-use crate::http::{ApiError, ApiVersion, JsonApiBody, Now, Provider, npq};
+use crate::http::{
+    ApiError, ApiVersion, EcfProvider, JsonApiBody, Now, NpqProvider, Provider, npq,
+};
 
 type Action = Result<Response, ApiError>;
 
@@ -22,10 +24,12 @@ macro_rules! dispatch {
             body: JsonApiBody<ActionBody>,
         ) -> Action {
             if body.0.is_npq() {
+                let provider = NpqProvider::check(&app, provider).await?;
                 npq::$name(app, provider, version, now, id, body)
                     .await
                     .map(IntoResponse::into_response)
             } else {
+                let provider = EcfProvider::check(&app, provider).await?;
                 actions::$name(app, provider, version, now, id, body).await
             }
         }
