@@ -13,6 +13,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::Invalid;
 use crate::course::Course;
 use crate::ids::{
     DeclarationId, DeliveryPartnerId, LeadProviderId, ParticipantId, StatementId, TrainingRecordId,
@@ -378,6 +379,9 @@ pub enum DeclarationError {
     /// Not in this slot, or not the caller's.
     #[error("Resource not Found")]
     NotFound,
+    /// A value outside what the ledger stores.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
 }
 
 impl DeclarationError {
@@ -401,6 +405,7 @@ impl DeclarationError {
             | Self::CannotBeVoided
             | Self::NotFound
             | Self::FutureCompletionDate => "Invalid action",
+            Self::Invalid(invalid) => invalid.attribute(),
         }
     }
 }
@@ -409,6 +414,12 @@ impl DeclarationError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
 pub struct DeclarationRejection(pub Vec<DeclarationError>);
+
+impl From<Invalid> for DeclarationRejection {
+    fn from(invalid: Invalid) -> Self {
+        DeclarationError::Invalid(invalid).into()
+    }
+}
 
 impl From<DeclarationError> for DeclarationRejection {
     fn from(error: DeclarationError) -> Self {

@@ -1,6 +1,7 @@
 //! cpd-ledger's domain: the aggregates, their commands, events and rules. No IO happens here;
 //! callers look up outside facts and put them in the command.
 
+pub mod bounds;
 pub mod course;
 pub mod declaration;
 pub mod finance;

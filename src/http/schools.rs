@@ -1,7 +1,7 @@
 //! `GET /api/v3/schools/ecf[/{id}]` and `GET /api/v3/delivery-partners[/{id}]`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use projections::Page;
 use projections::schools::{self, DeliveryPartnerRow, SchoolFilter, SchoolRow};
@@ -9,6 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::http::extract::Path;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, ListParams, Provider};
 

@@ -2,10 +2,12 @@
 
 mod audit;
 mod auth;
+mod command_bounds;
 mod csv_exports;
 mod declarations;
 mod finance;
 mod helpers;
+mod hostile_input;
 mod ledger;
 mod legacy;
 mod npq;

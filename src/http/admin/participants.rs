@@ -4,7 +4,7 @@
 use aggregates::course::ParticipantType;
 use aggregates::{ParticipantId, TrainingRecordId};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{post, put};
 use chrono::{DateTime, Utc};
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::http::extract::Path;
 use crate::http::extract::parse_instant;
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody, Now};
