@@ -476,3 +476,33 @@ async fn a_name_with_control_characters_is_refused(pool: PgPool) {
     assert_names(&response, "full_name");
     assert_eq!(event_count(&pool).await, before);
 }
+
+#[sqlx::test]
+async fn a_mentor_must_be_someone_the_ledger_knows(pool: PgPool) {
+    let (app, _, _, record) = school_with_ect(pool.clone()).await;
+    let admin = app.staff_token(Role::Admin).await;
+    let before = event_count(&pool).await;
+    let stranger = uuid::Uuid::new_v4().to_string();
+
+    let assigned = app
+        .put(
+            &format!("/admin/training-records/{record}/mentor"),
+            Some(&admin),
+            json!({"mentor_id": stranger}),
+        )
+        .await;
+    let registered = app
+        .post(
+            "/admin/participants",
+            Some(&admin),
+            &body(
+                json!({"participant_type": "ect", "full_name": "Ada", "email": "a@b.c",
+                         "school_urn": "100001", "cohort": 2022, "mentor_id": stranger}),
+            ),
+        )
+        .await;
+
+    assert_names(&assigned, "mentor_id");
+    assert_names(&registered, "mentor_id");
+    assert_eq!(event_count(&pool).await, before);
+}

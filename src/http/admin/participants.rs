@@ -223,6 +223,7 @@ impl From<SchoolError> for ApiError {
             SchoolError::NoPartnership { .. } => invalid("cohort"),
             SchoolError::UnknownSchedule { .. } => invalid("schedule_identifier"),
             SchoolError::UnknownRecord(_) => ApiError::NotFound,
+            SchoolError::UnknownMentor(_) => invalid("mentor_id"),
             SchoolError::Rejected(rejection) => rejection.into(),
             other => ApiError::Internal(Box::new(other)),
         }
