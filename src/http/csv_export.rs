@@ -139,6 +139,11 @@ where
 mod tests {
     use super::*;
 
+    #[derive(Serialize)]
+    struct Line {
+        text: &'static str,
+    }
+
     fn failure() -> ExportError {
         ExportError::Database(sqlx::Error::PoolClosed)
     }
@@ -154,8 +159,10 @@ mod tests {
     async fn a_failure_after_rows_went_out_cuts_the_body_with_an_error() {
         let response = csv_response(|mut sink| async move {
             for n in 0..10_000 {
-                sink.row(with_id(n.to_string(), ["a row long enough to fill chunks"]))
-                    .await?;
+                let line = Line {
+                    text: "a row long enough to fill chunks",
+                };
+                sink.row(with_id(n.to_string(), line)).await?;
             }
             Err(failure())
         })
