@@ -8,7 +8,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use projections::Page;
 use serde::de::DeserializeOwned;
 
@@ -351,8 +351,9 @@ pub(crate) fn bad_date(name: &str) -> ApiError {
 }
 
 /// Parses an ISO 8601 instant as providers send it: with or without a zone (UTC if none), a
-/// date alone, and a `+` offset that URL decoding turned into a space. Instants outside the
-/// years every command accepts (2000 to 2100) are refused, whatever their form.
+/// date alone, and a `+` offset that URL decoding turned into a space. Only the four-digit
+/// years RFC 3339 can write (1 to 9999) are read, whatever the form: a filter may look far
+/// ahead, but a negative year is a bad request, not a query PostgreSQL refuses.
 pub(crate) fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
     let candidates = [raw.to_owned(), raw.replace(' ', "+")];
     let parsed = candidates.iter().find_map(|text| {
@@ -375,7 +376,7 @@ pub(crate) fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
                     .map(|day| day.and_time(Default::default()).and_utc())
             })
     });
-    parsed.filter(|at| aggregates::bounds::instant_in_range(*at))
+    parsed.filter(|at| (1..=9999).contains(&at.year()))
 }
 
 /// A JSON:API request body: `{"data": {"type": ..., "attributes": {...}}}`, with `attributes`
