@@ -19,14 +19,19 @@ pub enum Clock {
 
 impl Clock {
     /// Now, for a request that carried `header` (the value of `X-With-Server-Date`, if any).
-    /// `Err` when the sandbox gets a header that is not an RFC 3339 date-time.
+    /// `Err` when the sandbox gets a header that is not an RFC 3339 date-time from 2000 to
+    /// 2100, the years every command accepts.
     pub fn now(self, header: Option<&str>) -> Result<DateTime<Utc>, String> {
         match (self, header) {
             (Self::System, _) => Ok(Utc::now()),
             (Self::Sandbox(_), Some(value)) => DateTime::parse_from_rfc3339(value.trim())
                 .map(|at| at.with_timezone(&Utc))
-                .map_err(|_| {
-                    format!("The '{SERVER_DATE_HEADER}' header must be an RFC 3339 date-time")
+                .ok()
+                .filter(|at| aggregates::bounds::instant_in_range(*at))
+                .ok_or_else(|| {
+                    format!(
+                        "The '{SERVER_DATE_HEADER}' header must be an RFC 3339 date-time from 2000 to 2100"
+                    )
                 }),
             (Self::Sandbox(fixed), None) => Ok(fixed.unwrap_or_else(Utc::now)),
         }
@@ -59,6 +64,11 @@ mod tests {
         assert_eq!(Clock::Sandbox(None).now(header), Ok(expected));
         assert_ne!(Clock::System.now(header), Ok(expected));
         assert!(Clock::Sandbox(None).now(Some("tomorrow")).is_err());
+        assert!(
+            Clock::Sandbox(None)
+                .now(Some("1999-12-31T23:59:59Z"))
+                .is_err()
+        );
     }
 
     #[test]

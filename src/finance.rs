@@ -36,6 +36,12 @@ pub enum FinanceError {
     /// No such statement.
     #[error("no statement has the id {0}")]
     UnknownStatement(StatementId),
+    /// No lead provider has the statement's `lead_provider_id`.
+    #[error("The '#/lead_provider_id' is not recognised")]
+    UnknownLeadProvider,
+    /// The statement's cohort is not in the reference data.
+    #[error("The '#/cohort' you have entered is invalid. Check cohort details and try again.")]
+    UnknownCohort,
     /// The provider has no ECF contract for the statement's cohort.
     #[error("statement {0}: the provider has no ECF contract for its cohort")]
     NoContract(StatementId),
@@ -140,6 +146,15 @@ pub async fn add_statement(
         terms.cohort,
         &terms.name,
     );
+    if projections::lead_providers::find(ledger.pool(), terms.lead_provider_id)
+        .await?
+        .is_none()
+    {
+        return Err(FinanceError::UnknownLeadProvider);
+    }
+    if !projections::reference::cohort_exists(ledger.pool(), terms.cohort).await? {
+        return Err(FinanceError::UnknownCohort);
+    }
     let (provider, programme, cohort, takes_lines) = (
         terms.lead_provider_id,
         terms.programme,

@@ -2,8 +2,8 @@
 //! the facts the school cohort aggregate needs and runs its command.
 
 use aggregates::school_cohort::{
-    PartnershipRejection, PartnershipRequest, SchoolCohort, SchoolCohortCommand, Sent,
-    school_cohort_id,
+    INDUCTION_PROGRAMMES, PartnershipError, PartnershipRejection, PartnershipRequest, SchoolCohort,
+    SchoolCohortCommand, Sent, school_cohort_id,
 };
 use aggregates::{DeliveryPartnerId, LeadProviderId, PartnershipId, SchoolId};
 use chrono::{DateTime, Utc};
@@ -144,7 +144,9 @@ pub async fn challenge(
         .await
 }
 
-/// The school sets up a cohort and, optionally, chooses its induction programme.
+/// The school sets up a cohort and, optionally, chooses its induction programme. A cohort
+/// missing from the reference data, or a choice outside the list, is refused before anything
+/// is recorded.
 pub async fn set_up_cohort(
     ledger: &Ledger,
     school: SchoolId,
@@ -152,20 +154,33 @@ pub async fn set_up_cohort(
     choice: Option<&str>,
     context: &CommandContext,
 ) -> Result<(), LedgerError<PartnershipRejection>> {
+    let refuse = |error: PartnershipError| LedgerError::Rejected(error.into());
+    let known = reference::cohort_exists(ledger.pool(), cohort)
+        .await
+        .map_err(|e| LedgerError::Store(Box::new(e)))?;
+    if !known {
+        return Err(refuse(PartnershipError::InvalidCohort));
+    }
     let stream = school_cohort_id(school, cohort);
     let open = SchoolCohortCommand::Open {
         school_id: school,
         cohort,
     };
+    let choose = choice.map(|choice| SchoolCohortCommand::ChooseInductionProgramme {
+        school_id: school,
+        cohort,
+        choice: choice.to_owned(),
+    });
+    if let Some(choose) = &choose {
+        choose.check_bounds().map_err(|e| refuse(e.into()))?;
+    }
+    if choice.is_some_and(|choice| !INDUCTION_PROGRAMMES.contains(&choice)) {
+        return Err(refuse(PartnershipError::UnknownProgramme));
+    }
     ledger
         .execute::<SchoolCohort>(&stream, open, context)
         .await?;
-    if let Some(choice) = choice {
-        let choose = SchoolCohortCommand::ChooseInductionProgramme {
-            school_id: school,
-            cohort,
-            choice: choice.to_owned(),
-        };
+    if let Some(choose) = choose {
         ledger
             .execute::<SchoolCohort>(&stream, choose, context)
             .await?;

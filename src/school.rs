@@ -77,6 +77,9 @@ pub enum SchoolError {
     /// No training record has the id.
     #[error("No training record has the id {0}")]
     UnknownRecord(Uuid),
+    /// No participant has the mentor's id.
+    #[error("No participant has the id {0}")]
+    UnknownMentor(Uuid),
     /// The training record refused the command.
     #[error(transparent)]
     Rejected(#[from] LedgerError<TrainingRecordError>),
@@ -109,6 +112,7 @@ pub async fn register(
         });
     }
     let placement = placement(ledger, &new.school_urn, new.cohort, new.start).await?;
+    mentor_exists(ledger, new.mentor_id).await?;
     let participant_id = new
         .participant_id
         .unwrap_or_else(|| ParticipantId(Uuid::new_v4()));
@@ -137,6 +141,17 @@ pub async fn register(
     Ok((participant_id, record))
 }
 
+/// A mentor must be someone the ledger knows.
+async fn mentor_exists(ledger: &Ledger, mentor: Option<ParticipantId>) -> Result<(), SchoolError> {
+    let Some(mentor) = mentor else {
+        return Ok(());
+    };
+    match projections::participants::person_exists(ledger.pool(), mentor.0).await? {
+        true => Ok(()),
+        false => Err(SchoolError::UnknownMentor(mentor.0)),
+    }
+}
+
 /// Assigns (or, with `None`, removes) an ECT's mentor.
 pub async fn assign_mentor(
     ledger: &Ledger,
@@ -144,6 +159,7 @@ pub async fn assign_mentor(
     mentor: Option<ParticipantId>,
     context: &CommandContext,
 ) -> Result<(), SchoolError> {
+    mentor_exists(ledger, mentor).await?;
     let command = TrainingRecordCommand::AssignMentor(mentor);
     Ok(ledger
         .execute::<TrainingRecord>(&record.to_string(), command, context)

@@ -13,6 +13,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::Invalid;
 use crate::course::Course;
 use crate::ids::{
     DeclarationId, DeliveryPartnerId, LeadProviderId, ParticipantId, StatementId, TrainingRecordId,
@@ -381,6 +382,9 @@ pub enum DeclarationError {
     /// No course was sent.
     #[error("Enter a '#/course_identifier' value for this participant.")]
     MissingCourse,
+    /// A value outside what the ledger stores.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
 }
 
 impl DeclarationError {
@@ -404,6 +408,7 @@ impl DeclarationError {
             | Self::CannotBeVoided
             | Self::NotFound
             | Self::FutureCompletionDate => "Invalid action",
+            Self::Invalid(invalid) => invalid.attribute(),
         }
     }
 }
@@ -412,6 +417,12 @@ impl DeclarationError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
 pub struct DeclarationRejection(pub Vec<DeclarationError>);
+
+impl From<Invalid> for DeclarationRejection {
+    fn from(invalid: Invalid) -> Self {
+        DeclarationError::Invalid(invalid).into()
+    }
+}
 
 impl From<DeclarationError> for DeclarationRejection {
     fn from(error: DeclarationError) -> Self {

@@ -2,6 +2,7 @@
 //! callers look up outside facts and put them in the command.
 
 pub mod api_token;
+pub mod bounds;
 pub mod course;
 pub mod declaration;
 pub mod finance;

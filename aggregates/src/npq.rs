@@ -7,6 +7,7 @@
 //! under concurrent requests, and accepting rejects the person's other applications for the
 //! course and cohort in the same commit.
 
+mod bounds;
 mod schedule;
 
 use chrono::{DateTime, Utc};
@@ -299,6 +300,9 @@ pub enum NpqError {
     /// A rule shared with ECF training records.
     #[error(transparent)]
     Training(#[from] TrainingRecordError),
+    /// A value outside what the ledger stores.
+    #[error(transparent)]
+    Invalid(#[from] crate::bounds::Invalid),
 }
 
 impl NpqError {
@@ -315,6 +319,7 @@ impl NpqError {
             | Self::NoSchedule => "npq_application",
             Self::DeferWithoutDeclarations | Self::WithdrawWithoutStart => "participant_profile",
             Self::Training(error) => error.attribute(),
+            Self::Invalid(invalid) => invalid.attribute(),
         }
     }
 }
@@ -358,6 +363,7 @@ impl NpqCourse {
     }
 
     fn decide(&self, command: NpqCommand) -> Result<Vec<NpqEvent>, NpqError> {
+        command.check_bounds()?;
         match command {
             NpqCommand::Apply(application) => match self.application(application.id) {
                 None => Ok(vec![NpqEvent::Applied(application)]),

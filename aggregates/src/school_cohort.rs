@@ -10,6 +10,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
+use crate::bounds::{self, Invalid};
 use crate::ids::{DeliveryPartnerId, LeadProviderId, PartnershipId, SchoolId, derived};
 
 /// The reasons a school may give when it challenges a partnership.
@@ -227,6 +228,9 @@ pub enum PartnershipError {
         "The induction programme must be one of full_induction_programme, core_induction_programme, design_our_own, school_funded_fip, no_early_career_teachers"
     )]
     UnknownProgramme,
+    /// A value outside what the ledger stores.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
 }
 
 impl PartnershipError {
@@ -248,6 +252,7 @@ impl PartnershipError {
             Self::NotFound => "id",
             Self::UnknownReason => "reason",
             Self::UnknownProgramme => "induction_programme_choice",
+            Self::Invalid(invalid) => invalid.attribute(),
         }
     }
 }
@@ -260,6 +265,36 @@ pub struct PartnershipRejection(pub Vec<PartnershipError>);
 impl From<PartnershipError> for PartnershipRejection {
     fn from(error: PartnershipError) -> Self {
         Self(vec![error])
+    }
+}
+
+impl SchoolCohortCommand {
+    /// Refuses dates, cohorts and text that a read model could not store or a view render.
+    pub fn check_bounds(&self) -> Result<(), Invalid> {
+        match self {
+            Self::Confirm { request, at, .. } => {
+                if let Sent::Known(year) = request.cohort {
+                    bounds::cohort("cohort", year)?;
+                }
+                bounds::instant("at", *at)
+            }
+            Self::ChangeDeliveryPartner { .. } => Ok(()),
+            Self::Challenge { reason, at, .. } => {
+                bounds::text("reason", reason)?;
+                bounds::instant("at", *at)
+            }
+            Self::ChooseInductionProgramme { cohort, choice, .. } => {
+                bounds::cohort("cohort", *cohort)?;
+                bounds::text("induction_programme_choice", choice)
+            }
+            Self::Open { cohort, .. } => bounds::cohort("cohort", *cohort),
+        }
+    }
+}
+
+impl From<Invalid> for PartnershipRejection {
+    fn from(invalid: Invalid) -> Self {
+        PartnershipError::Invalid(invalid).into()
     }
 }
 

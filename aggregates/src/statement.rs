@@ -8,6 +8,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::Programme;
+use crate::bounds::{self, Invalid};
 use crate::ids::LeadProviderId;
 
 /// A statement as the calendar defines it.
@@ -84,6 +85,34 @@ pub enum StatementError {
     /// Only a closed (payable) statement can be paid.
     #[error("this statement is not payable yet: it closes after its deadline")]
     NotPayable,
+    /// A value outside what the ledger stores.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+}
+
+impl StatementError {
+    /// The attribute the API names as the error's title.
+    pub fn attribute(&self) -> &'static str {
+        match self {
+            Self::Invalid(invalid) => invalid.attribute(),
+            _ => "statement",
+        }
+    }
+}
+
+impl StatementCommand {
+    /// Refuses dates, cohorts and text that a read model could not store or a view render.
+    pub fn check_bounds(&self) -> Result<(), Invalid> {
+        match self {
+            Self::Create(terms) => {
+                bounds::cohort("cohort", terms.cohort)?;
+                bounds::text("name", &terms.name)?;
+                bounds::day("deadline_date", terms.deadline_date)?;
+                bounds::day("payment_date", terms.payment_date)
+            }
+            Self::Close { at } | Self::Pay { at } => bounds::instant("at", *at),
+        }
+    }
 }
 
 impl DomainEvent for StatementEvent {
@@ -109,6 +138,7 @@ impl Statement {
 
     fn decide(&self, command: StatementCommand) -> Result<Vec<StatementEvent>, StatementError> {
         use StatementCommand as C;
+        command.check_bounds()?;
         match (command, &self.terms) {
             (C::Create(terms), None) => Ok(vec![StatementEvent::Created(terms)]),
             (C::Create(terms), Some(existing)) if terms == *existing => Ok(vec![]),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use schedule::{declarations_fit, schedule_permits};
 pub use values::{Placement, Registration, ScheduleChange, StatusChange, Stint};
 
+use crate::bounds::{self, Invalid};
 use crate::course::TrainingStatus;
 use crate::ids::{LeadProviderId, ParticipantId};
 
@@ -142,6 +143,9 @@ pub enum TrainingRecordError {
     /// ECF participants keep their cohort.
     #[error("The property '#/cohort' cannot be changed")]
     CohortCannotChange,
+    /// A value outside what the ledger stores.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
 }
 
 impl TrainingRecordError {
@@ -158,8 +162,42 @@ impl TrainingRecordError {
             | Self::ScheduleNotForCourse
             | Self::WouldInvalidateDeclarations => "schedule_identifier",
             Self::CohortCannotChange => "cohort",
+            Self::Invalid(invalid) => invalid.attribute(),
         }
     }
+}
+
+impl TrainingRecordCommand {
+    /// Refuses dates, cohorts and text that a read model could not store or a view render.
+    pub fn check_bounds(&self) -> Result<(), Invalid> {
+        match self {
+            Self::Register(registration) => {
+                bounds::text("full_name", &registration.full_name)?;
+                bounds::text("email", &registration.email)?;
+                bounds::optional_text("teacher_reference_number", registration.trn.as_deref())?;
+                bounds::cohort("cohort", registration.cohort)?;
+                bounds::text("schedule_identifier", &registration.schedule_identifier)?;
+                check_placement(&registration.placement)
+            }
+            Self::AssignMentor(_) | Self::ChangeFundingEligibility(_) => Ok(()),
+            Self::ReportLeaving(end) => bounds::instant("end_date", *end),
+            Self::Join(placement) => check_placement(placement),
+            Self::Defer { reason, at, .. } | Self::Withdraw { reason, at, .. } => {
+                bounds::text("reason", reason)?;
+                bounds::instant("at", *at)
+            }
+            Self::Resume { at, .. } => bounds::instant("at", *at),
+            Self::ChangeSchedule(change) => {
+                bounds::cohort("cohort", change.cohort)?;
+                bounds::instant("at", change.at)
+            }
+        }
+    }
+}
+
+fn check_placement(placement: &Placement) -> Result<(), Invalid> {
+    bounds::text("school_urn", &placement.school_urn)?;
+    bounds::instant("start_date", placement.start)
 }
 
 impl DomainEvent for TrainingRecordEvent {
@@ -209,6 +247,7 @@ impl TrainingRecord {
         use TrainingRecordCommand as C;
         use TrainingRecordError as E;
         use TrainingRecordEvent as V;
+        command.check_bounds()?;
         let Some(registration) = &self.registration else {
             return match command {
                 C::Register(registration) => Ok(vec![V::Registered(registration)]),

@@ -211,6 +211,16 @@ pub fn schedule_from(
     })
 }
 
+/// Whether a cohort (by start year) is in the reference data.
+pub async fn cohort_exists(db: impl PgExecutor<'_>, start_year: i32) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from cohorts where start_year = $1) as "known!""#,
+        start_year
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// A school, by URN: its id and whether it is eligible for funding.
 pub async fn school_by_urn(
     db: impl PgExecutor<'_>,

@@ -121,6 +121,8 @@ async fn create_token(
     let description = request
         .description
         .unwrap_or_else(|| "issued through the admin API".to_owned());
+    aggregates::bounds::text("description", &description)
+        .map_err(|e| invalid(e.attribute(), &e.to_string()))?;
     let id = provider.as_ref().map(|p| aggregates::LeadProviderId(p.id));
     let issued = auth::create_token_until(&app.pool, role, id, &description, expires_at).await?;
     let attributes = TokenAttributes {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::error::{ErrorBody, ErrorsBody};
-use crate::http::extract::parse_instant;
+use crate::http::extract::{Path, Query};
+use crate::http::extract::{bad_date, parse_instant};
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, Auditor};
 
@@ -148,7 +149,8 @@ fn instant_param(
     query
         .get(name)
         .map(|v| {
-            parse_instant(v).ok_or_else(|| bad(&format!("'{name}' must be an ISO 8601 date-time")))
+            let filter = name.trim_start_matches("filter[").trim_end_matches(']');
+            parse_instant(v).ok_or_else(|| bad_date(filter))
         })
         .transpose()
 }

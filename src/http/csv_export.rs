@@ -2,14 +2,14 @@
 //! `csv` writer and hands the body over in chunks through a small bounded channel, so an
 //! export of any size holds only a few chunks in memory.
 
-use std::io;
-
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::mpsc;
+
+use crate::http::ApiError;
 
 /// Bytes gathered before a chunk is handed to the body.
 const CHUNK: usize = 64 * 1024;
@@ -45,7 +45,7 @@ pub fn with_id<A>(id: String, attributes: A) -> (IdColumn, A) {
 /// empty export), then each row.
 pub struct CsvSink {
     writer: csv::Writer<Vec<u8>>,
-    chunks: mpsc::Sender<Result<Bytes, io::Error>>,
+    chunks: mpsc::Sender<Result<Bytes, ExportError>>,
 }
 
 impl CsvSink {
@@ -91,13 +91,15 @@ impl CsvSink {
 }
 
 /// A `text/csv` response whose body `export` writes, in a task of its own, while the client
-/// reads. A failure after the first chunk can only cut the body short; it is logged.
-pub fn csv_response<F, Fut>(export: F) -> Response
+/// reads. The status waits for the first chunk (or the end of a small export), so a failing
+/// first fetch gets its own status and JSON body. A failure after rows went out aborts the
+/// connection, so a client never takes a cut body for a whole one; it is logged.
+pub async fn csv_response<F, Fut>(export: F) -> Result<Response, ApiError>
 where
     F: FnOnce(CsvSink) -> Fut,
     Fut: Future<Output = Result<CsvSink, ExportError>> + Send + 'static,
 {
-    let (chunks, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let (chunks, mut receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let failures = chunks.clone();
     let sink = CsvSink {
         writer: csv::Writer::from_writer(Vec::new()),
@@ -113,16 +115,70 @@ where
             Ok(()) | Err(ExportError::Closed) => {}
             Err(error) => {
                 tracing::error!(%error, "CSV export failed");
-                let _ = failures.send(Err(io::Error::other(error))).await;
+                let _ = failures.send(Err(error)).await;
             }
         }
     });
-    let body = futures::stream::unfold(receiver, |mut receiver| async move {
+    let first = match receiver.recv().await {
+        Some(Err(error)) => return Err(error.into()),
+        Some(Ok(chunk)) => Some(Ok(chunk)),
+        None => None,
+    };
+    let rest = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|chunk| (chunk, receiver))
     });
-    (
+    let body = futures::stream::iter(first).chain(rest);
+    Ok((
         [(header::CONTENT_TYPE, "text/csv")],
         Body::from_stream(body),
     )
-        .into_response()
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Line {
+        text: &'static str,
+    }
+
+    fn failure() -> ExportError {
+        ExportError::Database(sqlx::Error::PoolClosed)
+    }
+
+    #[tokio::test]
+    async fn a_failing_first_fetch_gets_a_json_error_instead_of_a_200() {
+        let response = csv_response(|_sink| async { Err::<CsvSink, _>(failure()) }).await;
+        let response = response.map(|_| ()).expect_err("no response");
+        assert!(matches!(response, ApiError::Internal(_)));
+    }
+
+    #[tokio::test]
+    async fn a_failure_after_rows_went_out_cuts_the_body_with_an_error() {
+        let response = csv_response(|mut sink| async move {
+            for n in 0..10_000 {
+                let line = Line {
+                    text: "a row long enough to fill chunks",
+                };
+                sink.row(with_id(n.to_string(), line)).await?;
+            }
+            Err(failure())
+        })
+        .await
+        .expect("rows went out first");
+        assert_eq!(response.status(), axum::http::StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await;
+        assert!(body.is_err(), "the body ended cleanly");
+    }
+
+    #[tokio::test]
+    async fn an_empty_export_is_an_empty_body() {
+        let response = csv_response(|sink| async { Ok(sink) }).await.expect("ok");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert!(body.is_empty());
+    }
 }

@@ -5,7 +5,7 @@ mod views;
 
 use aggregates::declaration::DeclarationRequest;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, put};
 use projections::declarations::{self, DeclarationFilter, DeclarationRow};
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use self::views::{DeclarationResource, resource};
 use crate::AppState;
 use crate::http::csv_export::{csv_response, with_id};
+use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource};
 use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, Provider};
@@ -143,7 +144,7 @@ async fn export_declarations(
     params: ListParams,
 ) -> Result<Response, ApiError> {
     let filter = filter(&params, version)?;
-    Ok(csv_response(move |mut sink| async move {
+    csv_response(move |mut sink| async move {
         let rows = declarations::stream(&app.pool, provider.id, &filter, None);
         sink.rows(rows, |row| {
             let Resource { id, attributes, .. } = resource(row, version);
@@ -151,7 +152,8 @@ async fn export_declarations(
         })
         .await?;
         Ok(sink)
-    }))
+    })
+    .await
 }
 
 /// One of the caller's own declarations.

@@ -239,6 +239,12 @@ impl ApiRejection for aggregates::api_token::ApiTokenError {
     }
 }
 
+impl ApiRejection for aggregates::StatementError {
+    fn entries(&self) -> Vec<ErrorEntry> {
+        vec![ErrorEntry::new(self.attribute(), self.to_string())]
+    }
+}
+
 impl ApiRejection for aggregates::npq::NpqError {
     fn entries(&self) -> Vec<ErrorEntry> {
         vec![ErrorEntry::new(self.attribute(), self.to_string())]
@@ -312,5 +318,11 @@ impl ApiRejection for aggregates::school_cohort::PartnershipRejection {
     fn is_not_found(&self) -> bool {
         self.0
             .contains(&aggregates::school_cohort::PartnershipError::NotFound)
+    }
+}
+
+impl From<crate::http::csv_export::ExportError> for ApiError {
+    fn from(error: crate::http::csv_export::ExportError) -> Self {
+        Self::Internal(Box::new(error))
     }
 }

@@ -5,10 +5,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use aggregates::LeadProviderId;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use projections::Page;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
@@ -29,6 +30,65 @@ const MAX_PER_PAGE: i64 = 3000;
 
 const BAD_PAGE: &str = "The '#/page[page]' and '#/page[per_page]' parameter values must be a valid number (equal and more than 1)";
 const BAD_BODY: &str = "correct json data structure required. See API docs for reference";
+/// What the real service answers when a NUL reaches PostgreSQL (Ruby's `ArgumentError`).
+const NUL_BYTE: &str = "string contains null byte";
+
+/// Whether a raw path or query carries a percent-encoded NUL, which no column can hold.
+fn encodes_nul(raw: &str) -> bool {
+    raw.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+}
+
+/// Whether any string of a JSON value, or any key, holds a NUL.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// Path parameters. A segment that is not UTF-8 or not of the expected shape names no record
+/// (404, as the API answers); one holding NUL is the real service's 400.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if encodes_nul(parts.uri.path()) {
+            return Err(ApiError::bad_request(NUL_BYTE));
+        }
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => Err(ApiError::NotFound),
+            Err(other) => Err(ApiError::Internal(other.body_text().into())),
+        }
+    }
+}
+
+/// A query string read as `T`; one that does not read (a repeated key, a wrong type) is a
+/// 400 in the API's shape, and one holding NUL the real service's 400.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if encodes_nul(parts.uri.query().unwrap_or_default()) {
+            return Err(ApiError::bad_request(NUL_BYTE));
+        }
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+    }
+}
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
@@ -171,9 +231,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
-            .await
-            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state).await?;
         let mut filters = HashMap::new();
         let (mut page, mut per_page, mut sort) = (None, None, None);
         for (key, value) in pairs {
@@ -285,12 +343,15 @@ impl ListParams {
         let Some(raw) = self.filter(name) else {
             return Ok(None);
         };
-        parse_filter_instant(raw).map(Some).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "The filter '#/{name}' must be a valid RCF3339 date"
-            ))
-        })
+        parse_filter_instant(raw).map(Some).ok_or_else(|| bad_date(name))
     }
+}
+
+/// The real service's 400 for a date filter it cannot read (its typo included).
+pub(crate) fn bad_date(name: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "The filter '#/{name}' must be a valid RCF3339 date"
+    ))
 }
 
 /// Parses a date filter as the real service does: a date-time (a date alone is refused), tried
@@ -306,10 +367,12 @@ fn parse_filter_instant(raw: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Parses an ISO 8601 instant as providers send it: with or without a zone (UTC if none), a
-/// date alone, and a `+` offset that URL decoding turned into a space.
+/// date alone, and a `+` offset that URL decoding turned into a space. Only the four-digit
+/// years RFC 3339 can write (1 to 9999) are read, whatever the form: a filter may look far
+/// ahead, but a negative year is a bad request, not a query PostgreSQL refuses.
 pub(crate) fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
     let candidates = [raw.to_owned(), raw.replace(' ', "+")];
-    candidates.iter().find_map(|text| {
+    let parsed = candidates.iter().find_map(|text| {
         DateTime::parse_from_rfc3339(text)
             .map(|at| at.with_timezone(&Utc))
             .ok()
@@ -328,7 +391,8 @@ pub(crate) fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
                     .ok()
                     .map(|day| day.and_time(Default::default()).and_utc())
             })
-    })
+    });
+    parsed.filter(|at| (1..=9999).contains(&at.year()))
 }
 
 /// A JSON:API request body: `{"data": {"type": ..., "attributes": {...}}}`, with `attributes`
@@ -351,6 +415,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonApiBody<T> {
             })?;
         let body: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(BAD_BODY))?;
+        if holds_nul(&body) {
+            return Err(ApiError::bad_request(NUL_BYTE));
+        }
         let data = body.get("data").filter(|data| data.is_object());
         let attributes = data
             .and_then(|data| data.get("attributes"))
@@ -422,5 +489,12 @@ mod tests {
         assert!(parse_instant("2021-05-13").is_some());
         assert_eq!(parse_instant("yesterday"), None);
         assert_eq!(parse_instant("2021-13-45T00:00:00Z"), None);
+        for out_of_range in [
+            "-9999-01-01",
+            "-9999-01-01T00:00:00",
+            "1999-12-31T23:59:59Z",
+        ] {
+            assert_eq!(parse_instant(out_of_range), None, "{out_of_range}");
+        }
     }
 }

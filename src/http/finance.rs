@@ -5,7 +5,7 @@
 use aggregates::finance::pennies;
 use aggregates::{LeadProviderId, Programme, StatementId, StatementTerms};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,7 +18,8 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::finance::{self, FinanceError, StatementBreakdown};
 use crate::http::error::{ErrorBody, ErrorsBody};
-use crate::http::extract::parse_instant;
+use crate::http::extract::{Path, Query};
+use crate::http::extract::{bad_date, parse_instant};
 use crate::http::json_api::{Document, Resource};
 use crate::http::{ApiError, ErrorEntry, Finance, JsonApiBody, Now};
 
@@ -48,8 +49,13 @@ impl From<FinanceError> for ApiError {
     fn from(error: FinanceError) -> Self {
         match error {
             FinanceError::UnknownStatement(_) => ApiError::NotFound,
-            FinanceError::Statement(e) => {
-                ApiError::Unprocessable(vec![ErrorEntry::new("statement", e.to_string())])
+            FinanceError::Statement(e) => e.into(),
+            FinanceError::UnknownLeadProvider => ApiError::Unprocessable(vec![ErrorEntry::new(
+                "lead_provider_id",
+                error.to_string(),
+            )]),
+            FinanceError::UnknownCohort => {
+                ApiError::Unprocessable(vec![ErrorEntry::new("cohort", error.to_string())])
             }
             other => ApiError::Internal(Box::new(other)),
         }
@@ -87,10 +93,7 @@ async fn show_statement(
     Query(query): Query<AsOf>,
 ) -> Result<Response, ApiError> {
     let as_of = match query.as_of.as_deref() {
-        Some(text) => Some(
-            parse_instant(text)
-                .ok_or_else(|| ApiError::bad_request("'as_of' must be an ISO 8601 date-time"))?,
-        ),
+        Some(text) => Some(parse_instant(text).ok_or_else(|| bad_date("as_of"))?),
         None => None,
     };
     let priced = finance::breakdown(&app.pool, statement_id(&id)?, as_of, |_| {})

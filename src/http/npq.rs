@@ -8,7 +8,7 @@ mod views;
 use aggregates::course::{DEFERRAL_REASONS, NPQ_WITHDRAWAL_REASONS};
 use aggregates::npq::UK_CATCHMENTS;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post, put};
 use projections::npq::{self, ApplicationFilter, ApplicationRow, EnrolmentFilter};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ use super::participants::actions::{
     ActionBody, COURSE_NOT_RECOGNISED, NOT_RECOGNISED, Requires, unprocessable,
 };
 use crate::AppState;
+use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, NpqProvider, Provider};

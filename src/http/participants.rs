@@ -7,7 +7,7 @@ mod flat;
 mod legacy;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use chrono::{DateTime, Utc};
@@ -16,6 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::http::extract::Path;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, ApiVersion, EcfProvider, ListParams, Now, Provider};
 

@@ -2,7 +2,7 @@
 
 use aggregates::{PartnershipId, SchoolId};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use projections::Page;
 use projections::schools::{self, PartnershipFilter, PartnershipRow};
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, EcfProvider, JsonApiBody, ListParams, Now, Provider};

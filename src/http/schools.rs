@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use projections::Page;
 use projections::schools::{self, DeliveryPartnerRow, SchoolFilter, SchoolRow};
@@ -11,6 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::http::extract::Path;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, EcfProvider, ListParams};
 

@@ -1,12 +1,13 @@
 //! `GET /api/v3/statements` and `GET /api/v3/statements/{id}`: a provider's statements.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use projections::statements::{self, StatementFilter, StatementRow};
 use serde::Serialize;
 
 use crate::AppState;
+use crate::http::extract::Path;
 use crate::http::json_api::{Document, Resource, date, timestamp};
 use crate::http::{ApiError, ListParams, Provider};
 

@@ -2,7 +2,7 @@
 //! does not train.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use projections::Page;
 use projections::participants::{self, UnfundedMentorRow};
@@ -10,6 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::http::extract::Path;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, EcfProvider, ListParams};
 

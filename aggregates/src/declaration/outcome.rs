@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{DeclarationError as E, DeclarationRejection, DeclarationSlot, DeclarationState};
+use crate::bounds;
 use crate::course::Course;
 use crate::ids::{DeclarationId, LeadProviderId, ParticipantId};
 use crate::reference::DeclarationType;
@@ -122,6 +123,7 @@ pub(super) fn record(
         })
         .map(|(d, _)| d)
         .ok_or(E::NoCompletedDeclaration)?;
+    bounds::day("completion_date", date)?;
     if date > request.now.date_naive() {
         return Err(E::FutureCompletionDate.into());
     }

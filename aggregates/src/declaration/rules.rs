@@ -9,6 +9,7 @@ use super::{
     Declaration, DeclarationError as E, DeclarationRejection, DeclarationSlot, DeclarationState,
     Resolution, Submission,
 };
+use crate::bounds;
 use crate::course::EVIDENCE_TYPES;
 use crate::reference::DeclarationType;
 
@@ -19,6 +20,8 @@ pub(super) fn check(
     submission: &Submission,
 ) -> Result<Option<Declaration>, DeclarationRejection> {
     let request = &submission.request;
+    bounds::instant("at", submission.now)?;
+    bounds::optional_text("evidence_held", request.evidence_held.as_deref())?;
     let mut errors = Vec::new();
     if submission.resolution == Resolution::UnknownParticipant {
         errors.push(E::ParticipantNotRecognised);
@@ -46,6 +49,7 @@ pub(super) fn check(
         return Err(E::WithdrawnBefore(at).into());
     }
     let date = date.ok_or(E::InvalidDate)?;
+    bounds::instant("declaration_date", date)?;
     if date > submission.now {
         return Err(E::FutureDate.into());
     }

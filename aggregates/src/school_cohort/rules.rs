@@ -9,6 +9,7 @@ use super::{
 use crate::ids::PartnershipId;
 
 pub(super) fn decide(cohort: &SchoolCohort, command: C) -> Result<Vec<V>, PartnershipRejection> {
+    command.check_bounds()?;
     match command {
         C::Confirm {
             lead_provider_id,

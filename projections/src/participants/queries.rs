@@ -237,6 +237,16 @@ pub struct StintRow {
     pub latest: bool,
 }
 
+/// Whether anyone has this participant id.
+pub async fn person_exists(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from participants where id = $1) as "known!""#,
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// The cohort of a training record.
 pub async fn cohort_of(db: impl PgExecutor<'_>, record: Uuid) -> Result<Option<i32>, sqlx::Error> {
     sqlx::query_scalar!("select cohort from training_records where id = $1", record)

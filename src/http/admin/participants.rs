@@ -4,7 +4,7 @@
 use aggregates::course::ParticipantType;
 use aggregates::{ParticipantId, TrainingRecordId};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{post, put};
 use chrono::{DateTime, Utc};
@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::error::{ErrorBody, ErrorsBody};
+use crate::http::extract::Path;
 use crate::http::extract::parse_instant;
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody, Now};
@@ -319,6 +320,7 @@ impl From<SchoolError> for ApiError {
             SchoolError::NoPartnership { .. } => invalid("cohort"),
             SchoolError::UnknownSchedule { .. } => invalid("schedule_identifier"),
             SchoolError::UnknownRecord(_) => ApiError::NotFound,
+            SchoolError::UnknownMentor(_) => invalid("mentor_id"),
             SchoolError::Rejected(rejection) => rejection.into(),
             other => ApiError::Internal(Box::new(other)),
         }

@@ -3,7 +3,7 @@
 
 use aggregates::PartnershipId;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::put;
 use projections::reference;
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::http::error::{ErrorBody, ErrorsBody};
+use crate::http::extract::Path;
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody, Now};
 use crate::partnerships;

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -71,11 +71,16 @@ pub async fn report(
     };
     let pool = app.pool.clone();
     let id = statement.id;
-    let mut response = csv_response(move |mut sink| async move {
+    let exported = csv_response(move |mut sink| async move {
         let rows = projections::assurance::assurance(&pool, id);
         sink.rows(rows, AssuranceLine::from).await?;
         Ok(sink)
-    });
+    })
+    .await;
+    let mut response = match exported {
+        Ok(response) => response,
+        Err(error) => return error.into_response(),
+    };
     let name: String = format!(
         "assurance-{}-{}-{}",
         statement.programme, statement.cohort, statement.name

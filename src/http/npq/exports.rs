@@ -100,11 +100,12 @@ pub(super) async fn applications(
     params: ListParams,
 ) -> Result<Response, ApiError> {
     let filter = application_filter(&params, version)?;
-    Ok(csv_response(move |mut sink| async move {
+    csv_response(move |mut sink| async move {
         let rows = npq::stream_applications(&app.pool, provider.id.0, &filter);
         sink.rows(rows, |row| application_csv(row, version)).await?;
         Ok(sink)
-    }))
+    })
+    .await
 }
 
 /// An enrolment's row: the person, then the v2 enrolment without targeted delivery funding.
@@ -131,7 +132,7 @@ pub(super) async fn enrolments(
         accepted: true,
         ..ApplicationFilter::default()
     };
-    Ok(csv_response(move |mut sink| async move {
+    csv_response(move |mut sink| async move {
         let rows = npq::stream_applications(&app.pool, provider.id.0, &filter);
         sink.rows(rows, |row| {
             let participant_id = row.participant_id.to_string();
@@ -149,5 +150,6 @@ pub(super) async fn enrolments(
         })
         .await?;
         Ok(sink)
-    }))
+    })
+    .await
 }

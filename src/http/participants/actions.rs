@@ -2,7 +2,7 @@
 
 use aggregates::course::{Course, DEFERRAL_REASONS, ECF_WITHDRAWAL_REASONS};
 use aggregates::training_record::{ScheduleChange, TrainingRecord, TrainingRecordCommand};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use projections::reference;
@@ -12,6 +12,7 @@ use super::respond;
 use crate::AppState;
 use crate::clock::current_cohort;
 use crate::http::error::grouped;
+use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::{ApiError, ApiVersion, EcfProvider, ErrorEntry, JsonApiBody, Now, Provider};
 use crate::lookup;

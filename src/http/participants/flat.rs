@@ -127,7 +127,7 @@ pub(super) async fn export(
     params: ListParams,
 ) -> Result<Response, ApiError> {
     let filter = filter(&params)?;
-    Ok(csv_response(move |mut sink| async move {
+    csv_response(move |mut sink| async move {
         let rows = participants::stream_records(&app.pool, provider.id, &filter, None);
         sink.rows(rows, |row| {
             let (person, record) = row.split();
@@ -136,5 +136,6 @@ pub(super) async fn export(
         })
         .await?;
         Ok(sink)
-    }))
+    })
+    .await
 }

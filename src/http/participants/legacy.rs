@@ -1,11 +1,12 @@
 //! v1's deprecated `PUT /api/v1/participants/{id}/defer|resume|withdraw|change-schedule`: the
 //! course in the body decides whether the ECF or the NPQ action runs.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::actions::{self, ActionBody};
 use crate::AppState;
+use crate::http::extract::Path;
 use crate::http::{
     ApiError, ApiVersion, EcfProvider, JsonApiBody, Now, NpqProvider, Provider, npq,
 };
