@@ -122,6 +122,7 @@ impl Authenticator {
         if let Some(limiter) = &self.limiter
             && let Err(not_until) = limiter.check_key(&row.id)
         {
+            crate::metrics::rate_limit_refused("token");
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(Refusal::RateLimited(wait.as_secs() + 1));
         }

@@ -8,14 +8,18 @@ pub mod clock;
 pub mod config;
 pub mod finance;
 pub mod http;
+pub mod leader;
 pub mod ledger;
 pub mod lookup;
+pub mod metrics;
 pub mod npq;
 pub mod partnerships;
 pub mod private_postgres;
 pub mod provider;
+pub mod sandbox;
 pub mod school;
 pub mod seed;
+pub mod shutdown;
 
 use std::sync::Arc;
 

@@ -19,6 +19,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// The channel the events table notifies on commit.
 const CHANNEL: &str = "events_committed";
 
+/// The histogram of each read model's share of a batch, in seconds.
+pub const BATCH_DURATION_METRIC: &str = "cpd_ledger_read_model_batch_duration_seconds";
+
 /// What a projection that reads every event returns from [`Projection::aggregate_types`].
 pub const EVERY_TYPE: &[&str] = &["*"];
 
@@ -180,12 +183,15 @@ impl Runner {
             return Ok(0);
         };
         for (projection, at) in self.projections.iter().zip(&checkpoints) {
+            let started = std::time::Instant::now();
             projection.start_batch();
             for event in events.iter().filter(|e| e.position > *at) {
                 if reads(projection.as_ref(), &event.aggregate_type) {
                     projection.apply(&mut tx, event).await?;
                 }
             }
+            metrics::histogram!(BATCH_DURATION_METRIC, "read_model" => projection.name())
+                .record(started.elapsed().as_secs_f64());
         }
         let moved: Vec<Position> = checkpoints.iter().map(|at| (*at).max(last)).collect();
         save_checkpoints(&mut tx, &names, &moved).await?;

@@ -73,3 +73,50 @@ async fn a_data_dir_too_long_for_a_socket_is_refused() -> anyhow::Result<()> {
     assert!(message.contains("--data-dir"), "{message}");
     Ok(())
 }
+
+/// Whether any session holds an advisory lock on the server at `url`.
+async fn advisory_locks_held(url: &str) -> anyhow::Result<bool> {
+    let mut conn = connect(url).await?;
+    let held: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_locks where locktype = 'advisory')")
+            .fetch_one(&mut conn)
+            .await?;
+    conn.close().await?;
+    Ok(held)
+}
+
+#[tokio::test]
+async fn a_server_left_running_by_a_killed_service_is_taken_over_and_stopped_on_exit()
+-> anyhow::Result<()> {
+    let dir = unique_dir("kill");
+    let killed = PrivatePostgres::start(&dir).await?;
+    let url = killed.database_url();
+    // `kill -9` runs no code of the service: PostgreSQL only sees its connections close.
+    drop(killed);
+    let started = std::time::Instant::now();
+    while advisory_locks_held(&url).await? {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the killed owner's lock stays"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let restarted = PrivatePostgres::start(&dir).await?;
+    // Another process alongside (a CLI command) uses the server but does not own it.
+    let alongside = PrivatePostgres::start(&dir).await?;
+    alongside.stop().await?;
+    let mut conn = connect(&url).await?;
+    sqlx::query_scalar::<_, i32>("select 1")
+        .fetch_one(&mut conn)
+        .await?;
+    conn.close().await?;
+
+    restarted.stop().await?;
+    assert!(
+        connect(&url).await.is_err(),
+        "the restarted service stopped the server it took over"
+    );
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
