@@ -120,3 +120,85 @@ async fn a_server_left_running_by_a_killed_service_is_taken_over_and_stopped_on_
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
+
+/// `cpd-ledger serve` on the private server in `dir`; returns it once it listens, with its address.
+async fn serve(dir: &std::path::Path) -> anyhow::Result<(tokio::process::Child, String)> {
+    use tokio::io::AsyncBufReadExt;
+    let log = std::fs::File::create(dir.with_extension("log"))?;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cpd-ledger"))
+        .env_remove("DATABASE_URL")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--seed", "reference", "--port", "0"])
+        .args(["--shutdown-drain-seconds", "0", "--no-rate-limit"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let listening = async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(address) = line.strip_prefix("cpd-ledger is listening on ") {
+                return Ok(address.to_owned());
+            }
+        }
+        anyhow::bail!("the service ended before listening")
+    };
+    let address = tokio::time::timeout(std::time::Duration::from_secs(120), listening).await??;
+    Ok((child, address))
+}
+
+#[tokio::test]
+async fn after_kill_9_the_restarted_service_stops_the_private_server_when_it_exits()
+-> anyhow::Result<()> {
+    let dir = unique_dir("svc");
+    std::fs::create_dir_all(&dir)?;
+    let (mut first, _) = serve(&dir).await?;
+    first.start_kill()?;
+    first.wait().await?;
+    let url = format!(
+        "postgres://cpd_ledger@localhost:5432/cpd_ledger?host={}",
+        dir.canonicalize()?.join("postgres").display()
+    );
+    assert!(
+        connect(&url).await.is_ok(),
+        "kill -9 left the server running"
+    );
+
+    let (mut second, address) = serve(&dir).await?;
+    // The binary serves its metrics beside the API unless told otherwise.
+    let metrics = get(address.trim_start_matches("http://"), "/metrics").await?;
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains("cpd_ledger_db_pool_max_connections"),
+        "{metrics}"
+    );
+    let pid = second.id().expect("running").to_string();
+    let terminated = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await?;
+    assert!(terminated.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(60), second.wait()).await??;
+
+    assert!(exit.success(), "{exit}");
+    assert!(
+        connect(&url).await.is_err(),
+        "the restarted service stopped the server it took over"
+    );
+    std::fs::remove_dir_all(&dir)?;
+    std::fs::remove_file(dir.with_extension("log"))?;
+    Ok(())
+}
+
+/// The raw answer to `GET path` from `address`.
+async fn get(address: &str, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    Ok(response)
+}
