@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -69,21 +70,31 @@ impl Drop for Leadership {
 }
 
 async fn campaign(
-    options: sqlx::postgres::PgConnectOptions,
+    options: PgConnectOptions,
     key: i64,
     every: Duration,
     leading: watch::Sender<bool>,
     release: Arc<Notify>,
 ) {
+    // One connection campaigns, and becomes the leader's when it wins.
+    let mut campaigner = None;
     loop {
         let won = tokio::select! {
             () = release.notified() => return,
-            won = try_lead(&options, key) => won,
+            won = try_lock(&mut campaigner, &options, key) => won,
         };
-        let Some(mut conn) = won else {
-            tokio::select! {
-                () = release.notified() => return,
-                () = tokio::time::sleep(every) => continue,
+        let mut conn = match (won, campaigner.take()) {
+            (Ok(true), Some(conn)) => conn,
+            (won, conn) => {
+                if let Err(error) = won {
+                    tracing::debug!(%error, "cannot campaign for leadership");
+                } else {
+                    campaigner = conn;
+                }
+                tokio::select! {
+                    () = release.notified() => return,
+                    () = tokio::time::sleep(every) => continue,
+                }
             }
         };
         tracing::info!("leading the schedulers");
@@ -108,31 +119,25 @@ async fn campaign(
     }
 }
 
-/// A connection holding the lock, or `None` when another instance holds it or the database
-/// cannot be reached.
-async fn try_lead(options: &sqlx::postgres::PgConnectOptions, key: i64) -> Option<PgConnection> {
-    let mut conn = match options.connect().await {
-        Ok(conn) => conn,
-        Err(error) => {
-            tracing::debug!(%error, "cannot connect to campaign for leadership");
-            return None;
-        }
+/// Tries the lock on the campaign's connection, connecting first if it has none; a failed
+/// connection is dropped, to be made afresh at the next try.
+async fn try_lock(
+    campaigner: &mut Option<PgConnection>,
+    options: &PgConnectOptions,
+    key: i64,
+) -> Result<bool, sqlx::Error> {
+    let conn = match campaigner {
+        Some(conn) => conn,
+        None => campaigner.insert(options.connect().await?),
     };
-    let won: Result<bool, _> = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+    let won = sqlx::query_scalar("select pg_try_advisory_lock($1)")
         .bind(key)
-        .fetch_one(&mut conn)
+        .fetch_one(conn)
         .await;
-    match won {
-        Ok(true) => Some(conn),
-        Ok(false) => {
-            drop(conn.close().await);
-            None
-        }
-        Err(error) => {
-            tracing::debug!(%error, "cannot campaign for leadership");
-            None
-        }
+    if won.is_err() {
+        *campaigner = None;
     }
+    won
 }
 
 /// Holds the lock until released (true) or the connection fails (false).

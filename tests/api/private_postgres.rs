@@ -168,12 +168,20 @@ async fn after_kill_9_the_restarted_service_stops_the_private_server_when_it_exi
 
     let (mut second, address) = serve(&dir).await?;
     // The binary serves its metrics beside the API unless told otherwise.
-    let metrics = get(address.trim_start_matches("http://"), "/metrics").await?;
+    let address = address.trim_start_matches("http://");
+    let metrics = get(address, "/metrics").await?;
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
-    assert!(
-        metrics.contains("cpd_ledger_db_pool_max_connections"),
-        "{metrics}"
-    );
+    let pool = "cpd_ledger_db_pool_max_connections";
+    assert!(metrics.contains(pool), "{metrics}");
+    // Alone on its database, it leads the schedulers.
+    let started = std::time::Instant::now();
+    while !get(address, "/metrics")
+        .await?
+        .contains("\ncpd_ledger_scheduler_leader 1")
+    {
+        assert!(started.elapsed().as_secs() < 10, "the service never led");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let pid = second.id().expect("running").to_string();
     let terminated = tokio::process::Command::new("kill")
         .args(["-TERM", &pid])
