@@ -134,6 +134,7 @@ impl Authenticator {
         if let Some(limit) = self.per_token {
             let key = format!("token:{token_id}");
             if let Some(retry_after) = self.limiter.hit(&key, limit, now).await? {
+                crate::metrics::rate_limit_refused("token");
                 return Err(Refusal::RateLimited(retry_after));
             }
         }
@@ -188,7 +189,10 @@ impl Authenticator {
             .hit(&format!("ip:{ip}"), limit, Utc::now())
             .await?
         {
-            Some(retry_after) => Err(Refusal::RateLimited(retry_after)),
+            Some(retry_after) => {
+                crate::metrics::rate_limit_refused("ip");
+                Err(Refusal::RateLimited(retry_after))
+            }
             None => Ok(()),
         }
     }
@@ -215,6 +219,7 @@ impl Authenticator {
         if let Some(limit) = self.per_token {
             let key = format!("token:{}", principal.token_id);
             if let Some(retry_after) = self.limiter.hit(&key, limit, now).await? {
+                crate::metrics::rate_limit_refused("token");
                 return Err(Refusal::RateLimited(retry_after));
             }
         }

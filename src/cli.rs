@@ -110,6 +110,8 @@ fn midnight(day: NaiveDate) -> DateTime<Utc> {
 
 /// Runs a participant command as the CLI's administrator.
 pub async fn participant(ledger: &Ledger, command: ParticipantCommand) -> anyhow::Result<()> {
+    // The sandbox clock recorded in the database, if it is a sandbox.
+    let now = crate::sandbox::now(ledger.pool()).await?;
     let context = CommandContext::of(Actor::Admin(None));
     match command {
         ParticipantCommand::Register {
@@ -146,7 +148,7 @@ pub async fn participant(ledger: &Ledger, command: ParticipantCommand) -> anyhow
                 pupil_premium_uplift: pupil_premium,
                 sparsity_uplift: sparsity,
                 mentor_id: mentor_id.map(ParticipantId),
-                start: start.map_or_else(Utc::now, midnight),
+                start: start.map_or(now, midnight),
             };
             let (participant, record) = school::register(ledger, new, &context).await?;
             println!("participant_id     {participant}");
@@ -168,7 +170,7 @@ pub async fn participant(ledger: &Ledger, command: ParticipantCommand) -> anyhow
                 ledger,
                 TrainingRecordId(record),
                 eligible,
-                Utc::now(),
+                now,
                 &context,
             )
             .await?;
@@ -337,6 +339,8 @@ pub enum SchoolCommand {
 
 /// Runs a school command as the CLI's administrator.
 pub async fn school(ledger: &Ledger, command: SchoolCommand) -> anyhow::Result<()> {
+    // The sandbox clock recorded in the database, if it is a sandbox.
+    let now = crate::sandbox::now(ledger.pool()).await?;
     let context = CommandContext::of(Actor::Admin(None));
     match command {
         SchoolCommand::Challenge {
@@ -347,14 +351,8 @@ pub async fn school(ledger: &Ledger, command: SchoolCommand) -> anyhow::Result<(
             let (school, cohort) = projections::reference::partnership_key(ledger.pool(), id)
                 .await?
                 .with_context(|| format!("no partnership has the id {partnership}"))?;
-            crate::partnerships::challenge(
-                ledger,
-                (id, school, cohort),
-                &reason,
-                Utc::now(),
-                &context,
-            )
-            .await?;
+            crate::partnerships::challenge(ledger, (id, school, cohort), &reason, now, &context)
+                .await?;
             println!("partnership {partnership} challenged ({reason})");
         }
         SchoolCommand::SetUp {
@@ -624,21 +622,17 @@ pub enum StatementsCommand {
 
 /// Runs a statements command as the CLI's operator (finance).
 pub async fn statements(ledger: &Ledger, command: StatementsCommand) -> anyhow::Result<()> {
+    // The sandbox clock recorded in the database, if it is a sandbox.
+    let today = crate::sandbox::now(ledger.pool()).await?;
     let pool = ledger.pool();
     match command {
         StatementsCommand::CloseDue { now } => {
-            let closed = crate::finance::close_due(ledger, now.unwrap_or_else(Utc::now)).await?;
+            let closed = crate::finance::close_due(ledger, now.unwrap_or(today)).await?;
             println!("closed {closed} statements");
         }
         StatementsCommand::Pay { choice } => {
             let id = find_statement(pool, &choice).await?;
-            crate::finance::pay(
-                ledger,
-                id,
-                Utc::now(),
-                &CommandContext::of(Actor::Admin(None)),
-            )
-            .await?;
+            crate::finance::pay(ledger, id, today, &CommandContext::of(Actor::Admin(None))).await?;
             println!("statement {id} paid");
         }
         StatementsCommand::Show {
@@ -663,7 +657,7 @@ pub async fn statements(ledger: &Ledger, command: StatementsCommand) -> anyhow::
             )?);
             let started = Instant::now();
             let priced =
-                crate::finance::breakdown(pool, id, Some(as_of.unwrap_or_else(Utc::now)), |read| {
+                crate::finance::breakdown(pool, id, Some(as_of.unwrap_or(today)), |read| {
                     bar.set_position(read)
                 })
                 .await?
@@ -682,7 +676,7 @@ pub async fn statements(ledger: &Ledger, command: StatementsCommand) -> anyhow::
                 "replaying {pos} events {per_sec}",
             )?);
             let started = Instant::now();
-            let all = crate::finance::replay_all(pool, as_of.unwrap_or_else(Utc::now), |read| {
+            let all = crate::finance::replay_all(pool, as_of.unwrap_or(today), |read| {
                 bar.set_position(read)
             })
             .await?;

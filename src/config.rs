@@ -120,6 +120,9 @@ pub enum Command {
     /// The NPQ registration side: record applications for providers to accept or reject.
     #[command(subcommand)]
     Npq(crate::cli::NpqCommand),
+    /// The sandbox's clock: show it, or move it forward for every instance on the database.
+    #[command(subcommand)]
+    Sandbox(crate::sandbox::SandboxCommand),
 }
 
 /// Read-model subcommands.
@@ -209,4 +212,17 @@ pub struct ServeConfig {
     /// instance takes to reach this one.
     #[arg(long, env = "TOKEN_CACHE_SECONDS", default_value_t = crate::auth::TOKEN_CACHE_TTL.as_secs())]
     pub token_cache_seconds: u64,
+    /// Serve `GET /metrics` on this address (e.g. `0.0.0.0:9090`) instead of the API's.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// On SIGTERM or Ctrl-C, how long `/readyz` answers 503 before the listener closes.
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECONDS", default_value_t = 5)]
+    pub shutdown_drain_seconds: u64,
+    /// Then, how long requests in flight may take to finish before they are cut off.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECONDS", default_value_t = 30)]
+    pub shutdown_grace_seconds: u64,
+    /// How often an instance tries to take over the schedulers, and the leader checks its
+    /// hold, in milliseconds: a crashed leader is replaced within about this long.
+    #[arg(long, env = "LEADER_CHECK_MS", default_value_t = 2000)]
+    pub leader_check_ms: u64,
 }

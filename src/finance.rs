@@ -565,18 +565,9 @@ fn price_npq(
     npq::statement(&courses, Decimal::ZERO, true)
 }
 
-/// Closes due statements now and then every `every`, as of the service's clock, until the
-/// process ends. A failed round is logged and retried on the next.
-pub async fn run_scheduler(ledger: Ledger, clock: crate::clock::Clock, every: std::time::Duration) {
-    loop {
-        match clock.now(None) {
-            Ok(now) => {
-                if let Err(error) = close_due(&ledger, now).await {
-                    tracing::error!(%error, "closing due statements failed; retrying later");
-                }
-            }
-            Err(error) => tracing::error!(%error, "no clock to close statements by"),
-        }
-        tokio::time::sleep(every).await;
-    }
+/// Closes the statements due by the database's clock (the sandbox's, if it is one), read
+/// afresh on every run so a moved sandbox clock applies at once: the schedulers' job.
+pub async fn close_due_by_database_clock(ledger: &Ledger) -> Result<usize, FinanceError> {
+    let now = crate::sandbox::now(ledger.pool()).await?;
+    close_due(ledger, now).await
 }

@@ -262,7 +262,8 @@ impl Ledger {
         A: Aggregate<Services = ()>,
         A::Command: Clone,
     {
-        let cqrs = postgres_es::postgres_cqrs::<A>(self.pool.clone(), vec![], ());
+        let counted = Box::new(crate::metrics::EventsAppended);
+        let cqrs = postgres_es::postgres_cqrs::<A>(self.pool.clone(), vec![counted], ());
         let mut attempt = 1;
         loop {
             let metadata = context.metadata();
@@ -271,7 +272,10 @@ impl Ledger {
                 .await
             {
                 Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS => attempt += 1,
-                result => return result.map_err(LedgerError::from),
+                result => {
+                    crate::metrics::command_finished(A::TYPE, &result);
+                    return result.map_err(LedgerError::from);
+                }
             }
         }
     }

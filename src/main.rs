@@ -1,11 +1,11 @@
 //! The `cpd-ledger` binary: serve the API, migrate, seed, replay read models, issue tokens.
 
-use std::net::SocketAddr;
+use std::future::IntoFuture;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Parser;
 use cpd_ledger::auth::{self, Authenticator, RateLimit, Role};
 use cpd_ledger::clock::Clock;
@@ -13,10 +13,12 @@ use cpd_ledger::config::{
     Cli, Command, DatabaseConfig, LogFormat, ProjectionsCommand, RateLimitStore, ServeConfig,
     TokenCommand,
 };
+use cpd_ledger::leader::{self, Leadership};
 use cpd_ledger::ledger::{Ledger, Readiness};
 use cpd_ledger::private_postgres::PrivatePostgres;
 use cpd_ledger::seed::{self, SeedSet};
-use cpd_ledger::{AppState, app, cli};
+use cpd_ledger::shutdown::{self, Draining, ShutdownTimes};
+use cpd_ledger::{AppState, app, cli, finance, sandbox};
 use projections::{Runner, lead_providers};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -55,6 +57,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(config) => serve(&database, config).await,
         Command::Migrate => Ok(()),
         Command::Seed { set, participants } => {
+            if set == SeedSet::Sandbox {
+                sandbox::record(&database.pool, seed::sandbox_now()).await?;
+            }
             let (ledger, following) = ledger(&database.pool).await?;
             let loaded = seed::load_sized(&ledger, set, participants)
                 .await
@@ -104,6 +109,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             following.abort();
             done
         }
+        Command::Sandbox(command) => sandbox::command(&database.pool, command)
+            .await
+            .map_err(anyhow::Error::from),
     };
     database.close().await?;
     result
@@ -162,15 +170,9 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     });
     let private = database.private.is_some();
     let seed = config.seed.or(private.then_some(SeedSet::Sandbox));
-    let clock = match (seed, config.now) {
-        (Some(SeedSet::Sandbox), now) => {
-            Clock::Sandbox(Some(now.unwrap_or_else(seed::sandbox_now)))
-        }
-        (_, Some(_)) => {
-            bail!("--now only applies to the sandbox (serve --seed sandbox, or no DATABASE_URL)")
-        }
-        (_, None) => Clock::System,
-    };
+    // A sandbox database keeps the clock recorded when it was seeded, whatever the flags.
+    let seeding_sandbox = seed == Some(SeedSet::Sandbox);
+    let clock = sandbox::clock_for(&database.pool, seeding_sandbox, config.now).await?;
     if let Some(set) = seed {
         tracing::info!(?set, "loading seed data");
         seed::load(&ledger, set).await.context("seeding failed")?;
@@ -191,17 +193,48 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     if config.rate_limit_store == RateLimitStore::Postgres {
         authenticator = authenticator.with_shared_counters();
     }
-    // Statements close at the first instant after their deadline day, as of the service's now.
-    let scheduler = tokio::spawn(cpd_ledger::finance::run_scheduler(
-        ledger.clone(),
-        clock,
-        Duration::from_secs(60),
-    ));
+    // Of all the instances on the database, the leader alone runs the schedulers.
+    let leadership = Leadership::start(
+        &database.pool,
+        leader::SCHEDULER_LOCK,
+        Duration::from_millis(config.leader_check_ms),
+    );
+    let scheduler = tokio::spawn({
+        let ledger = ledger.clone();
+        leader::run_while_leader(
+            "close_due_statements",
+            leadership.watch(),
+            Duration::from_secs(60),
+            move || {
+                let ledger = ledger.clone();
+                async move {
+                    finance::close_due_by_database_clock(&ledger)
+                        .await
+                        .map(drop)
+                }
+            },
+        )
+    });
     let state = AppState {
         pool: database.pool.clone(),
         auth: Arc::new(authenticator),
         ledger,
         clock,
+    };
+    let mut router = app(state);
+    let metrics = cpd_ledger::metrics::router(database.pool.clone());
+    let metrics_server = match &config.metrics_bind {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {address}"))?;
+            println!("metrics at http://{}/metrics", listener.local_addr()?);
+            Some(tokio::spawn(axum::serve(listener, metrics).into_future()))
+        }
+        None => {
+            router = router.merge(metrics);
+            None
+        }
     };
     let listener = tokio::net::TcpListener::bind((config.bind.as_str(), config.port))
         .await
@@ -215,14 +248,21 @@ async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     }
     println!("cpd-ledger is listening on http://{address}");
     tracing::info!(%address, "serving");
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    // Stop following the log before the pool closes; an interrupted batch rolls back.
+    let times = ShutdownTimes {
+        drain: Duration::from_secs(config.shutdown_drain_seconds),
+        grace: Duration::from_secs(config.shutdown_grace_seconds),
+    };
+    let draining = Draining::default();
+    let finished = shutdown::serve(listener, router, shutdown_signal(), &draining, times).await?;
+    // Hand the schedulers over at once rather than when the connection times out.
     scheduler.abort();
+    leadership.release().await;
+    // Stop following the log before the pool closes; an interrupted batch rolls back.
     runner.abort();
-    tracing::info!("shut down");
+    if let Some(server) = metrics_server {
+        server.abort();
+    }
+    tracing::info!(finished, "shut down");
     Ok(())
 }
 
@@ -258,5 +298,5 @@ async fn shutdown_signal() {
         () = interrupt => {}
         () = terminate => {}
     }
-    tracing::info!("shutting down");
+    tracing::info!("shutdown signal received");
 }

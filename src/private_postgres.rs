@@ -12,6 +12,8 @@ use tokio::process::Command;
 // The socket lives inside PGDATA, so the standard port cannot clash with a system server.
 const PORT: u16 = 5432;
 const USER: &str = "cpd_ledger";
+/// The advisory lock held, while it lives, by the process that stops the server on exit.
+const OWNER_LOCK: i64 = 0x6370_645f_6f77_6e72;
 const NOT_FOUND: &str = "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install the server \
     (Debian/Ubuntu: `apt-get install postgresql`; Fedora: `dnf install postgresql-server`; \
     macOS: `brew install postgresql`) or set DATABASE_URL to use an existing database.";
@@ -22,7 +24,9 @@ pub struct PrivatePostgres {
     data_dir: String,
     pgdata: String,
     run_as: Option<SystemUser>,
-    started_here: bool,
+    /// Set in the process that stops the server on exit: the connection holding [`OWNER_LOCK`].
+    /// The lock goes with the process, so after a crash the next process takes the server over.
+    owner: Option<PgConnection>,
 }
 
 struct SystemUser {
@@ -33,7 +37,8 @@ struct SystemUser {
 
 impl PrivatePostgres {
     /// Finds the server binaries, initialises `data_dir` on first use, and starts the server
-    /// unless one is already running there (e.g. started by another cpd-ledger process).
+    /// unless one is already running there (e.g. started by another cpd-ledger process, or
+    /// left by one that was killed: then this process owns it and stops it on exit).
     pub async fn start(data_dir: &Path) -> Result<Self> {
         let bin_dir = find_bin_dir()?;
         let data_dir = std::fs::create_dir_all(data_dir)
@@ -60,7 +65,7 @@ impl PrivatePostgres {
             data_dir,
             pgdata,
             run_as,
-            started_here: false,
+            owner: None,
         };
         if let Some(user) = &pg.run_as {
             hand_over(Path::new(&pg.data_dir), user).await?;
@@ -70,15 +75,20 @@ impl PrivatePostgres {
             let args = ["--auth=trust", "--encoding=UTF8", "--username", USER];
             pg.run_ok("initdb", &args).await?;
         }
-        if pg.is_running().await? {
-            tracing::info!(
+        let started = !pg.is_running().await? && pg.start_server().await?;
+        pg.ensure_database().await?;
+        pg.owner = pg.claim().await?;
+        match (started, pg.owner.is_some()) {
+            (false, true) => tracing::info!(
+                "took over the private PostgreSQL in {}, left running by a process that ended",
+                pg.pgdata
+            ),
+            (false, false) => tracing::info!(
                 "using the private PostgreSQL already running in {}",
                 pg.pgdata
-            );
-        } else {
-            pg.started_here = pg.start_server().await?;
+            ),
+            (true, _) => {}
         }
-        pg.ensure_database().await?;
         Ok(pg)
     }
 
@@ -87,9 +97,11 @@ impl PrivatePostgres {
         self.url("cpd_ledger")
     }
 
-    /// Stops the server, but only if this process started it.
-    pub async fn stop(self) -> Result<()> {
-        if self.started_here {
+    /// Stops the server, but only if this process owns it: it started it, or took it over
+    /// from a process that ended without stopping it.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(owner) = self.owner.take() {
+            drop(owner.close().await);
             self.run_ok("pg_ctl", &["stop", "-w", "-m", "fast"]).await?;
             tracing::info!("stopped private PostgreSQL in {}", self.pgdata);
         }
@@ -161,6 +173,24 @@ impl PrivatePostgres {
         let tail = lines[lines.len().saturating_sub(20)..].join("\n");
         let message = format!("could not start PostgreSQL; the end of {log}:\n{tail}");
         Err(err.context(message))
+    }
+
+    /// Takes ownership of the server unless a live process holds it.
+    async fn claim(&self) -> Result<Option<PgConnection>> {
+        let url = self.url("postgres");
+        let mut conn = PgConnection::connect(&url)
+            .await
+            .with_context(|| format!("could not connect to {url}"))?;
+        let won: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+            .bind(OWNER_LOCK)
+            .fetch_one(&mut conn)
+            .await
+            .context("could not claim the private PostgreSQL")?;
+        if won {
+            return Ok(Some(conn));
+        }
+        drop(conn.close().await);
+        Ok(None)
     }
 
     async fn ensure_database(&self) -> Result<()> {

@@ -30,6 +30,9 @@ const LAG_COUNT_CAP: i64 = 1_000_000;
 /// The channel the events table notifies on commit.
 const CHANNEL: &str = "events_committed";
 
+/// The histogram of each read model's share of a batch, in seconds.
+pub const BATCH_DURATION_METRIC: &str = "cpd_ledger_read_model_batch_duration_seconds";
+
 /// What a projection that reads every event returns from [`Projection::aggregate_types`].
 pub const EVERY_TYPE: &[&str] = &["*"];
 
@@ -285,6 +288,7 @@ impl Runner {
             // A batch begun earlier ends before `now`: what came since waits for another.
             step.more |= !complete || target != now;
             for index in group {
+                let started = std::time::Instant::now();
                 moved[index] = self
                     .apply_batch(
                         &mut tx,
@@ -296,6 +300,11 @@ impl Runner {
                         complete,
                     )
                     .await?;
+                metrics::histogram!(
+                    BATCH_DURATION_METRIC,
+                    "read_model" => self.projections[index].name()
+                )
+                .record(started.elapsed().as_secs_f64());
             }
         }
         save_checkpoints(&mut tx, &names, &stored, &moved).await?;
@@ -489,33 +498,41 @@ impl Runner {
     /// Each read model's lag and halt, read from the database (so it covers runners in every
     /// process).
     pub async fn status(&self) -> Result<Vec<Status>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
-        let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
-        let stored = load_checkpoints(&mut conn, &names, false).await?;
-        let now = event::current_snapshot(&mut conn).await?;
-        let mut statuses = Vec::with_capacity(names.len());
-        for (projection, checkpoint) in self.projections.iter().zip(stored) {
-            let (lag_events, oldest) = event::lag(
-                &mut conn,
-                projection.aggregate_types(),
-                &checkpoint.applied,
-                checkpoint.after,
-                &now,
-                LAG_COUNT_CAP,
-            )
-            .await?;
-            let lag_seconds = oldest.map_or(0.0, |oldest| {
-                (Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
-            });
-            statuses.push(Status {
-                name: projection.name(),
-                lag_events,
-                lag_seconds,
-                halt: checkpoint.halt,
-            });
-        }
-        Ok(statuses)
+        status(&self.pool, &self.projections).await
     }
+}
+
+/// Each of these read models' lag and halt, read from the database: whatever process runs them.
+pub async fn status(
+    pool: &PgPool,
+    projections: &[Arc<dyn Projection>],
+) -> Result<Vec<Status>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
+    let stored = load_checkpoints(&mut conn, &names, false).await?;
+    let now = event::current_snapshot(&mut conn).await?;
+    let mut statuses = Vec::with_capacity(names.len());
+    for (projection, checkpoint) in projections.iter().zip(stored) {
+        let (lag_events, oldest) = event::lag(
+            &mut conn,
+            projection.aggregate_types(),
+            &checkpoint.applied,
+            checkpoint.after,
+            &now,
+            LAG_COUNT_CAP,
+        )
+        .await?;
+        let lag_seconds = oldest.map_or(0.0, |oldest| {
+            (Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        statuses.push(Status {
+            name: projection.name(),
+            lag_events,
+            lag_seconds,
+            halt: checkpoint.halt,
+        });
+    }
+    Ok(statuses)
 }
 
 /// Why a step did not complete.

@@ -17,6 +17,9 @@ use crate::{Projection, ProjectionError, StoredEvent};
 /// How many events [`verify`] reads at a time.
 const VERIFY_BATCH: i64 = 5_000;
 
+/// The seals' name among the runner's projections.
+pub const NAME: &str = "audit_seals";
+
 /// Seals events into the chain.
 #[derive(Default)]
 pub struct Seals {
@@ -55,7 +58,7 @@ pub fn hex(bytes: &[u8]) -> String {
 #[async_trait]
 impl Projection for Seals {
     fn name(&self) -> &'static str {
-        "audit_seals"
+        NAME
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
