@@ -293,30 +293,17 @@ pub fn trails_csv(trails: &[Trail]) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-#[derive(Debug, Serialize)]
-struct HeadAttributes {
-    position: i64,
-    event_id: String,
-    link: String,
-    sealed_events: i64,
-}
-
-/// The newest seal of the chain.
+/// The newest seal of the chain: the checkpoint `audit verify --since-head` takes.
 async fn show_head(
     State(app): State<AppState>,
     _auditor: Auditor,
-) -> Result<Document<Resource<HeadAttributes>>, ApiError> {
+) -> Result<Document<Resource<seals::Head>>, ApiError> {
     let head = seals::head(&app.pool).await?.ok_or(ApiError::NotFound)?;
     Ok(Document {
         data: Resource {
-            id: head.position.to_string(),
+            id: head.seal.to_string(),
             kind: "audit-head",
-            attributes: HeadAttributes {
-                position: head.position,
-                event_id: head.event_id.to_string(),
-                link: head.link,
-                sealed_events: head.sealed,
-            },
+            attributes: head,
         },
     })
 }

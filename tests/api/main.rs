@@ -17,5 +17,6 @@ mod schools;
 mod seed;
 mod spec;
 mod statements;
+mod tamper;
 mod transfers;
 mod versions;
