@@ -77,8 +77,8 @@ async fn verify_names_each_tampering_and_no_replay_launders_it(pool: PgPool) {
     // well behind the head.
     let (seal_a, position_a, altered) = statement_event(&pool, 2).await;
     let (seal_b, position_b, deleted) = statement_event(&pool, 3).await;
-    let (stream, sequence): (String, i64) =
-        sqlx::query_as("select aggregate_id, sequence from events where event_id = $1")
+    let (stream, sequence, payload): (String, i64, serde_json::Value) =
+        sqlx::query_as("select aggregate_id, sequence, payload from events where event_id = $1")
             .bind(deleted)
             .fetch_one(&pool)
             .await
@@ -123,16 +123,19 @@ async fn verify_names_each_tampering_and_no_replay_launders_it(pool: PgPool) {
     assert_eq!(findings(&pool).await, expected, "after replay");
 
     // A forged event put where the deleted one stood: same stream, place and transaction.
+    let mut payload = payload;
+    payload["Created"]["name"] = "Forged".into();
     let forged = Uuid::new_v4();
     sqlx::query(
         "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version,
                              payload, metadata, event_id, transaction_id, position)
          overriding system value
-         select 'statement', $1, $2, 'Created', '1', '{}', '{}', $3, transaction_id, $4
-         from audit_seals where seal = $5",
+         select 'statement', $1, $2, 'Created', '1', $3, '{}', $4, transaction_id, $5
+         from audit_seals where seal = $6",
     )
     .bind(&stream)
     .bind(sequence)
+    .bind(&payload)
     .bind(forged)
     .bind(position_b)
     .bind(seal_b)
