@@ -277,3 +277,25 @@ async fn a_log_truncated_to_before_a_kept_head_fails(pool: PgPool) {
         }]
     );
 }
+
+#[sqlx::test]
+async fn the_cli_verifies_since_the_head_the_api_published_and_fails_on_a_finding(pool: PgPool) {
+    let app = sealed_log(&pool, 2).await;
+    let auditor = app.staff_token(cpd_ledger::auth::Role::Auditor).await;
+    let published = app.get("/audit/head", Some(&auditor)).await;
+    let file = std::env::temp_dir().join(format!("head-{}.json", Uuid::new_v4()));
+    std::fs::write(&file, published.json().to_string()).unwrap();
+    let verify = || cli::AuditCommand::Verify {
+        since_head: Some(file.clone()),
+    };
+
+    let intact = cli::audit(&pool, verify()).await;
+    let (_, position, _) = statement_event(&pool, 1).await;
+    as_superuser(&pool, "delete from events where position = $1", position).await;
+    let broken = cli::audit(&pool, verify()).await;
+    std::fs::remove_file(&file).unwrap();
+
+    assert!(intact.is_ok(), "{intact:?}");
+    let broken = broken.unwrap_err().to_string();
+    assert!(broken.contains("1 finding"), "{broken}");
+}
