@@ -1,8 +1,10 @@
 //! The CLI subcommands besides `serve`: replaying read models, issuing tokens, and the
 //! school- and DfE-side commands on ECF participants.
 
+mod audit;
 mod tokens;
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use aggregates::course::ParticipantType;
@@ -203,11 +205,12 @@ pub async fn participant(ledger: &Ledger, command: ParticipantCommand) -> anyhow
 /// Rebuilds one read model, or all, from the start of the event log.
 pub async fn replay(pool: &PgPool, only: Option<String>) -> anyhow::Result<()> {
     let runner = Runner::new(pool.clone(), projections::all()).await?;
-    let names: Vec<String> = match only {
-        Some(name) => vec![name],
+    let names: Vec<String> = match &only {
+        Some(name) => vec![name.clone()],
         None => runner
             .projections()
             .iter()
+            .filter(|p| p.rebuildable())
             .map(|p| p.name().to_owned())
             .collect(),
     };
@@ -230,6 +233,9 @@ pub async fn replay(pool: &PgPool, only: Option<String>) -> anyhow::Result<()> {
         let seconds = started.elapsed().as_secs_f64();
         let rate = applied as f64 / seconds.max(f64::EPSILON);
         println!("{name}: rebuilt from {applied} events in {seconds:.2}s ({rate:.0} events/s)");
+    }
+    if only.is_none() {
+        println!("audit_seals: kept (seals are evidence, written once, never rebuilt)");
     }
     Ok(())
 }
@@ -380,9 +386,16 @@ pub async fn school(ledger: &Ledger, command: SchoolCommand) -> anyhow::Result<(
 /// Audit commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the event log's hash chain and report the first broken link, or the number
-    /// of events verified and the head.
-    Verify,
+    /// Check the event log against its seals, both ways, and list every disagreement (exits
+    /// non-zero on any).
+    Verify {
+        /// A head kept earlier (`audit head`'s JSON, or `GET /audit/head`'s): also prove the
+        /// log still holds everything up to it, unchanged.
+        #[arg(long, value_name = "FILE")]
+        since_head: Option<PathBuf>,
+    },
+    /// Print the newest seal as JSON, for an auditor to keep outside the system.
+    Head,
     /// Every event concerning one person, in order.
     Participant {
         /// The participant id.
@@ -404,7 +417,8 @@ pub enum AuditCommand {
 /// Runs an audit command; a broken chain is an error (non-zero exit).
 pub async fn audit(pool: &PgPool, command: AuditCommand) -> anyhow::Result<()> {
     let filter = match command {
-        AuditCommand::Verify => return verify(pool).await,
+        AuditCommand::Verify { since_head } => return audit::verify(pool, since_head).await,
+        AuditCommand::Head => return audit::head(pool).await,
         AuditCommand::Transfers { format } => return transfers(pool, &format).await,
         AuditCommand::Participant { id } => projections::audit::EventFilter {
             participant_id: Some(id),
@@ -489,45 +503,6 @@ async fn transfers(pool: &PgPool, format: &str) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-async fn verify(pool: &PgPool) -> anyhow::Result<()> {
-    // Seal everything committed so far before checking.
-    Runner::new(pool.clone(), projections::all())
-        .await?
-        .catch_up()
-        .await?;
-    let style = ProgressStyle::with_template("verifying [{bar:40}] {pos}/{len} events {per_sec}")?
-        .progress_chars("=> ");
-    let bar = ProgressBar::new(0).with_style(style);
-    let started = Instant::now();
-    let verdict = projections::seals::verify(pool, |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .await?;
-    bar.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
-    match verdict {
-        projections::seals::Verdict::Intact { verified, head } => {
-            let rate = verified as f64 / seconds.max(f64::EPSILON);
-            println!(
-                "chain intact: {verified} events verified in {seconds:.2}s ({rate:.0} events/s)"
-            );
-            println!("head {}", head.as_deref().unwrap_or("(empty log)"));
-            Ok(())
-        }
-        projections::seals::Verdict::Broken {
-            verified,
-            position,
-            event_id,
-            stream,
-        } => {
-            bail!(
-                "broken link at position {position}: event {event_id} of {stream} does not match its seal ({verified} events verified before it)"
-            )
-        }
-    }
 }
 
 /// Which statement: provider, programme, cohort and month.

@@ -61,54 +61,6 @@ pub(crate) async fn visible_bound(conn: &mut PgConnection) -> Result<i64, sqlx::
     .await
 }
 
-/// Reads up to `limit` events of the given aggregate types after `after`, in global order,
-/// from transactions below `bound`.
-pub(crate) async fn read_after(
-    conn: &mut PgConnection,
-    aggregate_types: &[&str],
-    after: Position,
-    bound: i64,
-    limit: i64,
-) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let types: Vec<String> = aggregate_types.iter().map(|t| (*t).to_owned()).collect();
-    let rows = sqlx::query!(
-        r#"
-        select transaction_id::text::bigint as "transaction_id!", position, event_id,
-               aggregate_type, aggregate_id, sequence, event_type, payload, metadata, recorded_at
-        from events
-        where ('*' = any($1) or aggregate_type = any($1))
-          and (transaction_id, position) > ($2::bigint::text::xid8, $3)
-          and transaction_id < $4::bigint::text::xid8
-        order by transaction_id, position
-        limit $5
-        "#,
-        &types,
-        after.transaction_id,
-        after.position,
-        bound,
-        limit,
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| StoredEvent {
-            position: Position {
-                transaction_id: row.transaction_id,
-                position: row.position,
-            },
-            event_id: row.event_id,
-            aggregate_type: row.aggregate_type,
-            aggregate_id: row.aggregate_id,
-            sequence: row.sequence,
-            event_type: row.event_type,
-            payload: row.payload,
-            metadata: row.metadata,
-            recorded_at: row.recorded_at,
-        })
-        .collect())
-}
-
 /// A PostgreSQL snapshot (`pg_snapshot`): which transactions had committed when it was taken.
 /// Transactions below `xmin` had; those from `xmin` up to `xmax` had unless listed in `xip`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -51,6 +51,12 @@ pub trait Projection: Send + Sync {
     /// The aggregate types whose events it reads ([`EVERY_TYPE`] for all).
     fn aggregate_types(&self) -> &'static [&'static str];
 
+    /// Whether a rebuild may delete its rows and apply the log again. Evidence (the seals) is
+    /// written once and is not a read model: `rebuild` refuses it.
+    fn rebuildable(&self) -> bool {
+        true
+    }
+
     /// Called before each batch (and rebuild) is applied, with its checkpoint locked: state
     /// kept between events is only good within one batch.
     fn start_batch(&self) {}
@@ -84,6 +90,11 @@ pub enum ProjectionError {
         /// What was wrong with it.
         reason: String,
     },
+    /// The projection holds evidence, which is never rebuilt.
+    #[error(
+        "{0} holds the seals of the event log: they are evidence, written once, and are never rebuilt"
+    )]
+    NotRebuildable(&'static str),
     /// No projection has the requested name.
     #[error("no projection is called {0:?}")]
     Unknown(String),
@@ -392,6 +403,9 @@ impl Runner {
             .position(|p| p.name() == name)
             .ok_or_else(|| ProjectionError::Unknown(name.to_owned()))?;
         let projection = &self.projections[index];
+        if !projection.rebuildable() {
+            return Err(ProjectionError::NotRebuildable(projection.name()));
+        }
         let types = projection.aggregate_types();
         let mut tx = self.pool.begin().await?;
         let stored = load_checkpoints(&mut tx, &[name], true).await?;

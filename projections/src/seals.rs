@@ -1,11 +1,18 @@
-//! Tamper evidence: every event is sealed into a hash chain in the global order. A link is
-//! SHA-256 over the previous link and the event's id, stream, sequence, type, payload and
-//! metadata. Sealing runs after commit, like any projection, so writers never wait for it;
-//! [`verify`] recomputes the chain from the events and names the first link that differs.
+//! Tamper evidence: every event is sealed once into a hash chain, numbered from 1 without gaps
+//! in the order sealing takes the events. A link is SHA-256 over the previous link, the seal
+//! number, the event's place (transaction and position), id, stream, sequence, type, payload,
+//! metadata and time. Sealing follows the log after commit, so writers never wait for it, but
+//! the seals are evidence, not a read model: `audit_seals` only grows (its triggers refuse
+//! changes), and no rebuild, migration or start deletes or recomputes one. [`verify`] checks
+//! the log against them both ways.
+
+mod verify;
 
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -14,8 +21,7 @@ use crate::event::{self, Position};
 use crate::runner::EVERY_TYPE;
 use crate::{Projection, ProjectionError, StoredEvent};
 
-/// How many events [`verify`] reads at a time.
-const VERIFY_BATCH: i64 = 5_000;
+pub use verify::{Finding, Report, verify};
 
 /// The seals' name among the runner's projections.
 pub const NAME: &str = "audit_seals";
@@ -23,15 +29,50 @@ pub const NAME: &str = "audit_seals";
 /// Seals events into the chain.
 #[derive(Default)]
 pub struct Seals {
-    /// The last link written in the current batch, to spare a lookup per event. Batches run
-    /// with every checkpoint locked, so nobody else seals meanwhile; each batch starts afresh.
-    last: Mutex<Option<(Position, Vec<u8>)>>,
+    /// Where the chain stood when the current batch began, and its newest seal since. Batches
+    /// hold the checkpoint lock, so nobody else seals meanwhile; each batch starts afresh.
+    tip: Mutex<Option<Tip>>,
 }
 
-/// The link of `event` after `previous` (none for the first event).
-pub fn link(previous: Option<&[u8]>, event: &StoredEvent) -> Vec<u8> {
+/// The chain as the current batch sees it.
+#[derive(Clone, Debug)]
+struct Tip {
+    /// The newest seal's number and link (0 and none before the first).
+    seal: i64,
+    link: Option<Vec<u8>>,
+    /// Every transaction below this one had finished when the batch began.
+    complete_below: i64,
+    /// What an event must not be behind to be sealed now, from before the batch.
+    behind: Behind,
+}
+
+/// The rule for an insertion. An unsealed event is behind the sealed head when its
+/// transaction is below the `complete_below` of the newest seal written by an earlier batch
+/// than the head's (so it had finished before the head's batch looked at the log, and the
+/// runner would have delivered it by then) and its place is before the head's. A transaction
+/// that commits late is never behind: it was still running when that batch began.
+#[derive(Clone, Copy, Debug, Default)]
+struct Behind {
+    head: Option<Position>,
+    threshold: Option<i64>,
+}
+
+impl Behind {
+    fn holds(self, at: Position) -> bool {
+        match (self.head, self.threshold) {
+            (Some(head), Some(threshold)) => at.transaction_id < threshold && at < head,
+            _ => false,
+        }
+    }
+}
+
+/// The link of the event sealed as `seal` after `previous` (none for seal 1).
+pub fn link(previous: Option<&[u8]>, seal: i64, event: &StoredEvent) -> Vec<u8> {
     let mut hash = Sha256::new();
     hash.update(previous.unwrap_or(&[]));
+    hash.update(seal.to_be_bytes());
+    hash.update(event.position.transaction_id.to_be_bytes());
+    hash.update(event.position.position.to_be_bytes());
     hash.update(event.event_id.as_bytes());
     for part in [
         &event.aggregate_type,
@@ -47,12 +88,53 @@ pub fn link(previous: Option<&[u8]>, event: &StoredEvent) -> Vec<u8> {
         hash.update((text.len() as u64).to_be_bytes());
         hash.update(text.as_bytes());
     }
+    hash.update(event.recorded_at.timestamp_micros().to_be_bytes());
     hash.finalize().to_vec()
 }
 
 /// Lower-case hex, as links are published.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Seals {
+    /// The chain's tip for this batch, read once at its first event.
+    async fn tip(&self, conn: &mut PgConnection) -> Result<Tip, sqlx::Error> {
+        if let Some(tip) = self.tip.lock().ok().and_then(|tip| tip.clone()) {
+            return Ok(tip);
+        }
+        let complete_below = event::visible_bound(&mut *conn).await?;
+        let head = sqlx::query!(
+            r#"
+            select h.seal, h.link, h.transaction_id::text::bigint as "transaction_id!", h.position,
+                   (select s.complete_below::text::bigint from audit_seals s
+                    where s.sealed_by <> h.sealed_by order by s.seal desc limit 1) as threshold
+            from audit_seals h order by h.seal desc limit 1
+            "#
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(match head {
+            Some(head) => Tip {
+                seal: head.seal,
+                link: Some(head.link),
+                complete_below,
+                behind: Behind {
+                    head: Some(Position {
+                        transaction_id: head.transaction_id,
+                        position: head.position,
+                    }),
+                    threshold: head.threshold,
+                },
+            },
+            None => Tip {
+                seal: 0,
+                link: None,
+                complete_below,
+                behind: Behind::default(),
+            },
+        })
+    }
 }
 
 #[async_trait]
@@ -65,155 +147,97 @@ impl Projection for Seals {
         EVERY_TYPE
     }
 
+    fn rebuildable(&self) -> bool {
+        false
+    }
+
     fn start_batch(&self) {
-        if let Ok(mut last) = self.last.lock() {
-            *last = None;
+        if let Ok(mut tip) = self.tip.lock() {
+            *tip = None;
         }
     }
 
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from event_seals")
-            .execute(conn)
-            .await
-            .map(drop)
+    /// Never called, as seals are not rebuildable; the table refuses deletes anyway.
+    async fn reset(&self, _conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        Ok(())
     }
 
+    /// Seals the event unless it already has a seal (a checkpoint moved back delivers events
+    /// again) or stands behind the sealed head (it was inserted behind sealing's back, and
+    /// sealing it now would launder it).
     async fn apply(
         &self,
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        let cached = self.last.lock().ok().and_then(|last| last.clone());
-        let previous = match cached {
-            Some((_, link)) => Some(link),
-            None => sqlx::query_scalar!(
-                "select link from event_seals order by transaction_id desc, position desc limit 1"
-            )
-            .fetch_optional(&mut *conn)
-            .await?,
-        };
-        let link = link(previous.as_deref(), event);
-        sqlx::query!(
+        let mut tip = self.tip(conn).await?;
+        if tip.behind.holds(event.position) {
+            return Ok(());
+        }
+        let seal = tip.seal + 1;
+        let link = link(tip.link.as_deref(), seal, event);
+        let sealed = sqlx::query_scalar!(
             r#"
-            insert into event_seals (position, transaction_id, event_id, link)
-            values ($1, $2::bigint::text::xid8, $3, $4)
-            on conflict (position) do nothing
+            insert into audit_seals
+                (seal, event_id, position, transaction_id, complete_below, link)
+            values ($1, $2, $3, $4::bigint::text::xid8, $5::bigint::text::xid8, $6)
+            on conflict (event_id) do nothing
+            returning seal
             "#,
+            seal,
+            event.event_id,
             event.position.position,
             event.position.transaction_id,
-            event.event_id,
+            tip.complete_below,
             link,
         )
-        .execute(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-        if let Ok(mut last) = self.last.lock() {
-            *last = Some((event.position, link));
+        if sealed.is_some() {
+            tip.seal = seal;
+            tip.link = Some(link);
+        }
+        if let Ok(mut cached) = self.tip.lock() {
+            *cached = Some(tip);
         }
         Ok(())
     }
 }
 
-/// The newest seal: what an auditor records outside the system.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The newest seal: the checkpoint an auditor keeps outside the system, as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {
-    /// The sealed event's global position.
+    /// Its seal number: seals run from 1 without gaps.
+    pub seal: i64,
+    /// The sealed event's position (positions may skip values).
     pub position: i64,
-    /// Its id.
+    /// The sealed event's id.
     pub event_id: Uuid,
-    /// Its link, hex.
-    pub link: String,
-    /// How many events are sealed.
-    pub sealed: i64,
+    /// Its link, hex: it commits to every sealed event up to it.
+    pub chain_hash: String,
+    /// How many events are sealed up to it.
+    pub event_count: i64,
+    /// When it was sealed.
+    pub sealed_at: DateTime<Utc>,
 }
 
 /// The head of the chain, if anything is sealed.
 pub async fn head(pool: &PgPool) -> Result<Option<Head>, sqlx::Error> {
     let row = sqlx::query!(
         r#"
-        select position, event_id, link, (select count(*) from event_seals) as "sealed!"
-        from event_seals order by transaction_id desc, position desc limit 1
+        select seal, position, event_id, link, sealed_at,
+               (select count(*) from audit_seals) as "event_count!"
+        from audit_seals order by seal desc limit 1
         "#
     )
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|row| Head {
+        seal: row.seal,
         position: row.position,
         event_id: row.event_id,
-        link: hex(&row.link),
-        sealed: row.sealed,
+        chain_hash: hex(&row.link),
+        event_count: row.event_count,
+        sealed_at: row.sealed_at,
     }))
-}
-
-/// The outcome of a verification.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Every sealed event matches its link.
-    Intact {
-        /// Events verified.
-        verified: u64,
-        /// The last link, hex (none for an empty log).
-        head: Option<String>,
-    },
-    /// The first event whose recomputed link differs from its seal, or that has none.
-    Broken {
-        /// Events verified before it.
-        verified: u64,
-        /// Its global position.
-        position: i64,
-        /// Its id.
-        event_id: Uuid,
-        /// Its stream.
-        stream: String,
-    },
-}
-
-/// Recomputes the chain over every sealed event, in order; `progress` is told
-/// (verified, total).
-pub async fn verify(
-    pool: &PgPool,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<Verdict, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let bound = event::visible_bound(&mut conn).await?;
-    let total: i64 = sqlx::query_scalar!(r#"select count(*) as "count!" from event_seals"#)
-        .fetch_one(&mut *conn)
-        .await?;
-    let total = total as u64;
-    let (mut at, mut previous, mut verified) = (Position::default(), None::<Vec<u8>>, 0);
-    loop {
-        let events = event::read_after(&mut conn, EVERY_TYPE, at, bound, VERIFY_BATCH).await?;
-        if events.is_empty() || verified >= total {
-            break;
-        }
-        let positions: Vec<i64> = events.iter().map(|e| e.position.position).collect();
-        let seals = sqlx::query!(
-            "select position, link from event_seals where position = any($1)",
-            &positions
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        for event in &events {
-            if verified >= total {
-                break;
-            }
-            let expected = link(previous.as_deref(), event);
-            let sealed = seals.iter().find(|s| s.position == event.position.position);
-            if sealed.is_none_or(|s| s.link != expected) {
-                return Ok(Verdict::Broken {
-                    verified,
-                    position: event.position.position,
-                    event_id: event.event_id,
-                    stream: format!("{}/{}", event.aggregate_type, event.aggregate_id),
-                });
-            }
-            previous = Some(expected);
-            verified += 1;
-        }
-        at = events.last().map(|e| e.position).unwrap_or(at);
-        progress(verified, total);
-    }
-    Ok(Verdict::Intact {
-        verified,
-        head: previous.map(|p| hex(&p)),
-    })
 }

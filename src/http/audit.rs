@@ -380,15 +380,25 @@ pub fn trails_csv(trails: &[Trail]) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The head of the chain, as `GET /audit/head` describes it (the same fields as
+/// [`seals::Head`]).
 #[derive(Debug, Serialize, ToSchema)]
 struct HeadAttributes {
+    /// Its seal number: seals run from 1 without gaps.
+    seal: i64,
+    /// The sealed event's position (positions may skip values).
     position: i64,
+    /// The sealed event's id.
     event_id: String,
-    link: String,
-    sealed_events: i64,
+    /// Its link, hex: it commits to every sealed event up to it.
+    chain_hash: String,
+    /// How many events are sealed up to it.
+    event_count: i64,
+    /// When it was sealed.
+    sealed_at: String,
 }
 
-/// The newest seal of the chain.
+/// The newest seal of the chain: the checkpoint `audit verify --since-head` takes.
 #[utoipa::path(
     get,
     path = "/audit/head",
@@ -404,18 +414,13 @@ struct HeadAttributes {
 async fn show_head(
     State(app): State<AppState>,
     _auditor: Auditor,
-) -> Result<Document<Resource<HeadAttributes>>, ApiError> {
+) -> Result<Document<Resource<seals::Head>>, ApiError> {
     let head = seals::head(&app.pool).await?.ok_or(ApiError::NotFound)?;
     Ok(Document {
         data: Resource {
-            id: head.position.to_string(),
+            id: head.seal.to_string(),
             kind: "audit-head",
-            attributes: HeadAttributes {
-                position: head.position,
-                event_id: head.event_id.to_string(),
-                link: head.link,
-                sealed_events: head.sealed,
-            },
+            attributes: head,
         },
     })
 }

@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use cpd_ledger::auth::Role;
-use projections::seals::{self, Verdict};
+use projections::seals::{self, Finding};
 use sqlx::PgPool;
 
 use crate::helpers::{TestApp, day, ecf_statement};
@@ -34,25 +34,25 @@ async fn every_event_is_sealed_and_the_chain_verifies(pool: PgPool) {
         .await
         .unwrap();
 
-    let verdict = seals::verify(&pool, |_, _| {}).await.unwrap();
+    let report = seals::verify(&pool, None, |_, _| {}).await.unwrap();
     let head = seals::head(&pool).await.unwrap().unwrap();
 
-    assert_eq!(head.sealed, events);
+    assert_eq!(head.event_count, events);
+    assert_eq!(head.seal, events, "seal numbers run from 1 without gaps");
+    assert_eq!(report.findings, vec![]);
     assert_eq!(
-        verdict,
-        Verdict::Intact {
-            verified: events as u64,
-            head: Some(head.link.clone())
-        }
+        (report.seals, report.events),
+        (events as u64, events as u64)
     );
+    assert_eq!(report.head.as_ref(), Some(&head));
     let auditor = app.staff_token(Role::Auditor).await;
     let published = app.get("/audit/head", Some(&auditor)).await;
     assert_eq!(published.status, StatusCode::OK);
-    assert_eq!(published.json()["data"]["attributes"]["link"], head.link);
-    assert_eq!(
-        published.json()["data"]["attributes"]["sealed_events"],
-        events
-    );
+    let attributes = &published.json()["data"]["attributes"];
+    assert_eq!(attributes["chain_hash"], head.chain_hash);
+    assert_eq!(attributes["seal"], head.seal);
+    assert_eq!(attributes["event_id"], head.event_id.to_string());
+    assert_eq!(attributes["event_count"], events);
 }
 
 #[sqlx::test]
@@ -94,7 +94,7 @@ async fn verification_pinpoints_an_event_altered_behind_the_services_back(pool: 
             .fetch_one(&pool)
             .await
             .unwrap();
-    let earlier: i64 = sqlx::query_scalar("select count(*) from events where (transaction_id, position) < (select transaction_id, position from events where position = $1)")
+    let seal: i64 = sqlx::query_scalar("select seal from audit_seals where position = $1")
         .bind(target)
         .fetch_one(&pool)
         .await
@@ -113,21 +113,16 @@ async fn verification_pinpoints_an_event_altered_behind_the_services_back(pool: 
         .unwrap();
     tamper.commit().await.unwrap();
 
-    let verdict = seals::verify(&pool, |_, _| {}).await.unwrap();
+    let report = seals::verify(&pool, None, |_, _| {}).await.unwrap();
 
-    let Verdict::Broken {
-        position,
-        event_id: broken,
-        verified,
-        stream,
-    } = verdict
-    else {
-        panic!("{verdict:?}")
-    };
-    assert_eq!(position, target);
-    assert_eq!(broken, event_id);
-    assert_eq!(verified, earlier as u64);
-    assert!(stream.starts_with("statement/"));
+    assert_eq!(
+        report.findings,
+        vec![Finding::Altered {
+            seal,
+            position: target,
+            event_id
+        }]
+    );
 }
 
 fn events_of(page: &serde_json::Value) -> Vec<String> {

@@ -103,7 +103,7 @@ async fn two_runners_never_apply_an_event_twice(pool: PgPool) {
 }
 
 /// Every read model table, as JSON rows in a stable order.
-const READ_MODELS: [&str; 19] = [
+const READ_MODELS: [&str; 18] = [
     "lead_providers",
     "statements",
     "cohorts",
@@ -121,7 +121,6 @@ const READ_MODELS: [&str; 19] = [
     "npq_applications",
     "participant_aliases",
     "npq_outcomes",
-    "event_seals",
     "audit_subjects",
 ];
 
@@ -145,7 +144,8 @@ async fn a_rebuild_from_zero_equals_the_live_read_models(pool: PgPool) {
     );
 
     let runner = app.ledger.runner();
-    for projection in runner.projections().iter().map(|p| p.name()) {
+    let rebuildable = runner.projections().iter().filter(|p| p.rebuildable());
+    for projection in rebuildable.map(|p| p.name()) {
         let mut reports = Vec::new();
         let applied = runner
             .rebuild(projection, |done, total| reports.push((done, total)))

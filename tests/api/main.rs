@@ -29,5 +29,6 @@ mod seed;
 mod shutdown;
 mod spec;
 mod statements;
+mod tamper;
 mod transfers;
 mod versions;
