@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use aggregates::declaration::{DeclarationRejection, DeclarationSlot, DeclarationSlotCommand};
 use aggregates::finance::{Totals, ecf, npq};
 use aggregates::reference::{DeclarationType, EcfContract, NpqContract};
 use aggregates::{
@@ -21,18 +20,20 @@ use uuid::Uuid;
 
 use crate::ledger::{Actor, CommandContext, Ledger, LedgerError};
 
+mod shown;
+
 /// Why a lifecycle step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FinanceError {
     /// The statement refused.
     #[error(transparent)]
     Statement(#[from] LedgerError<StatementError>),
-    /// A declaration refused.
-    #[error(transparent)]
-    Declaration(#[from] LedgerError<DeclarationRejection>),
     /// The read models failed.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The read models could not catch up with the log.
+    #[error(transparent)]
+    Projection(#[from] projections::ProjectionError),
     /// No such statement.
     #[error("no statement has the id {0}")]
     UnknownStatement(StatementId),
@@ -60,42 +61,46 @@ pub async fn open_statement(
 }
 
 /// Closes every statement whose deadline day is over at `now`, at the first instant after
-/// that day, and makes its eligible lines payable. Safe to run again: closed statements and
-/// payable lines are left as they are, and a missed run is caught up by the next.
+/// that day; returns how many it closed. Each close is one event on the statement, and its
+/// lines become payable with it (the read side moves them all in the transaction that applies
+/// that event), so there is nothing left half done for a later run to finish. Safe to run
+/// again: a missed run is caught up by the next.
 pub async fn close_due(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, FinanceError> {
-    let context = CommandContext::of(Actor::System);
     let due = statements::due(ledger.pool(), now.date_naive()).await?;
     for (statement, deadline) in &due {
         let at = (*deadline + Days::new(1))
             .and_time(Default::default())
             .and_utc();
-        ledger
-            .execute::<Statement>(
-                &statement.to_string(),
-                StatementCommand::Close { at },
-                &context,
-            )
-            .await?;
-        let lines = declarations::lines_of(ledger.pool(), statement.0).await?;
-        let commands = lines
-            .into_iter()
-            .filter(|line| line.state == "eligible" && !line.clawback)
-            .map(|line| {
-                let declaration_id = DeclarationId(line.id);
-                let command = DeclarationSlotCommand::MakePayable { declaration_id };
-                (line.slot_id, command)
-            });
-        ledger
-            .execute_many::<DeclarationSlot, _>(commands, &context)
-            .await?;
+        close(ledger, *statement, at).await?;
     }
     if !due.is_empty() {
         tracing::info!(count = due.len(), "closed statements past their deadline");
     }
+    // Answer once the read side shows every closed statement's lines as payable, whether
+    // this run closed them or a run that died after its commit did.
+    ledger.runner().catch_up().await?;
     Ok(due.len())
 }
 
-/// Finance pays a statement: its payable lines become paid, its clawbacks clawed back.
+/// Closes one statement at `at`: what it holds becomes payable.
+pub async fn close(
+    ledger: &Ledger,
+    statement: StatementId,
+    at: DateTime<Utc>,
+) -> Result<(), FinanceError> {
+    let context = CommandContext::of(Actor::System);
+    ledger
+        .execute::<Statement>(
+            &statement.to_string(),
+            StatementCommand::Close { at },
+            &context,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Finance pays a statement: one event, by which its payable lines are paid and its
+/// clawbacks clawed back.
 pub async fn pay(
     ledger: &Ledger,
     statement: StatementId,
@@ -112,28 +117,11 @@ pub async fn pay(
             context,
         )
         .await?;
-    let lines = declarations::lines_of(ledger.pool(), statement.0).await?;
-    let commands = lines
-        .into_iter()
-        .filter(|line| match line.clawback {
-            false => line.state == "payable",
-            true => line.state == "awaiting-clawback",
-        })
-        .map(|line| {
-            let declaration_id = DeclarationId(line.id);
-            (
-                line.slot_id,
-                DeclarationSlotCommand::Settle { declaration_id },
-            )
-        });
-    ledger
-        .execute_many::<DeclarationSlot, _>(commands, context)
-        .await?;
     Ok(())
 }
 
-/// Finance adds a statement; if it is an open output-fee statement, the provider's lines of
-/// that cohort that no statement held go on it.
+/// Finance adds a statement; if it is an open output-fee statement, it takes the provider's
+/// lines of that cohort that no statement held, listed in the one event that adds it.
 pub async fn add_statement(
     ledger: &Ledger,
     terms: StatementTerms,
@@ -155,30 +143,28 @@ pub async fn add_statement(
     if !projections::reference::cohort_exists(ledger.pool(), terms.cohort).await? {
         return Err(FinanceError::UnknownCohort);
     }
-    let (provider, programme, cohort, takes_lines) = (
-        terms.lead_provider_id,
-        terms.programme,
-        terms.cohort,
-        terms.output_fee && terms.deadline_date >= now.date_naive(),
-    );
-    ledger
-        .execute::<Statement>(&id.to_string(), StatementCommand::Create(terms), context)
-        .await?;
-    if takes_lines {
-        let group = (provider, programme.as_str(), cohort);
-        let lines = declarations::unattached(ledger.pool(), Some(group)).await?;
-        let commands = lines.into_iter().map(|line| {
-            let declaration_id = DeclarationId(line.id);
-            let command = DeclarationSlotCommand::Attach {
-                declaration_id,
-                statement_id: id,
-            };
-            (line.slot_id, command)
-        });
-        ledger
-            .execute_many::<DeclarationSlot, _>(commands, context)
-            .await?;
+    let (mut lines, mut clawbacks) = (Vec::new(), Vec::new());
+    if terms.output_fee && terms.deadline_date >= now.date_naive() {
+        let group = (
+            terms.lead_provider_id,
+            terms.programme.as_str(),
+            terms.cohort,
+        );
+        for line in declarations::unattached(ledger.pool(), Some(group)).await? {
+            match line.state.as_str() {
+                "awaiting-clawback" => clawbacks.push(DeclarationId(line.id)),
+                _ => lines.push(DeclarationId(line.id)),
+            }
+        }
     }
+    let command = StatementCommand::Add {
+        terms,
+        lines,
+        clawbacks,
+    };
+    ledger
+        .execute::<Statement>(&id.to_string(), command, context)
+        .await?;
     Ok(id)
 }
 
@@ -249,8 +235,8 @@ pub struct CourseLine {
     pub total: Decimal,
 }
 
-/// A statement priced, as finance sees it. Amounts are exact; show them with
-/// [`aggregates::finance::pennies`].
+/// A statement priced, as finance sees it. Amounts are to the penny, the parts adding up to
+/// the totals as shown (see [`shown`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct StatementBreakdown {
     /// The statement.
@@ -417,6 +403,7 @@ async fn price(
         priced.total = totals.total;
         priced.vat = totals.vat;
         priced.total_with_vat = totals.with_vat();
+        shown::to_pennies(&mut priced);
         priced_all.push(priced);
     }
     Ok(priced_all)

@@ -153,6 +153,7 @@ pub async fn void_declaration(
         declaration_id: DeclarationId(declaration.id),
         lead_provider_id: provider,
         clawback_statement,
+        statement_paid: declaration.state == "paid",
     };
     ledger
         .execute::<DeclarationSlot>(&declaration.slot_id, command, context)

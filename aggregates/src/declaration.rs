@@ -218,11 +218,14 @@ pub enum DeclarationSlotCommand {
     /// Submit a declaration; an exact resend of the provider's live one changes nothing.
     Submit(Box<Submission>),
     /// The provider voids one of its declarations; a paid one is clawed back on
-    /// `clawback_statement` (the next open output-fee statement, if any).
+    /// `clawback_statement` (the next open output-fee statement, if any). Its line is paid when
+    /// the statement it is on has been paid (`statement_paid`, looked up by the caller: a
+    /// line's payment is recorded on its statement, not on the declaration's stream).
     Void {
         declaration_id: DeclarationId,
         lead_provider_id: LeadProviderId,
         clawback_statement: Option<StatementId>,
+        statement_paid: bool,
     },
     /// The participant became fundable: a submitted declaration becomes eligible, on the
     /// statement open now.
@@ -230,16 +233,6 @@ pub enum DeclarationSlotCommand {
         declaration_id: DeclarationId,
         statement_id: Option<StatementId>,
     },
-    /// Finance added a statement: a line left without one goes on it.
-    Attach {
-        declaration_id: DeclarationId,
-        statement_id: StatementId,
-    },
-    /// Its statement closed: an eligible declaration becomes payable.
-    MakePayable { declaration_id: DeclarationId },
-    /// A statement it is on was paid: payable becomes paid, awaiting clawback becomes clawed
-    /// back.
-    Settle { declaration_id: DeclarationId },
     /// The provider records a later NPQ outcome on its latest `completed` declaration.
     RecordOutcome(Box<OutcomeRequest>),
 }
@@ -265,18 +258,20 @@ pub enum DeclarationSlotEvent {
         #[serde(default)]
         statement_id: Option<StatementId>,
     },
-    /// A line left without a statement was put on one.
+    /// A line left without a statement was put on one (recorded before statements took their
+    /// lines in their own `Added` event).
     Attached {
         declaration_id: DeclarationId,
         statement_id: StatementId,
         /// Whether it is the clawback line.
         clawback: bool,
     },
-    /// Its statement closed: it is payable.
+    /// Its statement closed: it is payable (recorded before a line's state followed from its
+    /// statement's own events).
     BecamePayable { declaration_id: DeclarationId },
-    /// Its statement was paid.
+    /// Its statement was paid (as above: no longer recorded).
     BecamePaid { declaration_id: DeclarationId },
-    /// The statement with its clawback was paid.
+    /// The statement with its clawback was paid (as above: no longer recorded).
     ClawedBack { declaration_id: DeclarationId },
     /// An NPQ outcome: passed or failed with a `completed` declaration or later, voided with
     /// it.
@@ -494,14 +489,21 @@ impl DeclarationSlot {
                 declaration_id,
                 lead_provider_id,
                 clawback_statement,
+                statement_paid,
             } => {
                 let state = self.state_of(declaration_id, Some(lead_provider_id))?;
+                let paid = state == DeclarationState::Paid
+                    || (statement_paid
+                        && matches!(
+                            state,
+                            DeclarationState::Eligible | DeclarationState::Payable
+                        ));
                 let mut events = match state {
                     DeclarationState::Voided => return Err(DeclarationError::AlreadyVoided.into()),
                     DeclarationState::AwaitingClawback | DeclarationState::ClawedBack => {
                         return Err(DeclarationError::CannotBeVoided.into());
                     }
-                    DeclarationState::Paid => vec![V::ClawbackRequested {
+                    _ if paid => vec![V::ClawbackRequested {
                         declaration_id,
                         statement_id: clawback_statement,
                     }],
@@ -524,53 +526,10 @@ impl DeclarationSlot {
                 }]),
                 _ => Ok(vec![]),
             },
-            DeclarationSlotCommand::Attach {
-                declaration_id,
-                statement_id,
-            } => {
-                let entry = self.entry(declaration_id)?;
-                let billable = matches!(
-                    entry.1,
-                    DeclarationState::Eligible | DeclarationState::Ineligible
-                );
-                let refund = entry.1 == DeclarationState::AwaitingClawback;
-                Ok(match (billable, refund) {
-                    (true, _) if entry.0.statement_id.is_none() => {
-                        vec![V::Attached {
-                            declaration_id,
-                            statement_id,
-                            clawback: false,
-                        }]
-                    }
-                    (_, true) if entry.0.clawback_statement_id.is_none() => {
-                        vec![V::Attached {
-                            declaration_id,
-                            statement_id,
-                            clawback: true,
-                        }]
-                    }
-                    _ => vec![],
-                })
-            }
-            DeclarationSlotCommand::MakePayable { declaration_id } => {
-                match self.state_of(declaration_id, None)? {
-                    DeclarationState::Eligible => Ok(vec![V::BecamePayable { declaration_id }]),
-                    _ => Ok(vec![]),
-                }
-            }
             DeclarationSlotCommand::RecordOutcome(request) => Ok(outcome::record(self, &request)?
                 .map(|o| V::OutcomeRecorded(Box::new(o)))
                 .into_iter()
                 .collect()),
-            DeclarationSlotCommand::Settle { declaration_id } => {
-                match self.state_of(declaration_id, None)? {
-                    DeclarationState::Payable => Ok(vec![V::BecamePaid { declaration_id }]),
-                    DeclarationState::AwaitingClawback => {
-                        Ok(vec![V::ClawedBack { declaration_id }])
-                    }
-                    _ => Ok(vec![]),
-                }
-            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! A monthly financial statement of one lead provider, programme and cohort. The calendar (or
 //! finance) creates it; at the first instant after its deadline day it closes and what it
-//! holds becomes payable; finance then marks it paid.
+//! holds becomes payable; finance then marks it paid. Each step is one event on the statement:
+//! the state of every line on it follows from that event, so no step is ever half done.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::event_sink::EventSink;
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Programme;
 use crate::bounds::{self, Invalid};
-use crate::ids::LeadProviderId;
+use crate::ids::{DeclarationId, LeadProviderId};
 
 /// A statement as the calendar defines it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +44,16 @@ pub struct Statement {
 pub enum StatementCommand {
     /// Create the statement from the calendar; a repeat with identical terms changes nothing.
     Create(StatementTerms),
+    /// Finance adds the statement, and it takes the lines that no statement held (looked up
+    /// by the caller); a repeat with identical terms changes nothing.
+    Add {
+        /// Its terms.
+        terms: StatementTerms,
+        /// Declarations whose billable line goes on it.
+        lines: Vec<DeclarationId>,
+        /// Declarations whose clawback line goes on it.
+        clawbacks: Vec<DeclarationId>,
+    },
     /// Close it after its deadline: what it holds becomes payable. Closing again changes
     /// nothing.
     Close {
@@ -61,6 +72,18 @@ pub enum StatementCommand {
 pub enum StatementEvent {
     /// The statement was created with these terms.
     Created(StatementTerms),
+    /// Finance added the statement; it took these lines, which no statement held then. A line
+    /// another statement took first (earlier in the log) stays there.
+    Added {
+        /// Its terms.
+        terms: StatementTerms,
+        /// Declarations whose billable line it took.
+        #[serde(default)]
+        lines: Vec<DeclarationId>,
+        /// Declarations whose clawback line it took.
+        #[serde(default)]
+        clawbacks: Vec<DeclarationId>,
+    },
     /// It closed: its eligible declarations became payable.
     Closed {
         /// The first instant after the deadline day.
@@ -104,7 +127,7 @@ impl StatementCommand {
     /// Refuses dates, cohorts and text that a read model could not store or a view render.
     pub fn check_bounds(&self) -> Result<(), Invalid> {
         match self {
-            Self::Create(terms) => {
+            Self::Create(terms) | Self::Add { terms, .. } => {
                 bounds::cohort("cohort", terms.cohort)?;
                 bounds::text("name", &terms.name)?;
                 bounds::day("deadline_date", terms.deadline_date)?;
@@ -119,6 +142,7 @@ impl DomainEvent for StatementEvent {
     fn event_type(&self) -> String {
         let name = match self {
             Self::Created(_) => "Created",
+            Self::Added { .. } => "Added",
             Self::Closed { .. } => "Closed",
             Self::Paid { .. } => "Paid",
         };
@@ -143,6 +167,20 @@ impl Statement {
             (C::Create(terms), None) => Ok(vec![StatementEvent::Created(terms)]),
             (C::Create(terms), Some(existing)) if terms == *existing => Ok(vec![]),
             (C::Create(_), Some(_)) => Err(StatementError::CreatedDifferently),
+            (
+                C::Add {
+                    terms,
+                    lines,
+                    clawbacks,
+                },
+                None,
+            ) => Ok(vec![StatementEvent::Added {
+                terms,
+                lines,
+                clawbacks,
+            }]),
+            (C::Add { terms, .. }, Some(existing)) if terms == *existing => Ok(vec![]),
+            (C::Add { .. }, Some(_)) => Err(StatementError::CreatedDifferently),
             (_, None) => Err(StatementError::NotCreated),
             (C::Close { .. }, Some(_)) if self.closed => Ok(vec![]),
             (C::Close { at }, Some(_)) => Ok(vec![StatementEvent::Closed { at }]),
@@ -173,7 +211,9 @@ impl Aggregate for Statement {
 
     fn apply(&mut self, event: StatementEvent) {
         match event {
-            StatementEvent::Created(terms) => self.terms = Some(terms),
+            StatementEvent::Created(terms) | StatementEvent::Added { terms, .. } => {
+                self.terms = Some(terms);
+            }
             StatementEvent::Closed { .. } => self.closed = true,
             StatementEvent::Paid { .. } => self.paid = true,
         }
@@ -233,6 +273,36 @@ mod tests {
             .given(vec![created.clone(), StatementEvent::Closed { at: at() }])
             .when(StatementCommand::Pay { at: at() })
             .then_expect_events(vec![StatementEvent::Paid { at: at() }]);
+    }
+
+    #[test]
+    fn adding_a_statement_records_the_lines_it_takes_in_one_event() {
+        let lines = vec![DeclarationId(uuid::Uuid::from_u128(1))];
+        let clawbacks = vec![DeclarationId(uuid::Uuid::from_u128(2))];
+        TestFramework::<Statement>::with(())
+            .given_no_previous_events()
+            .when(StatementCommand::Add {
+                terms: may_2022(),
+                lines: lines.clone(),
+                clawbacks: clawbacks.clone(),
+            })
+            .then_expect_events(vec![StatementEvent::Added {
+                terms: may_2022(),
+                lines,
+                clawbacks,
+            }]);
+    }
+
+    #[test]
+    fn adding_a_statement_the_calendar_created_takes_nothing() {
+        TestFramework::<Statement>::with(())
+            .given(vec![StatementEvent::Created(may_2022())])
+            .when(StatementCommand::Add {
+                terms: may_2022(),
+                lines: vec![DeclarationId(uuid::Uuid::from_u128(1))],
+                clawbacks: vec![],
+            })
+            .then_expect_events(vec![]);
     }
 
     #[test]

@@ -146,9 +146,10 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Finance adds an open statement, which takes every declaration left without one; then the
-/// statement is priced from the read models, and every statement is replayed from the event
-/// log once it holds `log_events` events.
+/// Finance adds an open statement, which takes every declaration left without one; the
+/// statement is priced from the read models; it closes and is paid (each step timed from the
+/// command until the read models show every line in its new state); then every statement is
+/// replayed from the event log once it holds `log_events` events.
 async fn statements(
     ledger: &Ledger,
     pool: &PgPool,
@@ -166,16 +167,17 @@ async fn statements(
         output_fee: true,
     };
     let context = cpd_ledger::ledger::CommandContext::of(cpd_ledger::ledger::Actor::System);
+    let waiting: i64 = sqlx::query_scalar(
+        "select count(*) from declarations where statement_id is null and state = 'eligible'",
+    )
+    .fetch_one(pool)
+    .await?;
     let started = Instant::now();
     let id =
         cpd_ledger::finance::add_statement(ledger, terms, chrono::Utc::now(), &context).await?;
-    let lines: i64 =
-        sqlx::query_scalar("select count(*) from declarations where statement_id = $1")
-            .bind(id.0)
-            .fetch_one(pool)
-            .await?;
+    let lines = lines_in_state(pool, id, "eligible", waiting).await?;
     println!(
-        "statements: attached {lines} lines to a new statement in {:.1}s",
+        "statements: add: a new statement took {lines} lines in {:.2}s",
         started.elapsed().as_secs_f64()
     );
     settle(runner).await?;
@@ -189,6 +191,22 @@ async fn statements(
     println!(
         "statements: breakdown of a statement with {lines} lines: {}",
         percentiles(&mut latencies)
+    );
+
+    let started = Instant::now();
+    let closed_at = "2099-02-01T00:00:00Z".parse()?;
+    cpd_ledger::finance::close(ledger, id, closed_at).await?;
+    lines_in_state(pool, id, "payable", lines).await?;
+    println!(
+        "statements: close: {lines} lines payable in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    cpd_ledger::finance::pay(ledger, id, "2099-02-20T00:00:00Z".parse()?, &context).await?;
+    lines_in_state(pool, id, "paid", lines).await?;
+    println!(
+        "statements: pay: {lines} lines paid in {:.2}s",
+        started.elapsed().as_secs_f64()
     );
 
     let events: i64 = sqlx::query_scalar("select count(*) from events")
@@ -258,6 +276,33 @@ async fn insert_ceiling(pool: &PgPool, clients: usize, duration: Duration) -> an
         .execute(pool)
         .await?;
     Ok(rate)
+}
+
+/// Waits until the read model shows `expected` lines of the statement in `state`; returns
+/// how many it shows (or fails after two minutes).
+async fn lines_in_state(
+    pool: &PgPool,
+    statement: aggregates::StatementId,
+    state: &str,
+    expected: i64,
+) -> anyhow::Result<i64> {
+    let started = Instant::now();
+    loop {
+        let shown: i64 = sqlx::query_scalar(
+            "select count(*) from declarations where statement_id = $1 and state = $2",
+        )
+        .bind(statement.0)
+        .bind(state)
+        .fetch_one(pool)
+        .await?;
+        if shown >= expected {
+            return Ok(shown);
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("the read model shows {shown} of {expected} lines {state} after two minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits until every read model has applied every committed event, so that what follows is

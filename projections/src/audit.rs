@@ -106,7 +106,7 @@ impl Projection for Subjects {
                 _ => return Ok(()),
             },
             Statement::TYPE => match event.decode::<StatementEvent>().map_err(decode)? {
-                StatementEvent::Created(terms) => Subject {
+                StatementEvent::Created(terms) | StatementEvent::Added { terms, .. } => Subject {
                     provider: Some(terms.lead_provider_id.0),
                     ..Subject::default()
                 },

@@ -1,7 +1,9 @@
-//! The declarations read model behind `/api/v3/participant-declarations`.
+//! The declarations read model behind `/api/v3/participant-declarations`. A line's state
+//! follows from its own stream and from the statement it is on: statement events move every
+//! line on the statement in one set-based update, in the same transaction as the checkpoint.
 
 use aggregates::declaration::{DeclarationSlot, DeclarationSlotEvent as V, DeclarationState};
-use aggregates::{DeclarationId, LeadProviderId};
+use aggregates::{DeclarationId, LeadProviderId, Statement, StatementEvent, StatementId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -88,10 +90,13 @@ impl Projection for Declarations {
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
-        &[DeclarationSlot::TYPE]
+        &[DeclarationSlot::TYPE, Statement::TYPE]
     }
 
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        sqlx::query!("delete from line_statements")
+            .execute(&mut *conn)
+            .await?;
         sqlx::query!("delete from npq_outcomes")
             .execute(&mut *conn)
             .await?;
@@ -106,6 +111,9 @@ impl Projection for Declarations {
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
+        if event.aggregate_type == Statement::TYPE {
+            return apply_statement(conn, event).await;
+        }
         let at = event.recorded_at;
         let (id, state) = match event
             .decode::<V>()
@@ -144,8 +152,11 @@ impl Projection for Declarations {
                     d.targeted_delivery_funding,
                     d.has_passed,
                 )
-                .execute(conn)
+                .execute(&mut *conn)
                 .await?;
+                if d.statement_id.is_some() {
+                    follow_statements(conn, d.id).await?;
+                }
                 return Ok(());
             }
             V::Voided { declaration_id } => (declaration_id, DeclarationState::Voided),
@@ -153,14 +164,14 @@ impl Projection for Declarations {
                 declaration_id,
                 statement_id,
             } => {
-                set_statement(conn, declaration_id, statement_id, true).await?;
+                set_statement(&mut *conn, declaration_id, statement_id, true).await?;
                 (declaration_id, DeclarationState::AwaitingClawback)
             }
             V::BecameEligible {
                 declaration_id,
                 statement_id,
             } => {
-                set_statement(conn, declaration_id, statement_id, false).await?;
+                set_statement(&mut *conn, declaration_id, statement_id, false).await?;
                 (declaration_id, DeclarationState::Eligible)
             }
             V::Attached {
@@ -168,14 +179,15 @@ impl Projection for Declarations {
                 statement_id,
                 clawback,
             } => {
-                set_statement(conn, declaration_id, Some(statement_id), clawback).await?;
+                set_statement(&mut *conn, declaration_id, Some(statement_id), clawback).await?;
                 sqlx::query!(
                     "update declarations set updated_at = $2 where id = $1",
                     declaration_id.0,
                     at
                 )
-                .execute(conn)
+                .execute(&mut *conn)
                 .await?;
+                follow_statements(conn, declaration_id).await?;
                 return Ok(());
             }
             V::BecamePayable { declaration_id } => (declaration_id, DeclarationState::Payable),
@@ -192,10 +204,164 @@ impl Projection for Declarations {
             state.as_str(),
             at
         )
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+        if matches!(
+            state,
+            DeclarationState::Eligible | DeclarationState::AwaitingClawback
+        ) {
+            follow_statements(conn, id).await?;
+        }
         Ok(())
     }
+}
+
+/// A statement event: it takes lines, or moves every line on it to the state it implies.
+async fn apply_statement(
+    conn: &mut PgConnection,
+    event: &StoredEvent,
+) -> Result<(), ProjectionError> {
+    let id = StatementId(
+        event
+            .aggregate_uuid()
+            .map_err(|e| ProjectionError::decode(event, e))?,
+    );
+    let at = event.recorded_at;
+    match event
+        .decode::<StatementEvent>()
+        .map_err(|e| ProjectionError::decode(event, e))?
+    {
+        StatementEvent::Created(_) => {}
+        StatementEvent::Added {
+            lines, clawbacks, ..
+        } => {
+            let lines: Vec<Uuid> = lines.into_iter().map(|d| d.0).collect();
+            let clawbacks: Vec<Uuid> = clawbacks.into_iter().map(|d| d.0).collect();
+            take_lines(conn, id, &lines, &clawbacks, at).await?;
+        }
+        StatementEvent::Closed { .. } => close_lines(conn, id, at).await?,
+        StatementEvent::Paid { .. } => pay_lines(conn, id, at).await?,
+    }
+    Ok(())
+}
+
+/// Puts the lines a statement took on it, unless another statement took them first.
+async fn take_lines(
+    conn: &mut PgConnection,
+    statement: StatementId,
+    lines: &[Uuid],
+    clawbacks: &[Uuid],
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        update declarations
+        set statement_id = case when id = any($2) and statement_id is null
+                                then $1 else statement_id end,
+            clawback_statement_id = case when id = any($3) and clawback_statement_id is null
+                                         then $1 else clawback_statement_id end,
+            updated_at = $4
+        where (id = any($2) and statement_id is null)
+           or (id = any($3) and clawback_statement_id is null)
+        "#,
+        statement.0,
+        lines,
+        clawbacks,
+        at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A statement closed: its eligible lines are payable.
+async fn close_lines(
+    conn: &mut PgConnection,
+    statement: StatementId,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        insert into line_statements (statement_id, state) values ($1, 'payable')
+        on conflict (statement_id) do nothing
+        "#,
+        statement.0,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"
+        update declarations set state = 'payable', updated_at = $2
+        where statement_id = $1 and state = 'eligible'
+        "#,
+        statement.0,
+        at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A statement was paid: its eligible and payable lines are paid, the clawbacks on it
+/// clawed back.
+async fn pay_lines(
+    conn: &mut PgConnection,
+    statement: StatementId,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        insert into line_statements (statement_id, state) values ($1, 'paid')
+        on conflict (statement_id) do update set state = 'paid'
+        "#,
+        statement.0,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"
+        update declarations set state = 'paid', updated_at = $2
+        where statement_id = $1 and state in ('eligible', 'payable')
+        "#,
+        statement.0,
+        at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"
+        update declarations set state = 'clawed-back', updated_at = $2
+        where clawback_statement_id = $1 and state = 'awaiting-clawback'
+        "#,
+        statement.0,
+        at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Brings one line into line with the statements it is on, after its own stream moved it
+/// (a line can join a statement that has already closed, or even been paid).
+async fn follow_statements(conn: &mut PgConnection, id: DeclarationId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        update declarations d
+        set state = case
+            when d.state = 'awaiting-clawback' and c.state = 'paid' then 'clawed-back'
+            when d.state in ('eligible', 'payable') and s.state = 'paid' then 'paid'
+            when d.state = 'eligible' and s.state = 'payable' then 'payable'
+            else d.state end
+        from declarations l
+        left join line_statements s on s.statement_id = l.statement_id
+        left join line_statements c on c.statement_id = l.clawback_statement_id
+        where d.id = $1 and l.id = $1 and (s.state is not null or c.state is not null)
+        "#,
+        id.0,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Adds an NPQ outcome and shows it on its declaration.
@@ -431,38 +597,6 @@ pub async fn submitted_of_record(
             )
         })
         .collect())
-}
-
-/// A line item's declaration, for the statement lifecycle.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LineRow {
-    /// The declaration.
-    pub id: Uuid,
-    /// Its slot.
-    pub slot_id: String,
-    /// Its state.
-    pub state: String,
-    /// Whether the line on the statement is its clawback (else its billable line).
-    pub clawback: bool,
-}
-
-/// The lines on a statement: declarations billed on it, and those clawed back on it.
-pub async fn lines_of(
-    db: impl PgExecutor<'_>,
-    statement: Uuid,
-) -> Result<Vec<LineRow>, sqlx::Error> {
-    sqlx::query_as!(
-        LineRow,
-        r#"
-        select id, slot_id, state, clawback_statement_id is not distinct from $1 as "clawback!"
-        from declarations
-        where statement_id = $1 or clawback_statement_id = $1
-        order by created_at, id
-        "#,
-        statement,
-    )
-    .fetch_all(db)
-    .await
 }
 
 /// Billable or clawback lines that no statement holds yet: every one, or those of one

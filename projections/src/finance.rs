@@ -234,11 +234,20 @@ pub async fn all_as_of(
     .await?;
     let mut groups: HashMap<Group, CohortLines> = HashMap::new();
     let mut group_of: HashMap<Uuid, Group> = HashMap::new();
+    // Lines taken by statements finance added, in log order: (statement, line, clawback).
+    let mut taken: Vec<(Uuid, Uuid, bool)> = Vec::new();
     for row in statement_events {
         let id =
             Uuid::parse_str(&row.aggregate_id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         let event = serde_json::from_value::<StatementEvent>(row.payload).map_err(decode)?;
-        if let StatementEvent::Created(terms) = &event {
+        if let StatementEvent::Added {
+            lines, clawbacks, ..
+        } = &event
+        {
+            taken.extend(lines.iter().map(|line| (id, line.0, false)));
+            taken.extend(clawbacks.iter().map(|line| (id, line.0, true)));
+        }
+        if let StatementEvent::Created(terms) | StatementEvent::Added { terms, .. } = &event {
             let group = (terms.lead_provider_id, terms.programme, terms.cohort);
             if wanted(&group) {
                 group_of.insert(id, group);
@@ -263,7 +272,7 @@ pub async fn all_as_of(
             continue;
         };
         match event {
-            StatementEvent::Created(_) => {}
+            StatementEvent::Created(_) | StatementEvent::Added { .. } => {}
             StatementEvent::Closed { .. } => statement.closed = true,
             StatementEvent::Paid { .. } => statement.paid = true,
         }
@@ -292,6 +301,20 @@ pub async fn all_as_of(
         }
     }
     progress(read);
+    // A line is taken only while no statement holds it, so the first taker in the log wins,
+    // as in the read model.
+    for (statement, line, clawback) in taken {
+        let Some((declaration, _)) = declarations.get_mut(&line) else {
+            continue;
+        };
+        let held = match clawback {
+            true => &mut declaration.clawback_statement_id,
+            false => &mut declaration.statement_id,
+        };
+        if held.is_none() {
+            *held = Some(aggregates::StatementId(statement));
+        }
+    }
     for (declaration, state) in declarations.values() {
         ledgers.count(Line {
             lines: 1,

@@ -75,7 +75,7 @@ impl Projection for Statements {
             .decode::<StatementEvent>()
             .map_err(|e| ProjectionError::decode(event, e))?
         {
-            StatementEvent::Created(terms) => {
+            StatementEvent::Created(terms) | StatementEvent::Added { terms, .. } => {
                 sqlx::query!(
                     r#"
                     insert into statements (id, lead_provider_id, programme, cohort, name,

@@ -19,7 +19,7 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 /// The sandbox's sample contract: bands of ten, uplift £100.
-fn contract(provider: LeadProviderId, cohort: i32) -> EcfContract {
+pub(crate) fn contract(provider: LeadProviderId, cohort: i32) -> EcfContract {
     let band = |min, max, price: i64, output: i64, service: i64| Band {
         min: Some(min),
         max,
@@ -196,7 +196,7 @@ async fn a_declaration_goes_on_the_open_statement_becomes_payable_and_is_paid(po
     assert_eq!(paid.json()["output_fee"], "119.40");
     assert_eq!(
         paid.json()["uplift_fee"],
-        "100",
+        "100.00",
         "Jane's pupil premium uplift"
     );
     let provider_view = w
@@ -482,7 +482,7 @@ async fn the_cli_prints_the_same_totals_as_the_api(pool: PgPool) {
     let shown: Value = serde_json::from_str(&shown).unwrap();
     let api = w.statement(w.november).await;
     assert_eq!(shown["total_with_vat"], api["total_with_vat"]);
-    assert_eq!(shown["total_with_vat"], "263.2800");
+    assert_eq!(shown["total_with_vat"], "263.28");
     assert!(
         replayed.lines().any(
             |row| row.starts_with("Teach First,ecf,2022,November 2022,open,")

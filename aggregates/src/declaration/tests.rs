@@ -413,6 +413,7 @@ fn voiding_voids_and_voiding_twice_is_refused() {
         declaration_id: id,
         lead_provider_id: provider(),
         clawback_statement: None,
+        statement_paid: false,
     };
     Slot::with(())
         .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
@@ -433,6 +434,7 @@ fn another_providers_declaration_cannot_be_voided() {
         declaration_id: DeclarationId(Uuid::from_u128(10)),
         lead_provider_id: provider(),
         clawback_statement: None,
+        statement_paid: false,
     };
     Slot::with(())
         .given(vec![accepted(
@@ -465,102 +467,68 @@ fn becoming_fundable_makes_a_submitted_declaration_eligible_once() {
 }
 
 #[test]
-fn a_closed_statement_makes_eligible_declarations_payable_and_payment_pays_them() {
-    let id = DeclarationId(Uuid::from_u128(10));
-    let payable = DeclarationSlotEvent::BecamePayable { declaration_id: id };
-    Slot::with(())
-        .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
-        .when(DeclarationSlotCommand::MakePayable { declaration_id: id })
-        .then_expect_events(vec![payable.clone()]);
-    Slot::with(())
-        .given(vec![
-            accepted(10, provider(), DeclarationState::Eligible),
-            payable,
-        ])
-        .when(DeclarationSlotCommand::Settle { declaration_id: id })
-        .then_expect_events(vec![DeclarationSlotEvent::BecamePaid {
-            declaration_id: id,
-        }]);
-}
-
-#[test]
-fn voiding_a_paid_declaration_claws_it_back_on_the_next_statement() {
+fn voiding_a_declaration_whose_statement_was_paid_claws_it_back_on_the_next_statement() {
     let id = DeclarationId(Uuid::from_u128(10));
     let next = StatementId(Uuid::from_u128(78));
-    let paid = vec![
-        accepted(10, provider(), DeclarationState::Eligible),
-        DeclarationSlotEvent::BecamePayable { declaration_id: id },
-        DeclarationSlotEvent::BecamePaid { declaration_id: id },
-    ];
+    let eligible = vec![accepted(10, provider(), DeclarationState::Eligible)];
     let void = DeclarationSlotCommand::Void {
         declaration_id: id,
         lead_provider_id: provider(),
         clawback_statement: Some(next),
+        statement_paid: true,
     };
     Slot::with(())
-        .given(paid.clone())
+        .given(eligible.clone())
         .when(void.clone())
         .then_expect_events(vec![DeclarationSlotEvent::ClawbackRequested {
             declaration_id: id,
             statement_id: Some(next),
         }]);
-    let mut clawing = paid;
+    let mut clawing = eligible;
     clawing.push(DeclarationSlotEvent::ClawbackRequested {
         declaration_id: id,
         statement_id: Some(next),
     });
     Slot::with(())
-        .given(clawing.clone())
+        .given(clawing)
         .when(void)
         .then_expect_error(rejected(vec![DeclarationError::CannotBeVoided]));
-    Slot::with(())
-        .given(clawing)
-        .when(DeclarationSlotCommand::Settle { declaration_id: id })
-        .then_expect_events(vec![DeclarationSlotEvent::ClawedBack {
-            declaration_id: id,
-        }]);
 }
 
 #[test]
-fn a_line_without_a_statement_is_attached_once() {
+fn voiding_a_declaration_on_an_unpaid_statement_just_voids_it() {
     let id = DeclarationId(Uuid::from_u128(10));
-    let unattached = submission(
-        10,
-        provider(),
-        request("started", "2022-10-01T10:00:00Z"),
-        facts(),
-    );
-    let DeclarationSlotCommand::Submit(mut submission) = unattached else {
-        unreachable!()
-    };
-    submission.statement = None;
-    let events = Slot::with(())
-        .given_no_previous_events()
-        .when(DeclarationSlotCommand::Submit(submission))
-        .inspect_result()
-        .unwrap();
-    let attach = DeclarationSlotCommand::Attach {
-        declaration_id: id,
-        statement_id: statement(),
-    };
     Slot::with(())
-        .given(events.clone())
-        .when(attach.clone())
-        .then_expect_events(vec![DeclarationSlotEvent::Attached {
+        .given(vec![accepted(10, provider(), DeclarationState::Eligible)])
+        .when(DeclarationSlotCommand::Void {
             declaration_id: id,
-            statement_id: statement(),
-            clawback: false,
-        }]);
-    let mut attached = events;
-    attached.push(DeclarationSlotEvent::Attached {
-        declaration_id: id,
-        statement_id: statement(),
-        clawback: false,
-    });
+            lead_provider_id: provider(),
+            clawback_statement: Some(StatementId(Uuid::from_u128(78))),
+            statement_paid: false,
+        })
+        .then_expect_events(vec![DeclarationSlotEvent::Voided { declaration_id: id }]);
+}
+
+#[test]
+fn a_declaration_paid_under_the_earlier_per_line_events_is_still_clawed_back() {
+    let id = DeclarationId(Uuid::from_u128(10));
+    let next = StatementId(Uuid::from_u128(78));
     Slot::with(())
-        .given(attached)
-        .when(attach)
-        .then_expect_events(vec![]);
+        .given(vec![
+            accepted(10, provider(), DeclarationState::Eligible),
+            DeclarationSlotEvent::BecamePayable { declaration_id: id },
+            DeclarationSlotEvent::BecamePaid { declaration_id: id },
+        ])
+        .when(DeclarationSlotCommand::Void {
+            declaration_id: id,
+            lead_provider_id: provider(),
+            clawback_statement: Some(next),
+            statement_paid: false,
+        })
+        .then_expect_events(vec![DeclarationSlotEvent::ClawbackRequested {
+            declaration_id: id,
+            statement_id: Some(next),
+        }]);
 }
 
 fn npq_facts() -> ParticipantFacts {
@@ -659,6 +627,7 @@ fn a_later_outcome_is_recorded_once_and_voiding_appends_voided() {
         declaration_id: DeclarationId(Uuid::from_u128(10)),
         lead_provider_id: provider(),
         clawback_statement: None,
+        statement_paid: false,
     };
     let mut slot = DeclarationSlot::default();
     history

@@ -250,3 +250,34 @@ fn the_worked_npq_statement_adds_up_to_the_penny() {
     assert_eq!(pennies(totals.vat), d("4347.83"));
     assert_eq!(pennies(totals.with_vat()), d("26086.98"));
 }
+
+#[test]
+fn shown_amounts_have_two_decimal_places() {
+    assert_eq!(super::shown(d("109.55")).to_string(), "109.55");
+    assert_eq!(super::shown(d("109.5500")).to_string(), "109.55");
+    assert_eq!(super::shown(d("100")).to_string(), "100.00");
+    assert_eq!(super::shown(d("0.125")).to_string(), "0.13");
+    assert_eq!(super::shown(d("-0.125")).to_string(), "-0.13");
+}
+
+#[test]
+fn apportioned_parts_add_up_to_their_total_as_shown() {
+    // Three thirds of a penny-less pound: each rounds to 0.33, the total to 1.00.
+    let third = d("1") / d("3");
+    let parts = super::apportion(&[third, third, third], None);
+    assert_eq!(parts, vec![d("0.34"), d("0.33"), d("0.33")]);
+    // The part rounded down furthest takes the missing penny.
+    let parts = super::apportion(&[d("0.004"), d("0.003"), d("0.003")], None);
+    assert_eq!(parts, vec![d("0.01"), d("0.00"), d("0.00")]);
+    // A penny too many comes off the part rounded up furthest.
+    let parts = super::apportion(&[d("0.005"), d("0.006"), d("-0.001")], None);
+    assert_eq!(parts.iter().sum::<Decimal>(), d("0.01"));
+    assert_eq!(parts, vec![d("0.00"), d("0.01"), d("0.00")]);
+    // The brief's worked statement: exact parts round and add up unchanged.
+    let parts = super::apportion(&[d("3624.137931"), d("11940"), d("1000"), d("-316")], None);
+    assert_eq!(parts, vec![d("3624.14"), d("11940"), d("1000"), d("-316")]);
+    assert_eq!(parts.iter().sum::<Decimal>(), d("16248.14"));
+    // Parts of a total that was itself moved by a penny follow it.
+    let parts = super::apportion(&[d("0.5"), d("0.5")], Some(d("1.01")));
+    assert_eq!(parts, vec![d("0.51"), d("0.50")]);
+}
