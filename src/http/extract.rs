@@ -343,7 +343,9 @@ impl ListParams {
         let Some(raw) = self.filter(name) else {
             return Ok(None);
         };
-        parse_filter_instant(raw).map(Some).ok_or_else(|| bad_date(name))
+        parse_filter_instant(raw)
+            .map(Some)
+            .ok_or_else(|| bad_date(name))
     }
 }
 

@@ -104,8 +104,7 @@ async fn alive() -> Json<Health> {
     ),
 )]
 async fn ready(State(app): State<AppState>) -> Response {
-    let statuses = match tokio::time::timeout(READY_TIMEOUT, app.ledger.runner().status()).await
-    {
+    let statuses = match tokio::time::timeout(READY_TIMEOUT, app.ledger.runner().status()).await {
         Ok(Ok(statuses)) => statuses,
         Ok(Err(error)) => {
             tracing::warn!(%error, "readiness check cannot reach the database");

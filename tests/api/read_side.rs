@@ -22,7 +22,13 @@ const SETTLE: Duration = Duration::from_secs(5);
 
 #[sqlx::test]
 async fn writes_reads_and_readiness_go_on_while_transactions_are_held_open(pool: PgPool) {
-    let app = TestApp::build(pool.clone(), Authenticator::new(pool.clone(), None), projections::all(), SETTLE).await;
+    let app = TestApp::build(
+        pool.clone(),
+        Authenticator::new(pool.clone(), None),
+        projections::all(),
+        SETTLE,
+    )
+    .await;
     app.schedules().await;
     let school = app.ecf_school("Teach First", "100001", 2022).await;
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
@@ -161,7 +167,13 @@ async fn a_read_model_that_cannot_apply_an_event_halts_alone_and_resumes_after_t
         .await
         .unwrap();
     let fixed = Arc::new(AtomicBool::new(false));
-    let app = TestApp::build(pool.clone(), Authenticator::new(pool.clone(), None), read_models(&fixed), SETTLE).await;
+    let app = TestApp::build(
+        pool.clone(),
+        Authenticator::new(pool.clone(), None),
+        read_models(&fixed),
+        SETTLE,
+    )
+    .await;
 
     for name in ["first", "poison", "after"] {
         create_statement(&app, name).await.unwrap();
@@ -273,7 +285,13 @@ async fn a_database_that_cannot_give_a_connection_gets_503_with_retry_after(pool
         .connect_with((*pool.connect_options()).clone())
         .await
         .unwrap();
-    let app = TestApp::build(small.clone(), Authenticator::new(small.clone(), None), projections::all(), SETTLE).await;
+    let app = TestApp::build(
+        small.clone(),
+        Authenticator::new(small.clone(), None),
+        projections::all(),
+        SETTLE,
+    )
+    .await;
     // Take every connection the pool can give.
     let mut held = Vec::new();
     while let Ok(connection) = small.acquire().await {
@@ -308,7 +326,13 @@ async fn a_committed_declaration_is_answered_from_its_commit_when_the_read_model
         .into_iter()
         .filter(|p| p.name() != "declarations")
         .collect();
-    let app = TestApp::build(pool.clone(), Authenticator::new(pool.clone(), None), without_declarations, SETTLE).await;
+    let app = TestApp::build(
+        pool.clone(),
+        Authenticator::new(pool.clone(), None),
+        without_declarations,
+        SETTLE,
+    )
+    .await;
     app.schedules().await;
     let school = app.ecf_school("Teach First", "100001", 2022).await;
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
@@ -333,7 +357,13 @@ async fn a_committed_declaration_is_answered_from_its_commit_when_the_read_model
 
 #[sqlx::test]
 async fn readiness_does_not_flap_while_writes_stream_in(pool: PgPool) {
-    let app = TestApp::build(pool.clone(), Authenticator::new(pool.clone(), None), projections::all(), SETTLE).await;
+    let app = TestApp::build(
+        pool.clone(),
+        Authenticator::new(pool.clone(), None),
+        projections::all(),
+        SETTLE,
+    )
+    .await;
     let (app, writing) = (&app, &AtomicBool::new(true));
     let writers = futures::future::join_all((0..16).map(|writer| async move {
         for n in 0..12 {
