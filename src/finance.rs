@@ -46,6 +46,10 @@ pub enum FinanceError {
     /// The provider has no ECF contract for the statement's cohort.
     #[error("statement {0}: the provider has no ECF contract for its cohort")]
     NoContract(StatementId),
+    /// Finance added an ECF statement for a cohort the provider has no contract for, which
+    /// could never be priced.
+    #[error("The lead provider has no ECF contract for the '#/cohort' you have entered.")]
+    WithoutContract,
 }
 
 /// The statement a new line of the provider's programme and cohort goes on at `now`, if one
@@ -142,6 +146,17 @@ pub async fn add_statement(
     }
     if !projections::reference::cohort_exists(ledger.pool(), terms.cohort).await? {
         return Err(FinanceError::UnknownCohort);
+    }
+    // Bounds first, so that a statement refused for its dates says so whatever its contract.
+    StatementCommand::Create(terms.clone())
+        .check_bounds()
+        .map_err(|invalid| LedgerError::Rejected(StatementError::from(invalid)))?;
+    if terms.programme == Programme::Ecf
+        && finance::ecf_contract(ledger.pool(), terms.lead_provider_id, terms.cohort, Utc::now())
+            .await?
+            .is_none()
+    {
+        return Err(FinanceError::WithoutContract);
     }
     let (mut lines, mut clawbacks) = (Vec::new(), Vec::new());
     if terms.output_fee && terms.deadline_date >= now.date_naive() {

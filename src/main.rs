@@ -163,6 +163,8 @@ async fn ledger(pool: &PgPool) -> anyhow::Result<(Ledger, tokio::task::JoinHandl
 }
 
 async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
+    // Before anything records a metric, or it would be lost.
+    cpd_ledger::metrics::install();
     let (ledger, runner) = ledger(&database.pool).await?;
     let ledger = ledger.with_readiness(Readiness {
         max_lag_events: config.ready_max_lag_events,

@@ -54,7 +54,7 @@ impl From<FinanceError> for ApiError {
                 "lead_provider_id",
                 error.to_string(),
             )]),
-            FinanceError::UnknownCohort => {
+            FinanceError::UnknownCohort | FinanceError::WithoutContract => {
                 ApiError::Unprocessable(vec![ErrorEntry::new("cohort", error.to_string())])
             }
             other => ApiError::Internal(Box::new(other)),

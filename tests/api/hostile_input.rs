@@ -134,9 +134,19 @@ async fn a_poison_statement_deadline_is_refused_naming_the_attribute(pool: PgPoo
         )
         .await;
 
+    let no_contract = app
+        .post(
+            "/finance/statements",
+            Some(&finance),
+            &statement("2023-04-30", "2023-05-25", 2022),
+        )
+        .await;
+
     assert_names(&poison, "deadline_date");
     assert_names(&late, "payment_date");
     assert_names(&no_cohort, "cohort");
+    // This world has no ECF contracts: such a statement could never be priced.
+    assert_names(&no_contract, "cohort");
     assert_eq!(event_count(&pool).await, before);
 }
 
