@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
 /// The admin routes' description.
 pub(super) fn openapi() -> utoipa::openapi::OpenApi {
     let mut api = AdminApi::openapi();
+    api.merge(tokens::TokensApi::openapi());
     api.merge(npq::NpqApi::openapi());
     api.merge(participants::ParticipantsApi::openapi());
     api.merge(schools::SchoolsApi::openapi());

@@ -13,6 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, html};
+use utoipa::OpenApi;
 
 use crate::AppState;
 
@@ -40,8 +41,35 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// The finance pages' description.
+#[derive(OpenApi)]
+#[openapi(paths(
+    pages::providers,
+    style,
+    sign_in::form,
+    sign_in::sign_in,
+    sign_in::sign_out,
+    pages::statements,
+    statement::show,
+    assurance::report,
+    payment::confirm,
+    payment::pay
+))]
+pub(super) struct FinanceWebApi;
+
 const STYLE: &str = include_str!("finance_web/style.css");
 
+/// The finance pages' stylesheet.
+#[utoipa::path(
+    get,
+    path = "/finance/style.css",
+    tag = "finance",
+    operation_id = "finance_page_style",
+    description = "For browsers: the stylesheet every finance page links to. Needs no session.",
+    responses(
+        (status = 200, description = "The stylesheet, cacheable for five minutes", content_type = "text/css", body = String),
+    ),
+)]
 async fn style() -> Response {
     (
         [

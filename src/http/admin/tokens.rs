@@ -4,10 +4,12 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::put;
 use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{self, TokenSummary};
+use crate::http::error::ErrorBody;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{Admin, ApiError};
 
@@ -16,8 +18,13 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/tokens/{id}/revoke", put(revoke_token))
 }
 
+/// The listing and revoking routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(list_tokens, revoke_token))]
+pub(super) struct TokensApi;
+
 /// A token as an admin sees it: never its secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct TokenListing {
     role: String,
     lead_provider: Option<String>,
@@ -45,6 +52,18 @@ fn resource(token: TokenSummary) -> Resource<TokenListing> {
 }
 
 /// Lists every token, oldest first.
+#[utoipa::path(
+    get,
+    path = "/admin/tokens",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Every token, oldest first, without its secret", content_type = "application/vnd.api+json",
+            body = Document<Vec<Resource<TokenListing>>>),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+    ),
+)]
 pub(super) async fn list_tokens(
     State(app): State<AppState>,
     _admin: Admin,
@@ -56,6 +75,20 @@ pub(super) async fn list_tokens(
 }
 
 /// Revokes a token at once; revoking it again changes nothing.
+#[utoipa::path(
+    put,
+    path = "/admin/tokens/{id}/revoke",
+    tag = "admin",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "The token")),
+    responses(
+        (status = 200, description = "The token, revoked (already revoked tokens are answered unchanged)",
+            content_type = "application/vnd.api+json", body = Document<Resource<TokenListing>>),
+        (status = 401, description = "No valid token", content_type = "application/vnd.api+json", body = ErrorBody),
+        (status = 403, description = "Not an admin token"),
+        (status = 404, description = "No such token", content_type = "application/vnd.api+json", body = ErrorBody),
+    ),
+)]
 async fn revoke_token(
     State(app): State<AppState>,
     admin: Admin,

@@ -4,9 +4,9 @@
 use std::sync::LazyLock;
 
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::http::{admin, audit, finance, health};
+use crate::http::{admin, audit, finance, finance_web, health};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,11 +16,14 @@ use crate::http::{admin, audit, finance, health};
             `/api/v3`, described at `/api-docs/{version}/api_spec.json`). Send a token as \
             `Authorization: Bearer <token>`: admin tokens for `/admin`, finance tokens for \
             `/finance`, auditor tokens for `/audit`. JSON:API documents are sent as \
-            `application/vnd.api+json`; request bodies are read whatever their content type."
+            `application/vnd.api+json`; request bodies are read whatever their content type. \
+            The finance pages (`/finance`, `/finance/login`, `/finance/providers/...`) are for \
+            browsers: HTML behind the `cpd_finance_session` cookie that signing in with a \
+            finance token sets, with forms that carry a CSRF token."
     ),
     tags(
         (name = "admin", description = "Tokens, and what schools, the DfE and the NPQ registration side do"),
-        (name = "finance", description = "Statements priced in full, paid and added"),
+        (name = "finance", description = "Statements priced in full, paid and added; and the pages finance staff use in a browser"),
         (name = "audit", description = "The event history, one subject's history and the hash chain's head"),
         (name = "health", description = "Liveness and readiness for load balancers"),
         (name = "documentation", description = "These documents and the page rendered from them"),
@@ -50,12 +53,20 @@ fn build() -> utoipa::openapi::OpenApi {
     let mut api = InternalApi::openapi();
     api.merge(admin::openapi());
     api.merge(finance::FinanceApi::openapi());
+    api.merge(finance_web::FinanceWebApi::openapi());
     api.merge(audit::AuditApi::openapi());
     api.merge(health::HealthApi::openapi());
     api.merge(super::ApiDocsApi::openapi());
     let bearer = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
-    api.components
-        .get_or_insert_with(Default::default)
-        .add_security_scheme("bearerAuth", SecurityScheme::Http(bearer));
+    let session = ApiKeyValue::with_description(
+        "cpd_finance_session",
+        "The finance pages' session, set by signing in at `/finance/login`",
+    );
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme("bearerAuth", SecurityScheme::Http(bearer));
+    components.add_security_scheme(
+        "financeSession",
+        SecurityScheme::ApiKey(ApiKey::Cookie(session)),
+    );
     api
 }

@@ -60,6 +60,27 @@ impl From<projections::assurance::AssuranceRow> for AssuranceLine {
 }
 
 /// The assurance report of one of the provider's statements, as a download.
+#[utoipa::path(
+    get,
+    path = "/finance/providers/{provider}/statements/{statement}/assurance.csv",
+    tag = "finance",
+    operation_id = "finance_page_assurance_report",
+    description = "For browsers: a download, behind the `cpd_finance_session` cookie, of every \
+        declaration on the statement, billed or clawed back, one CSV row each.",
+    security(("financeSession" = [])),
+    params(
+        ("provider" = Uuid, Path, description = "The lead provider"),
+        ("statement" = Uuid, Path, description = "The provider's statement"),
+    ),
+    responses(
+        (status = 200, description = "The report, as an attachment named after the programme, cohort and statement",
+            content_type = "text/csv", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"assurance-….csv\"`"))),
+        (status = 303, description = "No live finance session: to the sign-in page", headers(("Location" = String, description = "`/finance/login`"))),
+        (status = 400, description = "An id is not a UUID", content_type = "text/plain", body = String),
+        (status = 404, description = "No such statement of the provider", content_type = "text/html", body = String),
+    ),
+)]
 pub async fn report(
     State(app): State<AppState>,
     session: FinanceSession,

@@ -10,6 +10,7 @@ use maud::html;
 use projections::{assurance, lead_providers};
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::{FinanceSession, page, problem};
@@ -48,6 +49,19 @@ pub(super) fn not_found(session: &FinanceSession) -> Response {
 }
 
 /// The lead providers to choose from.
+#[utoipa::path(
+    get,
+    path = "/finance",
+    tag = "finance",
+    operation_id = "finance_page_providers",
+    description = "For browsers: an HTML page, behind the `cpd_finance_session` cookie that \
+        signing in at `/finance/login` sets, linking to each lead provider's statements.",
+    security(("financeSession" = [])),
+    responses(
+        (status = 200, description = "The lead providers, each linking to its statements", content_type = "text/html", body = String),
+        (status = 303, description = "No live finance session: to the sign-in page", headers(("Location" = String, description = "`/finance/login`"))),
+    ),
+)]
 pub async fn providers(State(app): State<AppState>, session: FinanceSession) -> Response {
     let providers = match lead_providers::all(&app.pool).await {
         Ok(providers) => providers,
@@ -65,13 +79,33 @@ pub async fn providers(State(app): State<AppState>, session: FinanceSession) -> 
     page(StatusCode::OK, "Lead providers", Some(&session), body)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GroupQuery {
+    /// The programme, e.g. `ecf` or `npq`: with `cohort`, the statements to list (the
+    /// provider's first programme and cohort unless both are given).
     programme: Option<String>,
+    /// The cohort, e.g. `2023`, with `programme`.
     cohort: Option<i32>,
 }
 
 /// A provider's statements of one programme and cohort, in payment order.
+#[utoipa::path(
+    get,
+    path = "/finance/providers/{provider}",
+    tag = "finance",
+    operation_id = "finance_page_statements",
+    description = "For browsers: an HTML page, behind the `cpd_finance_session` cookie, listing \
+        one programme and cohort of the provider's statements with a form to choose another.",
+    security(("financeSession" = [])),
+    params(("provider" = Uuid, Path, description = "The lead provider"), GroupQuery),
+    responses(
+        (status = 200, description = "The statements in payment order, or why they cannot be priced", content_type = "text/html", body = String),
+        (status = 303, description = "No live finance session: to the sign-in page", headers(("Location" = String, description = "`/finance/login`"))),
+        (status = 400, description = "The provider is not a UUID or the cohort not a number", content_type = "text/plain", body = String),
+        (status = 404, description = "No such lead provider", content_type = "text/html", body = String),
+    ),
+)]
 pub async fn statements(
     State(app): State<AppState>,
     session: FinanceSession,

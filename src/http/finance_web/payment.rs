@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::pages::{internal, money, state_name, statement_path};
@@ -17,6 +18,26 @@ use crate::finance::{self, FinanceError, StatementStatus};
 use crate::http::Now;
 
 /// Asks finance to confirm that a payable statement is paid.
+#[utoipa::path(
+    get,
+    path = "/finance/providers/{provider}/statements/{statement}/pay",
+    tag = "finance",
+    operation_id = "finance_page_confirm_payment",
+    description = "For browsers: an HTML page, behind the `cpd_finance_session` cookie, asking \
+        to confirm that a payable statement was paid; its form posts to this path.",
+    security(("financeSession" = [])),
+    params(
+        ("provider" = Uuid, Path, description = "The lead provider"),
+        ("statement" = Uuid, Path, description = "The provider's statement"),
+    ),
+    responses(
+        (status = 200, description = "The confirmation form", content_type = "text/html", body = String),
+        (status = 303, description = "No live finance session: to the sign-in page", headers(("Location" = String, description = "`/finance/login`"))),
+        (status = 400, description = "An id is not a UUID", content_type = "text/plain", body = String),
+        (status = 404, description = "No such statement of the provider", content_type = "text/html", body = String),
+        (status = 409, description = "The statement is not payable", content_type = "text/html", body = String),
+    ),
+)]
 pub async fn confirm(
     State(app): State<AppState>,
     session: FinanceSession,
@@ -52,12 +73,37 @@ pub async fn confirm(
     page(StatusCode::OK, &title, Some(&session), body)
 }
 
-#[derive(Deserialize)]
+/// The confirmation form.
+#[derive(Deserialize, ToSchema)]
 pub struct PayForm {
+    /// The CSRF token of the confirmation page's form.
     csrf: String,
 }
 
 /// Marks the statement paid and goes back to it.
+#[utoipa::path(
+    post,
+    path = "/finance/providers/{provider}/statements/{statement}/pay",
+    tag = "finance",
+    operation_id = "finance_page_pay",
+    description = "For browsers: the confirmation page's form, behind the `cpd_finance_session` \
+        cookie. Records the payment with the signed-in finance token as actor.",
+    security(("financeSession" = [])),
+    params(
+        ("provider" = Uuid, Path, description = "The lead provider"),
+        ("statement" = Uuid, Path, description = "The provider's statement"),
+    ),
+    request_body(content = PayForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Paid: back to the statement's page; or, with no live finance session, to the sign-in page",
+            headers(("Location" = String, description = "The statement's page, or `/finance/login`"))),
+        (status = 400, description = "An id is not a UUID", content_type = "text/plain", body = String),
+        (status = 403, description = "The form's CSRF token is not the session's", content_type = "text/html", body = String),
+        (status = 404, description = "No such statement of the provider", content_type = "text/html", body = String),
+        (status = 409, description = "The statement cannot be marked paid", content_type = "text/html", body = String),
+        (status = 422, description = "The form lacks its CSRF token", content_type = "text/plain", body = String),
+    ),
+)]
 pub async fn pay(
     State(app): State<AppState>,
     session: FinanceSession,

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use maud::html;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::{page, problem};
 use crate::AppState;
@@ -99,6 +100,17 @@ fn set_cookie(value: &str, max_age: i64) -> HeaderValue {
 }
 
 /// The login form.
+#[utoipa::path(
+    get,
+    path = "/finance/login",
+    tag = "finance",
+    operation_id = "finance_page_login_form",
+    description = "For browsers: the HTML sign-in form, where finance staff exchange a finance \
+        token for the `cpd_finance_session` cookie. Needs no session.",
+    responses(
+        (status = 200, description = "The sign-in form", content_type = "text/html", body = String),
+    ),
+)]
 pub async fn form(State(app): State<AppState>) -> Response {
     login_page(&app, StatusCode::OK, None)
 }
@@ -125,13 +137,34 @@ fn login_page(app: &AppState, status: StatusCode, message: Option<&str>) -> Resp
     )
 }
 
-#[derive(Deserialize)]
+/// The sign-in form.
+#[derive(Deserialize, ToSchema)]
 pub struct LoginForm {
+    /// A finance token.
     token: String,
+    /// The CSRF token of the sign-in page's form.
     csrf: String,
 }
 
 /// Exchanges a finance token for a session cookie.
+#[utoipa::path(
+    post,
+    path = "/finance/login",
+    tag = "finance",
+    operation_id = "finance_page_sign_in",
+    description = "For browsers: the sign-in form. A finance token opens a session: the \
+        `cpd_finance_session` cookie (HttpOnly, Secure, SameSite=Strict, eight hours).",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: to the lead providers", headers(
+            ("Location" = String, description = "`/finance`"),
+            ("Set-Cookie" = String, description = "The `cpd_finance_session` cookie"),
+        )),
+        (status = 401, description = "Not a finance token: the form again, saying so", content_type = "text/html", body = String),
+        (status = 403, description = "The form expired: the form again, saying so", content_type = "text/html", body = String),
+        (status = 422, description = "The form lacks a field", content_type = "text/plain", body = String),
+    ),
+)]
 pub async fn sign_in(State(app): State<AppState>, Form(login): Form<LoginForm>) -> Response {
     let now = Utc::now();
     if !app.auth.sessions().check_login_csrf(&login.csrf, now) {
@@ -159,12 +192,32 @@ pub async fn sign_in(State(app): State<AppState>, Form(login): Form<LoginForm>) 
     response
 }
 
-#[derive(Deserialize)]
+/// A form that carries only its CSRF token.
+#[derive(Deserialize, ToSchema)]
 pub struct CsrfForm {
+    /// The CSRF token of the page's form.
     csrf: String,
 }
 
 /// Clears the session cookie.
+#[utoipa::path(
+    post,
+    path = "/finance/logout",
+    tag = "finance",
+    operation_id = "finance_page_sign_out",
+    description = "For browsers: the sign-out button every finance page shows, behind the \
+        `cpd_finance_session` cookie. Clears the cookie.",
+    security(("financeSession" = [])),
+    request_body(content = CsrfForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed out (or no live session): to the sign-in page", headers(
+            ("Location" = String, description = "`/finance/login`"),
+            ("Set-Cookie" = String, description = "The `cpd_finance_session` cookie, cleared (when signed out)"),
+        )),
+        (status = 403, description = "The form's CSRF token is not the session's", content_type = "text/html", body = String),
+        (status = 422, description = "The form lacks its CSRF token", content_type = "text/plain", body = String),
+    ),
+)]
 pub async fn sign_out(
     State(app): State<AppState>,
     session: FinanceSession,

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use maud::{Markup, html};
 use projections::{assurance, lead_providers};
 use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::pages::{internal, money, not_found, state_name, statement_path};
@@ -20,8 +21,12 @@ use crate::http::extract::parse_instant;
 /// Clawbacks listed on a statement's page; the assurance report has every one.
 const CLAWBACKS_SHOWN: i64 = 200;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AsOfQuery {
+    /// Show the statement as it stood at this instant: the picker's `2023-10-01T12:00` (UTC)
+    /// or any ISO 8601 date-time; empty or absent means now.
+    #[param(example = "2023-10-01T12:00")]
     as_of: Option<String>,
 }
 
@@ -57,6 +62,28 @@ pub(super) async fn priced(
 }
 
 /// A statement in full: its breakdown, its lines counted, its clawbacks, and its actions.
+#[utoipa::path(
+    get,
+    path = "/finance/providers/{provider}/statements/{statement}",
+    tag = "finance",
+    operation_id = "finance_page_statement",
+    description = "For browsers: an HTML page, behind the `cpd_finance_session` cookie, showing \
+        the statement priced in full, its line counts and clawbacks, and links to its assurance \
+        report and, while it is payable, to marking it paid.",
+    security(("financeSession" = [])),
+    params(
+        ("provider" = Uuid, Path, description = "The lead provider"),
+        ("statement" = Uuid, Path, description = "The provider's statement"),
+        AsOfQuery,
+    ),
+    responses(
+        (status = 200, description = "The statement", content_type = "text/html", body = String),
+        (status = 303, description = "No live finance session: to the sign-in page", headers(("Location" = String, description = "`/finance/login`"))),
+        (status = 400, description = "`as_of` cannot be read (a page), or an id is not a UUID (text)",
+            content((String = "text/html"), (String = "text/plain"))),
+        (status = 404, description = "No such statement of the provider", content_type = "text/html", body = String),
+    ),
+)]
 pub async fn show(
     State(app): State<AppState>,
     session: FinanceSession,
