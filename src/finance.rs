@@ -152,9 +152,14 @@ pub async fn add_statement(
         .check_bounds()
         .map_err(|invalid| LedgerError::Rejected(StatementError::from(invalid)))?;
     if terms.programme == Programme::Ecf
-        && finance::ecf_contract(ledger.pool(), terms.lead_provider_id, terms.cohort, Utc::now())
-            .await?
-            .is_none()
+        && finance::ecf_contract(
+            ledger.pool(),
+            terms.lead_provider_id,
+            terms.cohort,
+            Utc::now(),
+        )
+        .await?
+        .is_none()
     {
         return Err(FinanceError::WithoutContract);
     }

@@ -495,7 +495,11 @@ mod tests {
             parse_instant("1999-12-31T23:59:59Z").is_some(),
             "a filter may look at any four-digit year"
         );
-        for out_of_range in ["-9999-01-01", "-9999-01-01T00:00:00", "0000-01-01T00:00:00Z"] {
+        for out_of_range in [
+            "-9999-01-01",
+            "-9999-01-01T00:00:00",
+            "0000-01-01T00:00:00Z",
+        ] {
             assert_eq!(parse_instant(out_of_range), None, "{out_of_range}");
         }
     }
