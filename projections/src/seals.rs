@@ -163,8 +163,8 @@ impl Projection for Seals {
     }
 
     /// Seals the event unless it already has a seal (a checkpoint moved back delivers events
-    /// again) or stands behind the sealed head (it was inserted behind sealing's back, and
-    /// sealing it now would launder it).
+    /// again), stands behind the sealed head, or belongs to a transaction an earlier batch
+    /// sealed (it was inserted behind sealing's back, and sealing it now would launder it).
     async fn apply(
         &self,
         conn: &mut PgConnection,
@@ -176,11 +176,17 @@ impl Projection for Seals {
         }
         let seal = tip.seal + 1;
         let link = link(tip.link.as_deref(), seal, event);
+        // An event of a transaction that an earlier batch sealed events of is refused too:
+        // a transaction's events all become visible, and are sealed, in one batch.
         let sealed = sqlx::query_scalar!(
             r#"
             insert into audit_seals
                 (seal, event_id, position, transaction_id, complete_below, link)
-            values ($1, $2, $3, $4::bigint::text::xid8, $5::bigint::text::xid8, $6)
+            select $1, $2, $3, $4::bigint::text::xid8, $5::bigint::text::xid8, $6
+            where not exists (
+                select 1 from audit_seals s
+                where s.transaction_id = $4::bigint::text::xid8
+                  and s.sealed_by <> pg_current_xact_id())
             on conflict (event_id) do nothing
             returning seal
             "#,

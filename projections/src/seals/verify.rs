@@ -176,8 +176,9 @@ pub async fn verify(
             head: walk.head.as_ref().map(|(_, at)| *at),
             threshold: walk.threshold,
         };
-        for (at, event_id) in unsealed(&mut tx).await? {
-            if behind.holds(at) {
+        for (at, event_id, passed) in unsealed(&mut tx).await? {
+            let before_head = walk.head.as_ref().is_some_and(|(_, head)| at < *head);
+            if behind.holds(at) || (passed && before_head) {
                 walk.findings.push(Finding::Inserted {
                     position: at.position,
                     event_id,
@@ -360,15 +361,23 @@ impl Walk {
     }
 }
 
-/// Every event without a seal, with its place.
-async fn unsealed(conn: &mut PgConnection) -> Result<Vec<(Position, Uuid)>, sqlx::Error> {
+/// Every event without a seal, with its place, and whether sealing has already passed its
+/// transaction: the seals' checkpoint snapshot sees it, or other events of that transaction
+/// are sealed (a transaction's events are sealed together), so it was written into the log
+/// with a transaction id from the past.
+async fn unsealed(conn: &mut PgConnection) -> Result<Vec<(Position, Uuid, bool)>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"
-        select e.transaction_id::text::bigint as "transaction_id!", e.position, e.event_id
+        select e.transaction_id::text::bigint as "transaction_id!", e.position, e.event_id,
+               (coalesce(pg_visible_in_snapshot(e.transaction_id, c.applied), false)
+                or exists (select 1 from audit_seals t
+                           where t.transaction_id = e.transaction_id)) as "passed!"
         from events e
+        left join projection_checkpoints c on c.projection = $1
         where not exists (select 1 from audit_seals s where s.event_id = e.event_id)
         order by e.transaction_id, e.position
-        "#
+        "#,
+        super::NAME,
     )
     .fetch_all(conn)
     .await?;
@@ -379,7 +388,7 @@ async fn unsealed(conn: &mut PgConnection) -> Result<Vec<(Position, Uuid)>, sqlx
                 transaction_id: row.transaction_id,
                 position: row.position,
             };
-            (at, row.event_id)
+            (at, row.event_id, row.passed)
         })
         .collect())
 }
