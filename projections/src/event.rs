@@ -51,11 +51,25 @@ impl StoredEvent {
     }
 }
 
-/// The oldest transaction still running: every event below it is committed and visible. The
-/// audit trail pages below it, so a page never changes once read.
+/// The oldest transaction still running in this database (or, when none is, the next to
+/// start): every event below it is committed and visible. Transactions of other databases on
+/// the server cannot write this log, so they hold nothing back. The audit trail pages below
+/// it, so a page never changes once read.
 pub(crate) async fn visible_bound(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    // `pg_stat_activity` gives a backend's transaction id in 32 bits; the snapshot's list of
+    // running transactions gives them in 64, so they are matched on their low 32 bits.
     sqlx::query_scalar!(
-        r#"select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as "bound!""#
+        r#"
+        with now as (select pg_current_snapshot() as snapshot)
+        select coalesce(
+            (select min(running::text::bigint)
+             from now, pg_snapshot_xip(now.snapshot) as running
+             where running::text::bigint % 4294967296 in (
+                 select backend_xid::text::bigint from pg_stat_activity
+                 where datname = current_database() and backend_xid is not null)),
+            (select pg_snapshot_xmax(snapshot)::text::bigint from now)
+        ) as "bound!"
+        "#
     )
     .fetch_one(conn)
     .await
