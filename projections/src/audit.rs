@@ -170,7 +170,8 @@ pub async fn events(
     let mut conn = pool.acquire().await?;
     let bound = event::visible_bound(&mut conn).await?;
     let declaration_text = filter.declaration_id.map(|d| format!("%{d}%"));
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        event::EventRow,
         r#"
         select e.transaction_id::text::bigint as "transaction_id!", e.position, e.event_id,
                e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.payload, e.metadata,
@@ -210,23 +211,7 @@ pub async fn events(
     )
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| StoredEvent {
-            position: Position {
-                transaction_id: row.transaction_id,
-                position: row.position,
-            },
-            event_id: row.event_id,
-            aggregate_type: row.aggregate_type,
-            aggregate_id: row.aggregate_id,
-            sequence: row.sequence,
-            event_type: row.event_type,
-            payload: row.payload,
-            metadata: row.metadata,
-            recorded_at: row.recorded_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(StoredEvent::from).collect())
 }
 
 /// One placement in a transferred participant's trail.

@@ -39,6 +39,39 @@ pub struct StoredEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// An event row as the log's readers select it; every such select names these columns.
+pub(crate) struct EventRow {
+    pub(crate) transaction_id: i64,
+    pub(crate) position: i64,
+    pub(crate) event_id: Uuid,
+    pub(crate) aggregate_type: String,
+    pub(crate) aggregate_id: String,
+    pub(crate) sequence: i64,
+    pub(crate) event_type: String,
+    pub(crate) payload: Value,
+    pub(crate) metadata: Value,
+    pub(crate) recorded_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for StoredEvent {
+    fn from(row: EventRow) -> Self {
+        Self {
+            position: Position {
+                transaction_id: row.transaction_id,
+                position: row.position,
+            },
+            event_id: row.event_id,
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id,
+            sequence: row.sequence,
+            event_type: row.event_type,
+            payload: row.payload,
+            metadata: row.metadata,
+            recorded_at: row.recorded_at,
+        }
+    }
+}
+
 impl StoredEvent {
     /// Decodes the payload as the given event enum.
     pub fn decode<E: DeserializeOwned>(&self) -> Result<E, serde_json::Error> {
@@ -151,7 +184,8 @@ pub(crate) async fn read_batch(
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let types: Vec<String> = aggregate_types.iter().map(|t| (*t).to_owned()).collect();
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        EventRow,
         r#"
         with batch as (
             select * from events
@@ -184,23 +218,7 @@ pub(crate) async fn read_batch(
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| StoredEvent {
-            position: Position {
-                transaction_id: row.transaction_id,
-                position: row.position,
-            },
-            event_id: row.event_id,
-            aggregate_type: row.aggregate_type,
-            aggregate_id: row.aggregate_id,
-            sequence: row.sequence,
-            event_type: row.event_type,
-            payload: row.payload,
-            metadata: row.metadata,
-            recorded_at: row.recorded_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(StoredEvent::from).collect())
 }
 
 /// How far a reader at (`applied`, `after`) is behind `now`: how many events of these types
@@ -249,7 +267,8 @@ pub async fn of_aggregate(
     aggregate_type: &str,
     aggregate_id: &str,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        EventRow,
         r#"
         select transaction_id::text::bigint as "transaction_id!", position, event_id,
                aggregate_type, aggregate_id, sequence, event_type, payload, metadata, recorded_at
@@ -261,23 +280,7 @@ pub async fn of_aggregate(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| StoredEvent {
-            position: Position {
-                transaction_id: row.transaction_id,
-                position: row.position,
-            },
-            event_id: row.event_id,
-            aggregate_type: row.aggregate_type,
-            aggregate_id: row.aggregate_id,
-            sequence: row.sequence,
-            event_type: row.event_type,
-            payload: row.payload,
-            metadata: row.metadata,
-            recorded_at: row.recorded_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(StoredEvent::from).collect())
 }
 
 /// The last event of one aggregate, for read-your-writes waits.
