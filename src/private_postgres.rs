@@ -175,19 +175,24 @@ impl PrivatePostgres {
         Err(err.context(message))
     }
 
-    /// Takes ownership of the server unless a live process holds it.
+    /// Takes ownership of the server unless a live process holds it. A process killed moments
+    /// ago may still hold it until its server-side session notices, so the lock is tried for a
+    /// second before it is left to the live owner.
     async fn claim(&self) -> Result<Option<PgConnection>> {
         let url = self.url("postgres");
         let mut conn = PgConnection::connect(&url)
             .await
             .with_context(|| format!("could not connect to {url}"))?;
-        let won: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-            .bind(OWNER_LOCK)
-            .fetch_one(&mut conn)
-            .await
-            .context("could not claim the private PostgreSQL")?;
-        if won {
-            return Ok(Some(conn));
+        for _ in 0..10 {
+            let won: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+                .bind(OWNER_LOCK)
+                .fetch_one(&mut conn)
+                .await
+                .context("could not claim the private PostgreSQL")?;
+            if won {
+                return Ok(Some(conn));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         drop(conn.close().await);
         Ok(None)
