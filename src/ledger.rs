@@ -128,6 +128,15 @@ impl<E: std::error::Error> From<AggregateError<E>> for LedgerError<E> {
     }
 }
 
+/// Whether the read models showed a committed write when the wait for them ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every read model that reads the aggregate has applied the write.
+    Shown,
+    /// One of them has not (it is halted, or slower than the wait).
+    Behind,
+}
+
 /// How far behind its read models may be while an instance still reports itself ready.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Readiness {
@@ -195,20 +204,40 @@ impl Ledger {
     }
 
     /// Runs a command and waits (bounded) until the read models show its events, so the
-    /// caller reads its own writes. When this returns `Ok`, the events are committed.
+    /// caller reads its own writes. When this returns `Ok`, the events are committed; it says
+    /// whether the read models show them, and a caller that answers from the read models
+    /// answers a [`Visibility::Behind`] write from [`Self::committed`] instead.
     pub async fn execute<A>(
         &self,
         aggregate_id: &str,
         command: A::Command,
         context: &CommandContext,
-    ) -> Result<(), LedgerError<A::Error>>
+    ) -> Result<Visibility, LedgerError<A::Error>>
     where
         A: Aggregate<Services = ()>,
         A::Command: Clone,
     {
         self.submit::<A>(aggregate_id, command, context).await?;
-        self.settle(A::TYPE, aggregate_id).await;
-        Ok(())
+        Ok(self.settle(A::TYPE, aggregate_id).await)
+    }
+
+    /// The aggregate as its committed events leave it: what a write that the read models do
+    /// not show yet (one of them is halted, or slower than the wait) is answered from.
+    pub async fn committed<A>(&self, aggregate_id: &str) -> Result<A, LedgerError<A::Error>>
+    where
+        A: Aggregate,
+    {
+        let events = projections::event::of_aggregate(&self.pool, A::TYPE, aggregate_id)
+            .await
+            .map_err(|error| LedgerError::Store(error.into()))?;
+        let mut aggregate = A::default();
+        for event in &events {
+            let event = event
+                .decode()
+                .map_err(|error| LedgerError::Store(error.into()))?;
+            aggregate.apply(event);
+        }
+        Ok(aggregate)
     }
 
     /// Runs many commands on one aggregate type, a few at a time, then waits (bounded) once
@@ -281,25 +310,28 @@ impl Ledger {
     }
 
     /// Waits until the read models have applied the latest event of one aggregate.
-    async fn settle(&self, aggregate_type: &str, aggregate_id: &str) {
+    async fn settle(&self, aggregate_type: &str, aggregate_id: &str) -> Visibility {
         let target = match self.last_transaction(aggregate_type, aggregate_id).await {
             Ok(Some(target)) => target,
-            Ok(None) => return,
+            Ok(None) => return Visibility::Shown,
             Err(error) => {
                 tracing::warn!(%error, "cannot find the position to wait for");
-                return;
+                return Visibility::Behind;
             }
         };
-        if !self
+        if self
             .runner
             .wait_for(aggregate_type, target, self.settle_timeout)
             .await
         {
+            Visibility::Shown
+        } else {
             tracing::warn!(
                 aggregate_type,
                 aggregate_id,
                 "read models are behind the commit"
             );
+            Visibility::Behind
         }
     }
 

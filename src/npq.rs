@@ -7,7 +7,8 @@ use aggregates::declaration::{
     DeclarationRejection, DeclarationSlot, DeclarationSlotCommand, OutcomeRequest,
 };
 use aggregates::npq::{
-    Acceptance, Application, EnrolmentAction, EnrolmentChange, NpqCommand, NpqCourse, NpqError,
+    Acceptance, Application, ApplicationStatus, Enrolment, EnrolmentAction, EnrolmentChange,
+    NpqCommand, NpqCourse, NpqError,
 };
 use aggregates::reference::{DeclarationType, Schedule};
 use aggregates::{LeadProviderId, NpqApplicationId, ParticipantId};
@@ -17,7 +18,7 @@ use projections::{declarations, lead_providers, reference};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::ledger::{CommandContext, Ledger, LedgerError};
+use crate::ledger::{CommandContext, Ledger, LedgerError, Visibility};
 
 /// Why an NPQ flow failed.
 #[derive(Debug, thiserror::Error)]
@@ -229,12 +230,10 @@ pub async fn accept(
         same_trn_as: same_trn_as.map(ParticipantId),
         at: now,
     }));
-    ledger
+    let visibility = ledger
         .execute::<NpqCourse>(&row.stream_id, command, context)
         .await?;
-    npq::application(pool, row.id)
-        .await?
-        .ok_or(NpqFlowError::NotProjected)
+    answer(ledger, row, visibility, now).await
 }
 
 /// The schedule an acceptance now starts on: the one for the course, cohort and day, in the
@@ -271,12 +270,10 @@ pub async fn reject(
         lead_provider_id: provider,
         at: now,
     };
-    ledger
+    let visibility = ledger
         .execute::<NpqCourse>(&row.stream_id, command, context)
         .await?;
-    npq::application(ledger.pool(), row.id)
-        .await?
-        .ok_or(NpqFlowError::NotProjected)
+    answer(ledger, row, visibility, now).await
 }
 
 /// What a provider asks of an enrolment, before the facts are looked up.
@@ -296,7 +293,8 @@ pub enum EnrolmentRequest {
 }
 
 /// The provider defers, resumes, withdraws or moves its enrolment of a person on a course,
-/// and gets the person's id (after any merge) back.
+/// and gets the person's id (after any merge) back, with the write when the read model does
+/// not show it yet.
 pub async fn change_enrolment(
     ledger: &Ledger,
     provider: LeadProviderId,
@@ -305,7 +303,7 @@ pub async fn change_enrolment(
     request: EnrolmentRequest,
     now: DateTime<Utc>,
     context: &CommandContext,
-) -> Result<Uuid, NpqFlowError> {
+) -> Result<(Uuid, Option<CommittedApplication>), NpqFlowError> {
     let pool = ledger.pool();
     let participant = Uuid::parse_str(participant.trim()).map_err(|_| NpqFlowError::NotEnrolled)?;
     let participant = npq::resolve(pool, participant).await?;
@@ -343,10 +341,86 @@ pub async fn change_enrolment(
         at: now,
         action,
     }));
-    ledger
+    let visibility = ledger
         .execute::<NpqCourse>(&enrolment.stream_id, command, context)
         .await?;
-    Ok(participant)
+    let committed = match visibility {
+        Visibility::Shown => None,
+        Visibility::Behind => committed(ledger, &enrolment.stream_id, enrolment.id, now).await?,
+    };
+    Ok((participant, committed))
+}
+
+/// An application as a provider's committed write left it: what a write that the read model
+/// does not show yet is answered from, shown over the application's row.
+#[derive(Clone, Debug)]
+pub struct CommittedApplication {
+    id: Uuid,
+    status: ApplicationStatus,
+    enrolment: Option<Enrolment>,
+    at: DateTime<Utc>,
+}
+
+impl CommittedApplication {
+    /// Shows the write over the application's row (a row of another application is left as it
+    /// is).
+    pub fn overlay(&self, row: &mut ApplicationRow) {
+        if row.id != self.id {
+            return;
+        }
+        row.status = self.status.as_str().to_owned();
+        row.updated_at = self.at;
+        if let Some(enrolment) = &self.enrolment {
+            row.participant_id = enrolment.participant_id.0;
+            row.schedule_identifier = Some(enrolment.schedule_identifier.clone());
+            row.cohort = enrolment.cohort;
+            row.training_status = Some(enrolment.training_status.as_str().to_owned());
+            row.withdrawal_reason = enrolment.withdrawal.as_ref().map(|w| w.reason.clone());
+            row.withdrawn_at = enrolment.withdrawal.as_ref().map(|w| w.at);
+            row.deferral_reason = enrolment.deferral.as_ref().map(|d| d.reason.clone());
+            row.deferred_at = enrolment.deferral.as_ref().map(|d| d.at);
+            row.accepted_at = row.accepted_at.or(Some(self.at));
+        }
+    }
+}
+
+/// The application as the stream's committed events leave it.
+async fn committed(
+    ledger: &Ledger,
+    stream: &str,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Option<CommittedApplication>, NpqFlowError> {
+    let course = ledger.committed::<NpqCourse>(stream).await?;
+    Ok(course
+        .application(NpqApplicationId(id))
+        .map(|(_, status, enrolment)| CommittedApplication {
+            id,
+            status,
+            enrolment: enrolment.cloned(),
+            at,
+        }))
+}
+
+/// The application after a provider's write: its row, with the write shown over it when the
+/// read model does not show it yet (`before` is the row from before the write).
+async fn answer(
+    ledger: &Ledger,
+    before: ApplicationRow,
+    visibility: Visibility,
+    at: DateTime<Utc>,
+) -> Result<ApplicationRow, NpqFlowError> {
+    let read = npq::application(ledger.pool(), before.id).await?;
+    match (visibility, read) {
+        (Visibility::Shown, Some(row)) => Ok(row),
+        (_, read) => {
+            let mut row = read.unwrap_or(before);
+            if let Some(committed) = committed(ledger, &row.stream_id, row.id, at).await? {
+                committed.overlay(&mut row);
+            }
+            Ok(row)
+        }
+    }
 }
 
 /// What a provider sends to record a later outcome.

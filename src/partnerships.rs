@@ -123,7 +123,8 @@ pub async fn change_delivery_partner(
     };
     ledger
         .execute::<SchoolCohort>(&school_cohort_id(school, cohort), command, context)
-        .await
+        .await?;
+    Ok(())
 }
 
 /// The school challenges a partnership.
@@ -141,7 +142,8 @@ pub async fn challenge(
     };
     ledger
         .execute::<SchoolCohort>(&school_cohort_id(school, cohort), command, context)
-        .await
+        .await?;
+    Ok(())
 }
 
 /// The school sets up a cohort and, optionally, chooses its induction programme. A cohort

@@ -161,9 +161,10 @@ pub async fn assign_mentor(
 ) -> Result<(), SchoolError> {
     mentor_exists(ledger, mentor).await?;
     let command = TrainingRecordCommand::AssignMentor(mentor);
-    Ok(ledger
+    ledger
         .execute::<TrainingRecord>(&record.to_string(), command, context)
-        .await?)
+        .await?;
+    Ok(())
 }
 
 /// Records a funding eligibility decision. A participant who becomes eligible has every
@@ -207,9 +208,10 @@ pub async fn report_leaving(
     context: &CommandContext,
 ) -> Result<(), SchoolError> {
     let command = TrainingRecordCommand::ReportLeaving(end);
-    Ok(ledger
+    ledger
         .execute::<TrainingRecord>(&record.to_string(), command, context)
-        .await?)
+        .await?;
+    Ok(())
 }
 
 /// Records that another school takes the participant on from `start`, with that school's
@@ -226,9 +228,10 @@ pub async fn join(
         .ok_or(SchoolError::UnknownRecord(record.0))?;
     let placement = placement(ledger, school_urn, cohort, start).await?;
     let command = TrainingRecordCommand::Join(placement);
-    Ok(ledger
+    ledger
         .execute::<TrainingRecord>(&record.to_string(), command, context)
-        .await?)
+        .await?;
+    Ok(())
 }
 
 async fn placement(

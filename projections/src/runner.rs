@@ -481,7 +481,7 @@ impl Runner {
 
     /// Waits, at most `timeout`, until every running projection that reads `aggregate_type`
     /// has applied the events of transaction `transaction_id`. A halted projection is not
-    /// waited for. Returns whether they all got there in time.
+    /// waited for. Returns whether they all got there in time (never while one is halted).
     pub async fn wait_for(
         &self,
         aggregate_type: &str,
@@ -500,7 +500,7 @@ impl Runner {
                 let reached = checkpoint
                     .wait_for(|at| at.halt.is_some() || at.covers(transaction_id))
                     .await;
-                if reached.is_err() {
+                if !reached.is_ok_and(|at| at.covers(transaction_id)) {
                     return false;
                 }
             }

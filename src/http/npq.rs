@@ -23,7 +23,7 @@ use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, NpqProvider, Provider};
-use crate::npq::{EnrolmentRequest, NpqFlowError, OutcomeBody};
+use crate::npq::{CommittedApplication, EnrolmentRequest, NpqFlowError, OutcomeBody};
 
 /// The NPQ routes: the same handlers in every version, and the v1 and v2 CSV exports.
 pub fn router() -> Router<AppState> {
@@ -273,7 +273,7 @@ async fn show_participant(
 ) -> Result<Document<ParticipantResource>, ApiError> {
     let id = Uuid::parse_str(id.trim()).map_err(|_| ApiError::NotFound)?;
     Ok(Document {
-        data: find_participant(&app, &provider, id, version).await?,
+        data: find_participant(&app, &provider, id, None, version).await?,
     })
 }
 
@@ -281,13 +281,17 @@ async fn find_participant(
     app: &AppState,
     provider: &Provider,
     id: Uuid,
+    committed: Option<&CommittedApplication>,
     version: ApiVersion,
 ) -> Result<ParticipantResource, ApiError> {
     let id = npq::resolve(&app.pool, id).await?;
-    let (id, rows) = npq::enrolments_of(&app.pool, provider.id.0, &[id])
+    let (id, mut rows) = npq::enrolments_of(&app.pool, provider.id.0, &[id])
         .await?
         .pop()
         .ok_or(ApiError::NotFound)?;
+    if let Some(committed) = committed {
+        rows.iter_mut().for_each(|row| committed.overlay(row));
+    }
     Ok(participant(id, rows, version))
 }
 
@@ -313,7 +317,7 @@ async fn act(
         return Err(unprocessable("course_identifier", COURSE_NOT_RECOGNISED));
     }
     let request = request(reason)?;
-    let person = crate::npq::change_enrolment(
+    let (person, committed) = crate::npq::change_enrolment(
         &app.ledger,
         provider.id,
         id,
@@ -324,7 +328,7 @@ async fn act(
     )
     .await?;
     Ok(Document {
-        data: find_participant(app, provider, person, version).await?,
+        data: find_participant(app, provider, person, committed.as_ref(), version).await?,
     })
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod actions;
 mod flat;
 mod legacy;
 
+use aggregates::training_record::Stint;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -157,8 +158,17 @@ pub async fn resources(
     now: DateTime<Utc>,
 ) -> Result<Vec<ParticipantResource>, ApiError> {
     let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
-    let mut enrolments = participants::enrolments(&app.pool, provider.id, &ids).await?;
-    Ok(people
+    let enrolments = participants::enrolments(&app.pool, provider.id, &ids).await?;
+    Ok(nest(people, enrolments, now))
+}
+
+/// Nests each person's enrolments under them.
+fn nest(
+    people: Vec<ParticipantRow>,
+    mut enrolments: Vec<EnrolmentRow>,
+    now: DateTime<Utc>,
+) -> Vec<ParticipantResource> {
+    people
         .into_iter()
         .map(|person| {
             let (mine, rest) = enrolments
@@ -176,7 +186,7 @@ pub async fn resources(
                 },
             }
         })
-        .collect())
+        .collect()
 }
 
 /// The people the caller trains, oldest first; `sort` reorders the page. v1 and v2 list
@@ -212,28 +222,61 @@ async fn show_participant(
     Now(now): Now,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    respond(&app, &provider, version, &id, None, now).await
+    respond(&app, &provider, version, &id, None, None, now).await
 }
 
 /// A person in the shape of `version`: nested in v3; in v1 and v2 the training record
-/// `record` (the ECT record when `None`).
+/// `record` (the ECT record when `None`). `committed` is a provider's write that the read
+/// model may not show yet, shown over it.
 pub(crate) async fn respond(
     app: &AppState,
     provider: &Provider,
     version: ApiVersion,
     id: &str,
     record: Option<Uuid>,
+    committed: Option<&CommittedStint>,
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
-    if version != ApiVersion::V3 {
-        return flat::show(app, provider, id, record, now).await;
-    }
     let person = find(app, provider, id).await?;
-    let resource = resources(app, provider, vec![person], now)
-        .await?
+    let mut enrolments = participants::enrolments(&app.pool, provider.id, &[person.id]).await?;
+    if let Some(committed) = committed {
+        committed.overlay(&mut enrolments);
+    }
+    if version != ApiVersion::V3 {
+        return flat::show(&person, enrolments, record, now);
+    }
+    let resource = nest(vec![person], enrolments, now)
         .pop()
         .ok_or(ApiError::NotFound)?;
     Ok(Document { data: resource }.into_response())
+}
+
+/// The provider's stint on a training record as its committed events leave it: the answer to
+/// an action that the participants read model does not show yet.
+pub(crate) struct CommittedStint {
+    /// The training record acted on.
+    pub(crate) record: Uuid,
+    /// The provider's latest stint on it.
+    pub(crate) stint: Stint,
+}
+
+impl CommittedStint {
+    /// Shows the provider's part of the stint (status, reasons, schedule) over the read
+    /// model's row of that record.
+    fn overlay(&self, enrolments: &mut [EnrolmentRow]) {
+        let stint = &self.stint;
+        for row in enrolments
+            .iter_mut()
+            .filter(|row| row.training_record_id == self.record)
+        {
+            row.training_status = stint.training_status.as_str().to_owned();
+            row.schedule_identifier = stint.schedule_identifier.clone();
+            row.withdrawal_reason = stint.withdrawal.as_ref().map(|w| w.reason.clone());
+            row.withdrawn_at = stint.withdrawal.as_ref().map(|w| w.at);
+            row.deferral_reason = stint.deferral.as_ref().map(|d| d.reason.clone());
+            row.deferred_at = stint.deferral.as_ref().map(|d| d.at);
+        }
+    }
 }
 
 async fn find(app: &AppState, provider: &Provider, id: &str) -> Result<ParticipantRow, ApiError> {

@@ -4,10 +4,10 @@
 use aggregates::reference::LeadProvider;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use cpd_ledger::auth::{self, Role};
+use cpd_ledger::auth::{self, Authenticator, Role};
 use futures::future::join_all;
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, TestResponse, ect};
@@ -24,7 +24,10 @@ struct World {
 }
 
 async fn world(pool: PgPool) -> World {
-    let app = TestApp::new(pool).await;
+    world_on(TestApp::new(pool).await).await
+}
+
+async fn world_on(app: TestApp) -> World {
     app.schedules().await;
     let (_, ambition) = app.provider("Ambition Institute").await;
     let church = provider_token(&app, "Church of England", true).await;
@@ -815,4 +818,97 @@ async fn an_npq_only_provider_declares_and_records_outcomes_through_v3(pool: PgP
         .get("/api/v3/participants/npq/outcomes", Some(&w.ambition))
         .await);
     assert_eq!(others, json!([]), "outcomes are the caller's own");
+}
+
+/// Waits (at most ten seconds) until `stored` reads `expected`: the read model has caught up.
+async fn caught_up<F: Future<Output = String>>(stored: impl Fn() -> F, expected: &str) {
+    for _ in 0..100 {
+        if stored().await == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the read model never showed {expected}");
+}
+
+/// Holds, in another session, a lock that lets the NPQ read model read but not write: it cannot
+/// apply a write until the returned connection rolls back.
+async fn hold_npq_read_model(pool: &PgPool) -> PgConnection {
+    let mut held = PgConnection::connect_with(&pool.connect_options())
+        .await
+        .unwrap();
+    sqlx::query("begin").execute(&mut held).await.unwrap();
+    sqlx::query("lock table npq_applications in exclusive mode")
+        .execute(&mut held)
+        .await
+        .unwrap();
+    held
+}
+
+#[sqlx::test]
+async fn accepting_and_deferring_are_answered_from_their_commit_when_the_read_model_lags(
+    pool: PgPool,
+) {
+    let app = TestApp::build(
+        pool.clone(),
+        Authenticator::new(pool.clone(), None),
+        projections::all(),
+        std::time::Duration::from_secs(1),
+    )
+    .await;
+    let w = &world_on(app).await;
+    let person = Uuid::new_v4().to_string();
+    let id = w
+        .apply(json!({"participant_id": person, "lead_provider": "Church of England"}))
+        .await;
+    let stored = |id: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select status || '/' || coalesce(training_status, '-') from npq_applications where id = $1::uuid",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+
+    let mut held = hold_npq_read_model(&pool).await;
+    let accepted = ok(&w.accept(&id, &w.church).await);
+    assert_eq!(accepted["attributes"]["status"], "accepted", "{accepted}");
+    assert_eq!(
+        stored(id.clone()).await,
+        "pending/-",
+        "the read model had not applied it when it answered"
+    );
+    sqlx::query("rollback").execute(&mut held).await.unwrap();
+    caught_up(|| stored(id.clone()), "accepted/active").await;
+    ok(&w.declare(&w.church, &person, "started", json!({})).await);
+
+    let mut held = hold_npq_read_model(&pool).await;
+    let deferred = w
+        .app
+        .put(
+            &format!("/api/v3/participants/npq/{person}/defer"),
+            Some(&w.church),
+            json!({"course_identifier": "npq-headship", "reason": "career-break"}),
+        )
+        .await;
+    let enrolment = ok(&deferred)["attributes"]["npq_enrolments"][0].clone();
+    assert_eq!(enrolment["training_status"], "deferred", "{enrolment}");
+    assert_eq!(stored(id.clone()).await, "accepted/active");
+    sqlx::query("rollback").execute(&mut held).await.unwrap();
+    caught_up(|| stored(id.clone()), "accepted/deferred").await;
+    let shown = w
+        .app
+        .get(
+            &format!("/api/v3/participants/npq/{person}"),
+            Some(&w.church),
+        )
+        .await;
+    assert_eq!(
+        ok(&shown)["attributes"]["npq_enrolments"][0]["training_status"],
+        "deferred"
+    );
 }

@@ -9,7 +9,7 @@ use aggregates::{LeadProviderId, Statement, StatementCommand, StatementId};
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use cpd_ledger::auth::Authenticator;
-use cpd_ledger::ledger::{Actor, CommandContext};
+use cpd_ledger::ledger::{Actor, CommandContext, Visibility};
 use projections::{Projection, ProjectionError, Runner, StoredEvent};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -135,7 +135,7 @@ fn read_models(fixed: &Arc<AtomicBool>) -> Vec<Arc<dyn Projection>> {
     all
 }
 
-async fn create_statement(app: &TestApp, name: &str) -> Result<(), String> {
+async fn create_statement(app: &TestApp, name: &str) -> Result<Visibility, String> {
     let terms = ecf_statement(
         LeadProviderId::from_name("Teach First"),
         2021,
@@ -268,7 +268,11 @@ async fn writes_do_not_wait_for_a_halted_read_model(pool: PgPool) {
         .await
         .expect("the write answers without waiting for the halted read model");
 
-    written.unwrap();
+    assert_eq!(
+        written.unwrap(),
+        Visibility::Behind,
+        "the write says a read model does not show it"
+    );
     assert_eq!(
         rows(&pool, "select name from statements order by name").await,
         ["next", "poison"]
@@ -353,6 +357,74 @@ async fn a_committed_declaration_is_answered_from_its_commit_when_the_read_model
             .await
             .unwrap();
     assert_eq!(committed, 1);
+}
+
+#[sqlx::test]
+async fn a_committed_action_is_answered_from_its_commit_when_the_read_model_lags(pool: PgPool) {
+    let app = TestApp::build(
+        pool.clone(),
+        Authenticator::new(pool.clone(), None),
+        projections::all(),
+        Duration::from_secs(1),
+    )
+    .await;
+    app.schedules().await;
+    let school = app.ecf_school("Teach First", "100001", 2022).await;
+    let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
+    // Another session holds a lock that lets the participants read model read but not write:
+    // it cannot apply the deferral until the lock goes.
+    let mut held = PgConnection::connect_with(&pool.connect_options())
+        .await
+        .unwrap();
+    sqlx::query("begin").execute(&mut held).await.unwrap();
+    sqlx::query("lock table stints in exclusive mode")
+        .execute(&mut held)
+        .await
+        .unwrap();
+
+    let deferred = app
+        .put(
+            &format!("/api/v3/participants/ecf/{participant}/defer"),
+            Some(&school.token),
+            serde_json::json!({"course_identifier": "ecf-induction", "reason": "career-break"}),
+        )
+        .await;
+
+    assert_eq!(deferred.status, StatusCode::OK, "{}", deferred.text);
+    let enrolment = deferred.json()["data"]["attributes"]["ecf_enrolments"][0].clone();
+    assert_eq!(enrolment["training_status"], "deferred", "{enrolment}");
+    assert_eq!(enrolment["deferral"]["reason"], "career-break");
+    let stored: String = sqlx::query_scalar("select training_status from stints")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored, "active",
+        "the read model had not applied it when it answered"
+    );
+    sqlx::query("rollback").execute(&mut held).await.unwrap();
+    for _ in 0..100 {
+        let status: String = sqlx::query_scalar("select training_status from stints")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if status == "deferred" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = app
+        .get(
+            &format!("/api/v3/participants/ecf/{participant}"),
+            Some(&school.token),
+        )
+        .await;
+    assert_eq!(
+        shown.json()["data"]["attributes"]["ecf_enrolments"][0]["training_status"],
+        "deferred",
+        "{}",
+        shown.text
+    );
 }
 
 #[sqlx::test]

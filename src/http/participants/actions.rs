@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 use projections::reference;
 use serde::Deserialize;
 
-use super::respond;
+use super::{CommittedStint, respond};
 use crate::AppState;
 use crate::clock::current_cohort;
 use crate::http::error::grouped;
 use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::{ApiError, ApiVersion, EcfProvider, ErrorEntry, JsonApiBody, Now, Provider};
+use crate::ledger::Visibility;
 use crate::lookup;
 
 pub(crate) const NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again.";
@@ -289,15 +290,29 @@ where
     let record = record.ok_or_else(|| unprocessable("participant_id", NOT_RECOGNISED))?;
     let command = build((record.training_record_id, course), reason).await?;
     let record_id = record.training_record_id.to_string();
-    app.ledger
+    let visibility = app
+        .ledger
         .execute::<TrainingRecord>(&record_id, command, &provider.context)
         .await?;
+    let committed = match visibility {
+        Visibility::Shown => None,
+        Visibility::Behind => app
+            .ledger
+            .committed::<TrainingRecord>(&record_id)
+            .await?
+            .latest_stint_of(provider.id)
+            .map(|stint| CommittedStint {
+                record: record.training_record_id,
+                stint: stint.clone(),
+            }),
+    };
     respond(
         app,
         provider,
         version,
         id,
         Some(record.training_record_id),
+        committed.as_ref(),
         now,
     )
     .await

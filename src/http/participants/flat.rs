@@ -7,7 +7,7 @@ use projections::participants::{self, EnrolmentRow, ParticipantFilter, Participa
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{find, participant_status};
+use super::participant_status;
 use crate::AppState;
 use crate::http::csv_export::{csv_response, with_id};
 use crate::http::json_api::{Document, Resource, timestamp};
@@ -99,22 +99,19 @@ pub(super) async fn list(
 
 /// One person's record: `record` if given (the one an action changed), else the ECT record
 /// before the mentor one.
-pub(super) async fn show(
-    app: &AppState,
-    provider: &Provider,
-    id: &str,
+pub(super) fn show(
+    person: &ParticipantRow,
+    records: Vec<EnrolmentRow>,
     record: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
-    let person = find(app, provider, id).await?;
-    let records = participants::enrolments(&app.pool, provider.id, &[person.id]).await?;
     let chosen = match record {
         Some(wanted) => records.into_iter().find(|r| r.training_record_id == wanted),
         None => records.into_iter().next(),
     };
     let record = chosen.ok_or(ApiError::NotFound)?;
     Ok(Document {
-        data: resource(&person, record, now),
+        data: resource(person, record, now),
     }
     .into_response())
 }
