@@ -410,3 +410,18 @@ impl TestApp {
         self.router.clone()
     }
 }
+
+/// Holds, in another session, a lock that lets read models read `table` but not write it: a
+/// read model that writes there cannot apply anything until the returned connection rolls back.
+pub async fn hold_writes_to(pool: &PgPool, table: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut held = sqlx::PgConnection::connect_with(&pool.connect_options())
+        .await
+        .unwrap();
+    sqlx::query("begin").execute(&mut held).await.unwrap();
+    sqlx::query(&format!("lock table {table} in exclusive mode"))
+        .execute(&mut held)
+        .await
+        .unwrap();
+    held
+}

@@ -7,10 +7,10 @@ use axum::http::{Method, Request, StatusCode};
 use cpd_ledger::auth::{self, Authenticator, Role};
 use futures::future::join_all;
 use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestResponse, ect};
+use crate::helpers::{TestApp, TestResponse, ect, hold_writes_to};
 
 const NOT_RECOGNISED_COURSE: &str = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.";
 
@@ -831,20 +831,6 @@ async fn caught_up<F: Future<Output = String>>(stored: impl Fn() -> F, expected:
     panic!("the read model never showed {expected}");
 }
 
-/// Holds, in another session, a lock that lets the NPQ read model read but not write: it cannot
-/// apply a write until the returned connection rolls back.
-async fn hold_npq_read_model(pool: &PgPool) -> PgConnection {
-    let mut held = PgConnection::connect_with(&pool.connect_options())
-        .await
-        .unwrap();
-    sqlx::query("begin").execute(&mut held).await.unwrap();
-    sqlx::query("lock table npq_applications in exclusive mode")
-        .execute(&mut held)
-        .await
-        .unwrap();
-    held
-}
-
 #[sqlx::test]
 async fn accepting_and_deferring_are_answered_from_their_commit_when_the_read_model_lags(
     pool: PgPool,
@@ -874,7 +860,7 @@ async fn accepting_and_deferring_are_answered_from_their_commit_when_the_read_mo
         }
     };
 
-    let mut held = hold_npq_read_model(&pool).await;
+    let mut held = hold_writes_to(&pool, "npq_applications").await;
     let accepted = ok(&w.accept(&id, &w.church).await);
     assert_eq!(accepted["attributes"]["status"], "accepted", "{accepted}");
     assert_eq!(
@@ -886,7 +872,7 @@ async fn accepting_and_deferring_are_answered_from_their_commit_when_the_read_mo
     caught_up(|| stored(id.clone()), "accepted/active").await;
     ok(&w.declare(&w.church, &person, "started", json!({})).await);
 
-    let mut held = hold_npq_read_model(&pool).await;
+    let mut held = hold_writes_to(&pool, "npq_applications").await;
     let deferred = w
         .app
         .put(

@@ -14,7 +14,7 @@ use projections::{Projection, ProjectionError, Runner, StoredEvent};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::helpers::{TestApp, day, ecf_statement, ect, started};
+use crate::helpers::{TestApp, day, ecf_statement, ect, hold_writes_to, started};
 
 /// How long writes wait for read models in these tests: long enough for a healthy runner,
 /// short enough that a stalled one shows as a stale answer.
@@ -373,14 +373,7 @@ async fn a_committed_action_is_answered_from_its_commit_when_the_read_model_lags
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
     // Another session holds a lock that lets the participants read model read but not write:
     // it cannot apply the deferral until the lock goes.
-    let mut held = PgConnection::connect_with(&pool.connect_options())
-        .await
-        .unwrap();
-    sqlx::query("begin").execute(&mut held).await.unwrap();
-    sqlx::query("lock table stints in exclusive mode")
-        .execute(&mut held)
-        .await
-        .unwrap();
+    let mut held = hold_writes_to(&pool, "stints").await;
 
     let deferred = app
         .put(
