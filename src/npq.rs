@@ -4,7 +4,8 @@
 
 use aggregates::course::Course;
 use aggregates::declaration::{
-    DeclarationRejection, DeclarationSlot, DeclarationSlotCommand, OutcomeRequest,
+    DeclarationRejection, DeclarationSlot, DeclarationSlotCommand, DeclarationSlotEvent,
+    OutcomeRequest,
 };
 use aggregates::npq::{
     Acceptance, Application, ApplicationStatus, Enrolment, EnrolmentAction, EnrolmentChange,
@@ -13,6 +14,7 @@ use aggregates::npq::{
 use aggregates::reference::{DeclarationType, Schedule};
 use aggregates::{LeadProviderId, NpqApplicationId, ParticipantId};
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use projections::npq::{self, ApplicationRow, OutcomeRow};
 use projections::{declarations, lead_providers, reference};
 use serde::Deserialize;
@@ -479,13 +481,48 @@ pub async fn record_outcome(
         completion_date: body.completion_date,
         now,
     }));
-    ledger
+    let visibility = ledger
         .execute::<DeclarationSlot>(&slot, command, context)
         .await?;
     let (Some(participant), Some(course)) = (participant, course) else {
         return Err(NpqFlowError::NotEnrolled);
     };
-    npq::latest_outcome(pool, provider.0, participant, course.as_str())
-        .await?
-        .ok_or(NpqFlowError::NotProjected)
+    let read = npq::latest_outcome(pool, provider.0, participant, course.as_str()).await?;
+    match (visibility, read) {
+        (Visibility::Shown, Some(row)) => Ok(row),
+        (_, read) => committed_outcome(ledger, &slot, provider)
+            .await?
+            .or(read)
+            .ok_or(NpqFlowError::NotProjected),
+    }
+}
+
+/// The provider's latest outcome on a slot as its committed events leave it: the answer to an
+/// outcome that the read model does not show yet.
+async fn committed_outcome(
+    ledger: &Ledger,
+    slot: &str,
+    provider: LeadProviderId,
+) -> Result<Option<OutcomeRow>, NpqFlowError> {
+    let events =
+        projections::event::of_aggregate(ledger.pool(), DeclarationSlot::TYPE, slot).await?;
+    let mut latest = None;
+    for event in &events {
+        let decoded: DeclarationSlotEvent = event
+            .decode()
+            .map_err(|error| LedgerError::<DeclarationRejection>::Store(error.into()))?;
+        if let DeclarationSlotEvent::OutcomeRecorded(outcome) = decoded
+            && outcome.lead_provider_id == provider
+        {
+            latest = Some(OutcomeRow {
+                id: outcome.id,
+                participant_id: outcome.participant_id.0,
+                course_identifier: outcome.course.as_str().to_owned(),
+                state: outcome.state.as_str().to_owned(),
+                completion_date: outcome.completion_date,
+                created_at: event.recorded_at,
+            });
+        }
+    }
+    Ok(latest)
 }

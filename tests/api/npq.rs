@@ -832,7 +832,7 @@ async fn caught_up<F: Future<Output = String>>(stored: impl Fn() -> F, expected:
 }
 
 #[sqlx::test]
-async fn accepting_and_deferring_are_answered_from_their_commit_when_the_read_model_lags(
+async fn accepting_outcomes_and_deferring_are_answered_from_their_commit_when_the_read_model_lags(
     pool: PgPool,
 ) {
     let app = TestApp::build(
@@ -871,6 +871,32 @@ async fn accepting_and_deferring_are_answered_from_their_commit_when_the_read_mo
     sqlx::query("rollback").execute(&mut held).await.unwrap();
     caught_up(|| stored(id.clone()), "accepted/active").await;
     ok(&w.declare(&w.church, &person, "started", json!({})).await);
+    let completed = json!({"declaration_date": "2023-03-01T10:00:00Z", "has_passed": "true"});
+    ok(&w.declare(&w.church, &person, "completed", completed).await);
+
+    let mut held = hold_writes_to(&pool, "npq_outcomes").await;
+    let body = json!({"data": {"type": "npq-outcome-confirmation", "attributes": {
+        "course_identifier": "npq-headship", "state": "failed", "completion_date": "2023-04-01"}}});
+    let outcome = w
+        .app
+        .post(
+            &format!("/api/v3/participants/npq/{person}/outcomes"),
+            Some(&w.church),
+            &body.to_string(),
+        )
+        .await;
+    assert_eq!(
+        ok(&outcome)["attributes"]["state"],
+        "failed",
+        "{}",
+        outcome.text
+    );
+    let states: Vec<String> = sqlx::query_scalar("select state from npq_outcomes")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(states, ["passed"], "the read model had not applied it");
+    sqlx::query("rollback").execute(&mut held).await.unwrap();
 
     let mut held = hold_writes_to(&pool, "npq_applications").await;
     let deferred = w
