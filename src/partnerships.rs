@@ -8,9 +8,10 @@ use aggregates::school_cohort::{
 use aggregates::{DeliveryPartnerId, LeadProviderId, PartnershipId, SchoolId};
 use chrono::{DateTime, Utc};
 use projections::reference::{self, PartnershipFacts};
+use projections::schools::{PartnershipRow, WrittenPartnership};
 use uuid::Uuid;
 
-use crate::ledger::{CommandContext, Ledger, LedgerError};
+use crate::ledger::{CommandContext, Ledger, LedgerError, Visibility};
 
 /// A partnership confirmation as the provider sent it: text, as in the request body.
 #[derive(Clone, Debug, Default)]
@@ -43,7 +44,7 @@ pub async fn confirm(
     confirmation: &Confirmation,
     now: DateTime<Utc>,
     context: &CommandContext,
-) -> Result<PartnershipId, LedgerError<PartnershipRejection>> {
+) -> Result<Written, LedgerError<PartnershipRejection>> {
     let cohort = present(&confirmation.cohort).and_then(|c| c.parse::<i32>().ok());
     let school = present(&confirmation.school_id)
         .and_then(|s| Uuid::parse_str(s).ok())
@@ -65,14 +66,59 @@ pub async fn confirm(
         request: Box::new(request),
         at: now,
     };
-    ledger
+    let visibility = ledger
         .execute::<SchoolCohort>(&stream, command, context)
         .await?;
     let (school, cohort) = (
         school.unwrap_or(SchoolId(Uuid::nil())),
         cohort.unwrap_or_default(),
     );
-    Ok(PartnershipId::for_school(provider, school, cohort))
+    Ok(Written {
+        key: (
+            PartnershipId::for_school(provider, school, cohort),
+            school,
+            cohort,
+        ),
+        visibility,
+    })
+}
+
+/// A committed partnership write: which partnership, and whether the read models show it.
+#[derive(Clone, Copy, Debug)]
+pub struct Written {
+    /// The partnership, its school and its cohort.
+    pub key: (PartnershipId, SchoolId, i32),
+    /// Whether the read models show the write.
+    pub visibility: Visibility,
+}
+
+/// The partnership as its school cohort's committed events leave it, named as the read model
+/// names it: the answer to a write that the read model does not show yet. `created_at` is when
+/// it was first confirmed, if known; `now` stands in for when it changed.
+pub async fn committed(
+    ledger: &Ledger,
+    (partnership, school, cohort): (PartnershipId, SchoolId, i32),
+    created_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<PartnershipRow>, LedgerError<PartnershipRejection>> {
+    let state = ledger
+        .committed::<SchoolCohort>(&school_cohort_id(school, cohort))
+        .await?;
+    let Some(written) = state.partnerships().iter().find(|p| p.id == partnership) else {
+        return Ok(None);
+    };
+    let written = WrittenPartnership {
+        id: partnership.0,
+        cohort,
+        school_id: school.0,
+        delivery_partner_id: written.delivery_partner_id.0,
+        challenged_reason: written.challenged_reason.clone(),
+        created_at: created_at.unwrap_or(now),
+        updated_at: now,
+    };
+    projections::schools::partnership_as_written(ledger.pool(), &written)
+        .await
+        .map_err(|e| LedgerError::Store(Box::new(e)))
 }
 
 fn request(
@@ -104,7 +150,7 @@ pub async fn change_delivery_partner(
     (partnership, school, cohort): (PartnershipId, SchoolId, i32),
     delivery_partner_id: &Option<String>,
     context: &CommandContext,
-) -> Result<(), LedgerError<PartnershipRejection>> {
+) -> Result<Visibility, LedgerError<PartnershipRejection>> {
     let partner = present(delivery_partner_id)
         .and_then(|d| Uuid::parse_str(d).ok())
         .map(DeliveryPartnerId);
@@ -123,8 +169,7 @@ pub async fn change_delivery_partner(
     };
     ledger
         .execute::<SchoolCohort>(&school_cohort_id(school, cohort), command, context)
-        .await?;
-    Ok(())
+        .await
 }
 
 /// The school challenges a partnership.

@@ -347,3 +347,53 @@ pub async fn partnerships(
     .fetch_all(db)
     .await
 }
+
+/// A partnership as a committed write left it, named as the list names it (the school's URN
+/// and induction tutor, the delivery partner's name): the answer to a write that the
+/// partnerships read model does not show yet. `None` when the school or the delivery partner
+/// is unknown.
+pub async fn partnership_as_written(
+    db: impl PgExecutor<'_>,
+    written: &WrittenPartnership,
+) -> Result<Option<PartnershipRow>, sqlx::Error> {
+    sqlx::query_as!(
+        PartnershipRow,
+        r#"
+        select $1::uuid as "id!", $2::int as "cohort!", s.urn, s.id as school_id,
+               d.id as delivery_partner_id, d.name as delivery_partner_name,
+               $5::text as challenged_reason, null::timestamptz as challenged_at,
+               s.induction_tutor_name, s.induction_tutor_email,
+               $6::timestamptz as "created_at!", $7::timestamptz as "updated_at!"
+        from schools s, delivery_partners d
+        where s.id = $3 and d.id = $4
+        "#,
+        written.id,
+        written.cohort,
+        written.school_id,
+        written.delivery_partner_id,
+        written.challenged_reason,
+        written.created_at,
+        written.updated_at,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// What a committed partnership write says of the partnership.
+#[derive(Clone, Debug)]
+pub struct WrittenPartnership {
+    /// Its id.
+    pub id: Uuid,
+    /// The cohort.
+    pub cohort: i32,
+    /// The school.
+    pub school_id: Uuid,
+    /// The delivery partner.
+    pub delivery_partner_id: Uuid,
+    /// The school's challenge, if it stands.
+    pub challenged_reason: Option<String>,
+    /// When it was first confirmed.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}

@@ -4,6 +4,7 @@ use aggregates::{PartnershipId, SchoolId};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use chrono::{DateTime, Utc};
 use projections::Page;
 use projections::schools::{self, PartnershipFilter, PartnershipRow};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,8 @@ use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, EcfProvider, JsonApiBody, ListParams, Now, Provider};
-use crate::partnerships::{self, Confirmation};
+use crate::ledger::Visibility;
+use crate::partnerships::{self, Confirmation, Written};
 
 /// The partnership routes.
 pub fn router() -> Router<AppState> {
@@ -133,7 +135,7 @@ async fn confirm_partnership(
         school_id: body.school_id,
         delivery_partner_id: body.delivery_partner_id,
     };
-    let id = partnerships::confirm(
+    let written = partnerships::confirm(
         &app.ledger,
         provider.id,
         &confirmation,
@@ -141,21 +143,20 @@ async fn confirm_partnership(
         &provider.context,
     )
     .await?;
-    Ok(Document {
-        data: own(&app, &provider, &id.to_string()).await?.into(),
-    })
+    answer(&app, &provider, written, None, now).await
 }
 
 /// Moves one of the caller's partnerships to another delivery partner.
 async fn update_partnership(
     State(app): State<AppState>,
     EcfProvider(provider): EcfProvider,
+    Now(now): Now,
     Path(id): Path<String>,
     JsonApiBody(body): JsonApiBody<PartnershipBody>,
 ) -> Result<Document<PartnershipResource>, ApiError> {
     let row = own(&app, &provider, &id).await?;
     let key = (PartnershipId(row.id), SchoolId(row.school_id), row.cohort);
-    partnerships::change_delivery_partner(
+    let visibility = partnerships::change_delivery_partner(
         &app.ledger,
         provider.id,
         key,
@@ -163,9 +164,30 @@ async fn update_partnership(
         &provider.context,
     )
     .await?;
-    Ok(Document {
-        data: own(&app, &provider, &id).await?.into(),
-    })
+    let written = Written { key, visibility };
+    answer(&app, &provider, written, Some(row.created_at), now).await
+}
+
+/// The partnership after a write: from the read model, or from the write's own commit when the
+/// read model does not show it yet (`created_at`: when it was first confirmed, if known).
+async fn answer(
+    app: &AppState,
+    provider: &Provider,
+    written: Written,
+    created_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Document<PartnershipResource>, ApiError> {
+    let read = own(app, provider, &written.key.0.to_string()).await;
+    let row = match (written.visibility, read) {
+        (Visibility::Shown, Ok(row)) => row,
+        (_, read) => {
+            let created_at = read.as_ref().ok().map(|row| row.created_at).or(created_at);
+            partnerships::committed(&app.ledger, written.key, created_at, now)
+                .await?
+                .ok_or(ApiError::NotFound)?
+        }
+    };
+    Ok(Document { data: row.into() })
 }
 
 async fn own(app: &AppState, provider: &Provider, id: &str) -> Result<PartnershipRow, ApiError> {

@@ -73,6 +73,13 @@ impl TestApp {
         Self::build(pool, auth, projections::all(), Duration::from_secs(60)).await
     }
 
+    /// A service whose writes wait at most a second for the read models: for tests of writes
+    /// that a held-back read model does not show yet.
+    pub async fn impatient(pool: PgPool) -> Self {
+        let auth = Authenticator::new(pool.clone(), None);
+        Self::build(pool, auth, projections::all(), Duration::from_secs(1)).await
+    }
+
     /// A service whose runner drives these read models, and whose writes wait at most
     /// `settle` for them. The default allows for a server made busy by a parallel test run.
     pub async fn build(
@@ -424,4 +431,20 @@ pub async fn hold_writes_to(pool: &PgPool, table: &str) -> sqlx::PgConnection {
         .await
         .unwrap();
     held
+}
+
+/// Waits (at most ten seconds) until `check` holds, as a read model catches up; panics if it
+/// never does.
+pub async fn eventually<F, Fut>(check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the read models never caught up");
 }

@@ -4,13 +4,13 @@
 use aggregates::reference::LeadProvider;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use cpd_ledger::auth::{self, Authenticator, Role};
+use cpd_ledger::auth::{self, Role};
 use futures::future::join_all;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, TestResponse, ect, hold_writes_to};
+use crate::helpers::{TestApp, TestResponse, ect, eventually, hold_writes_to};
 
 const NOT_RECOGNISED_COURSE: &str = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.";
 
@@ -820,28 +820,11 @@ async fn an_npq_only_provider_declares_and_records_outcomes_through_v3(pool: PgP
     assert_eq!(others, json!([]), "outcomes are the caller's own");
 }
 
-/// Waits (at most ten seconds) until `stored` reads `expected`: the read model has caught up.
-async fn caught_up<F: Future<Output = String>>(stored: impl Fn() -> F, expected: &str) {
-    for _ in 0..100 {
-        if stored().await == expected {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the read model never showed {expected}");
-}
-
 #[sqlx::test]
 async fn accepting_outcomes_and_deferring_are_answered_from_their_commit_when_the_read_model_lags(
     pool: PgPool,
 ) {
-    let app = TestApp::build(
-        pool.clone(),
-        Authenticator::new(pool.clone(), None),
-        projections::all(),
-        std::time::Duration::from_secs(1),
-    )
-    .await;
+    let app = TestApp::impatient(pool.clone()).await;
     let w = &world_on(app).await;
     let person = Uuid::new_v4().to_string();
     let id = w
@@ -869,7 +852,7 @@ async fn accepting_outcomes_and_deferring_are_answered_from_their_commit_when_th
         "the read model had not applied it when it answered"
     );
     sqlx::query("rollback").execute(&mut held).await.unwrap();
-    caught_up(|| stored(id.clone()), "accepted/active").await;
+    eventually(|| async { stored(id.clone()).await == "accepted/active" }).await;
     ok(&w.declare(&w.church, &person, "started", json!({})).await);
     let completed = json!({"declaration_date": "2023-03-01T10:00:00Z", "has_passed": "true"});
     ok(&w.declare(&w.church, &person, "completed", completed).await);
@@ -911,7 +894,7 @@ async fn accepting_outcomes_and_deferring_are_answered_from_their_commit_when_th
     assert_eq!(enrolment["training_status"], "deferred", "{enrolment}");
     assert_eq!(stored(id.clone()).await, "accepted/active");
     sqlx::query("rollback").execute(&mut held).await.unwrap();
-    caught_up(|| stored(id.clone()), "accepted/deferred").await;
+    eventually(|| async { stored(id.clone()).await == "accepted/deferred" }).await;
     let shown = w
         .app
         .get(

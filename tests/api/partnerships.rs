@@ -7,7 +7,7 @@ use cpd_ledger::auth::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{TestApp, TestResponse, eventually, hold_writes_to};
 
 struct World {
     app: TestApp,
@@ -18,7 +18,10 @@ struct World {
 
 /// Teach First works with "Partner A" in 2022; school 100001 is eligible and unpartnered.
 async fn world(pool: PgPool) -> World {
-    let app = TestApp::new(pool).await;
+    world_on(TestApp::new(pool).await).await
+}
+
+async fn world_on(app: TestApp) -> World {
     let (provider, token) = app.provider("Teach First").await;
     app.record(DeliveryPartner {
         name: "Partner A".into(),
@@ -434,4 +437,65 @@ async fn the_list_filters_by_cohort_partner_and_update(pool: PgPool) {
         count("filter[updated_since]=2999-01-01T00:00:00Z".into()).await,
         0
     );
+}
+
+#[sqlx::test]
+async fn confirming_and_moving_are_answered_from_their_commit_when_the_read_model_lags(
+    pool: PgPool,
+) {
+    let app = TestApp::impatient(pool.clone()).await;
+    let w = world_on(app).await;
+    w.app
+        .record(DeliveryPartner {
+            name: "Partner B".into(),
+        })
+        .await;
+    let other = DeliveryPartnerId::from_name("Partner B");
+    w.app.relationship(w.provider, other, 2022).await;
+    let stored = || async {
+        sqlx::query_scalar::<_, String>(
+            "select d.name from partnerships p join delivery_partners d on d.id = p.delivery_partner_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+
+    let mut held = hold_writes_to(&pool, "partnerships").await;
+    let confirmed = w
+        .confirm(&w.token, json!("2022"), "100001", w.partner)
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    let data = confirmed.json()["data"].clone();
+    assert_eq!(data["attributes"]["urn"], "100001");
+    assert_eq!(data["attributes"]["delivery_partner_name"], "Partner A");
+    assert_eq!(data["attributes"]["status"], "active");
+    assert_eq!(data["attributes"]["induction_tutor_name"], "Ida Tutor");
+    assert!(
+        stored().await.is_empty(),
+        "the read model had not applied it"
+    );
+    sqlx::query("rollback").execute(&mut held).await.unwrap();
+    eventually(|| async { !stored().await.is_empty() }).await;
+
+    let id = data["id"].as_str().unwrap();
+    let mut held = hold_writes_to(&pool, "partnerships").await;
+    let moved = w
+        .app
+        .put(
+            &format!("/api/v3/partnerships/ecf/{id}"),
+            Some(&w.token),
+            json!({"delivery_partner_id": other.to_string()}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    let attributes = moved.json()["data"]["attributes"].clone();
+    assert_eq!(attributes["delivery_partner_name"], "Partner B");
+    assert_eq!(attributes["created_at"], data["attributes"]["created_at"]);
+    assert_eq!(
+        stored().await,
+        ["Partner A"],
+        "the read model had not applied it"
+    );
+    sqlx::query("rollback").execute(&mut held).await.unwrap();
 }

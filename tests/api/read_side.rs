@@ -14,7 +14,7 @@ use projections::{Projection, ProjectionError, Runner, StoredEvent};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::helpers::{TestApp, day, ecf_statement, ect, hold_writes_to, started};
+use crate::helpers::{TestApp, day, ecf_statement, ect, eventually, hold_writes_to, started};
 
 /// How long writes wait for read models in these tests: long enough for a healthy runner,
 /// short enough that a stalled one shows as a stale answer.
@@ -361,13 +361,7 @@ async fn a_committed_declaration_is_answered_from_its_commit_when_the_read_model
 
 #[sqlx::test]
 async fn a_committed_action_is_answered_from_its_commit_when_the_read_model_lags(pool: PgPool) {
-    let app = TestApp::build(
-        pool.clone(),
-        Authenticator::new(pool.clone(), None),
-        projections::all(),
-        Duration::from_secs(1),
-    )
-    .await;
+    let app = TestApp::impatient(pool.clone()).await;
     app.schedules().await;
     let school = app.ecf_school("Teach First", "100001", 2022).await;
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
@@ -396,16 +390,14 @@ async fn a_committed_action_is_answered_from_its_commit_when_the_read_model_lags
         "the read model had not applied it when it answered"
     );
     sqlx::query("rollback").execute(&mut held).await.unwrap();
-    for _ in 0..100 {
+    eventually(|| async {
         let status: String = sqlx::query_scalar("select training_status from stints")
             .fetch_one(&pool)
             .await
             .unwrap();
-        if status == "deferred" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        status == "deferred"
+    })
+    .await;
     let shown = app
         .get(
             &format!("/api/v3/participants/ecf/{participant}"),
