@@ -11,6 +11,7 @@ use aggregates::{
     StatementId, StatementTerms,
 };
 use chrono::{DateTime, Days, NaiveDate, Utc};
+use cqrs_es::Aggregate;
 use projections::{declarations, finance, statements};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -104,7 +105,8 @@ pub async fn close(
 }
 
 /// Finance pays a statement: one event, by which its payable lines are paid and its
-/// clawbacks clawed back.
+/// clawbacks clawed back. It commits while no void of one of its lines is deciding (see
+/// [`hold_payment`]).
 pub async fn pay(
     ledger: &Ledger,
     statement: StatementId,
@@ -114,14 +116,44 @@ pub async fn pay(
     statements::state(ledger.pool(), statement)
         .await?
         .ok_or(FinanceError::UnknownStatement(statement))?;
+    let id = statement.to_string();
+    let held = hold_payment(ledger, statement, true).await?;
     ledger
-        .execute::<Statement>(
-            &statement.to_string(),
-            StatementCommand::Pay { at },
-            context,
-        )
+        .submit::<Statement>(&id, StatementCommand::Pay { at }, context)
         .await?;
+    held.commit().await?;
+    ledger.settle(Statement::TYPE, &id).await;
     Ok(())
+}
+
+/// Holds a statement's payment until the returned transaction ends: a void of one of its
+/// lines holds it shared while it asks the log whether the statement is paid and records its
+/// decision, and the payment holds it alone while it commits. So a void never decides on a
+/// payment it could not see: one committed before it began is in the log it reads, and none
+/// commits until it has finished.
+pub async fn hold_payment(
+    ledger: &Ledger,
+    statement: StatementId,
+    alone: bool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut held = ledger.holds().begin().await?;
+    let key = format!("statement-payment:{statement}");
+    match alone {
+        true => {
+            sqlx::query!("select pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+                .execute(&mut *held)
+                .await?
+        }
+        false => {
+            sqlx::query!(
+                "select pg_advisory_xact_lock_shared(hashtextextended($1, 0))",
+                key
+            )
+            .execute(&mut *held)
+            .await?
+        }
+    };
+    Ok(held)
 }
 
 /// Finance adds a statement; if it is an open output-fee statement, it takes the provider's

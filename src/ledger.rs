@@ -9,17 +9,17 @@ use std::time::Duration;
 use aggregates::LeadProviderId;
 use chrono::{SecondsFormat, Utc};
 use cqrs_es::{Aggregate, AggregateError};
-use futures::{StreamExt, TryStreamExt, stream};
 use projections::Runner;
 use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
 /// How often a command is retried when another writer got to its aggregate first.
 const MAX_ATTEMPTS: usize = 5;
+/// Connections for locks held while a command runs.
+const HOLD_CONNECTIONS: u32 = 4;
 /// How long a request waits, by default, for the read models to show its events.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many commands of a bulk step run at once.
-const BULK_CONCURRENCY: usize = 8;
 
 /// Who caused an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,6 +159,7 @@ impl Default for Readiness {
 #[derive(Clone)]
 pub struct Ledger {
     pool: PgPool,
+    holds: PgPool,
     runner: Arc<Runner>,
     settle_timeout: Duration,
     readiness: Readiness,
@@ -167,8 +168,14 @@ pub struct Ledger {
 impl Ledger {
     /// A ledger writing through `pool`, whose read models `runner` keeps up to date.
     pub fn new(pool: PgPool, runner: Arc<Runner>) -> Self {
+        // Holds get connections of their own: a holder then needs one of `pool`'s, and
+        // holders waiting for a hold take none of those from it, so they cannot starve it.
+        let holds = PgPoolOptions::new()
+            .max_connections(HOLD_CONNECTIONS)
+            .connect_lazy_with((*pool.connect_options()).clone());
         Self {
             pool,
+            holds,
             runner,
             settle_timeout: SETTLE_TIMEOUT,
             readiness: Readiness::default(),
@@ -196,6 +203,12 @@ impl Ledger {
     /// The database the ledger writes to, for looking up facts.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Connections for advisory locks held across a command (see
+    /// [`crate::finance::hold_payment`]).
+    pub fn holds(&self) -> &PgPool {
+        &self.holds
     }
 
     /// The projection runner.
@@ -240,45 +253,6 @@ impl Ledger {
         Ok(aggregate)
     }
 
-    /// Runs many commands on one aggregate type, a few at a time, then waits (bounded) once
-    /// until the read models show all of them. Stops at the first refusal; the commands
-    /// before it stay committed, and each is safe to send again.
-    pub async fn execute_many<A, I>(
-        &self,
-        commands: I,
-        context: &CommandContext,
-    ) -> Result<usize, LedgerError<A::Error>>
-    where
-        A: Aggregate<Services = ()>,
-        A::Command: Clone,
-        I: IntoIterator<Item = (String, A::Command)>,
-    {
-        let (count, latest) = stream::iter(commands)
-            .map(|(id, command)| async move {
-                self.submit::<A>(&id, command, context).await?;
-                let transaction = self.last_transaction(A::TYPE, &id).await.ok().flatten();
-                Ok::<_, LedgerError<A::Error>>(transaction)
-            })
-            .buffer_unordered(BULK_CONCURRENCY)
-            .try_fold((0, None), |(count, latest), position| async move {
-                Ok((count + 1, latest.max(position)))
-            })
-            .await?;
-        if let Some(target) = latest
-            && !self
-                .runner
-                .wait_for(A::TYPE, target, self.settle_timeout)
-                .await
-        {
-            tracing::warn!(
-                aggregate_type = A::TYPE,
-                count,
-                "read models are behind the commits"
-            );
-        }
-        Ok(count)
-    }
-
     /// Runs a command without waiting for the read models (for bulk loads, which catch up
     /// once at the end). A conflict with another writer is retried on fresh state.
     pub async fn submit<A>(
@@ -309,8 +283,8 @@ impl Ledger {
         }
     }
 
-    /// Waits until the read models have applied the latest event of one aggregate.
-    async fn settle(&self, aggregate_type: &str, aggregate_id: &str) -> Visibility {
+    /// Waits (bounded) until the read models have applied the latest event of one aggregate.
+    pub async fn settle(&self, aggregate_type: &str, aggregate_id: &str) -> Visibility {
         let target = match self.last_transaction(aggregate_type, aggregate_id).await {
             Ok(Some(target)) => target,
             Ok(None) => return Visibility::Shown,

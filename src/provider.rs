@@ -5,7 +5,7 @@ use aggregates::declaration::{
     DeclarationRejection, DeclarationRequest, DeclarationSlot, DeclarationSlotCommand,
     DeclarationSlotEvent, Resolution, Submission,
 };
-use aggregates::{DeclarationId, LeadProviderId, Programme};
+use aggregates::{DeclarationId, LeadProviderId, Programme, Statement, StatementId};
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use projections::declarations::{self, DeclarationRow};
@@ -130,7 +130,9 @@ async fn from_commit(
 }
 
 /// Voids one of the provider's declarations and returns it as it now stands; a paid one is
-/// clawed back on the statement open at `now`.
+/// clawed back on the statement open at `now`. Whether its statement is paid is read from the
+/// log while that statement's payment is held (a payment racing the void either committed
+/// before, and is read, or waits until the void is recorded).
 pub async fn void_declaration(
     ledger: &Ledger,
     provider: LeadProviderId,
@@ -138,8 +140,25 @@ pub async fn void_declaration(
     now: DateTime<Utc>,
     context: &CommandContext,
 ) -> Result<DeclarationRow, DeclareError> {
-    let clawback_statement = match declaration.state.as_str() {
-        "paid" => {
+    let statement = declaration.statement_id.map(StatementId);
+    let held = match statement {
+        Some(statement) => Some(crate::finance::hold_payment(ledger, statement, false).await?),
+        None => None,
+    };
+    let statement_paid = match statement {
+        Some(statement) => {
+            projections::event::recorded(
+                ledger.pool(),
+                Statement::TYPE,
+                &statement.to_string(),
+                "Paid",
+            )
+            .await?
+        }
+        None => false,
+    };
+    let clawback_statement = match statement_paid || declaration.state == "paid" {
+        true => {
             let programme = match declaration.course_identifier.starts_with("npq-") {
                 true => Programme::Npq,
                 false => Programme::Ecf,
@@ -147,17 +166,23 @@ pub async fn void_declaration(
             crate::finance::open_statement(ledger, provider, programme, declaration.cohort, now)
                 .await?
         }
-        _ => None,
+        false => None,
     };
     let command = DeclarationSlotCommand::Void {
         declaration_id: DeclarationId(declaration.id),
         lead_provider_id: provider,
         clawback_statement,
-        statement_paid: declaration.state == "paid",
+        statement_paid,
     };
     ledger
-        .execute::<DeclarationSlot>(&declaration.slot_id, command, context)
+        .submit::<DeclarationSlot>(&declaration.slot_id, command, context)
         .await?;
+    if let Some(held) = held {
+        held.commit().await?;
+    }
+    ledger
+        .settle(DeclarationSlot::TYPE, &declaration.slot_id)
+        .await;
     let shown = declarations::find_own(ledger.pool(), provider, declaration.id).await?;
     match shown {
         Some(row) if row.updated_at > declaration.updated_at || row.state != declaration.state => {

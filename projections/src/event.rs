@@ -306,3 +306,26 @@ pub async fn last_of_aggregate(
         position: row.position,
     }))
 }
+
+/// Whether the log holds an event of this type for one aggregate, whatever the read models
+/// have applied yet.
+pub async fn recorded(
+    db: impl sqlx::PgExecutor<'_>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    event_type: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"
+        select exists (
+            select 1 from events
+            where aggregate_type = $1 and aggregate_id = $2 and event_type = $3
+        ) as "recorded!"
+        "#,
+        aggregate_type,
+        aggregate_id,
+        event_type,
+    )
+    .fetch_one(db)
+    .await
+}

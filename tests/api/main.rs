@@ -19,6 +19,7 @@ mod metrics;
 mod npq;
 mod participants;
 mod partnerships;
+mod payment_race;
 mod pennies;
 mod plumbing;
 mod private_postgres;
