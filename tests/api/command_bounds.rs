@@ -14,8 +14,9 @@ use aggregates::training_record::{
     Placement, Registration, ScheduleChange, TrainingRecord, TrainingRecordCommand,
 };
 use aggregates::{
-    DeliveryPartnerId, LeadProviderId, NpqApplicationId, ParticipantId, PartnershipId, Programme,
-    SchoolId, Statement, StatementCommand, StatementId, StatementTerms, TrainingRecordId,
+    DeclarationId, DeliveryPartnerId, LeadProviderId, NpqApplicationId, ParticipantId,
+    PartnershipId, Programme, SchoolId, Statement, StatementCommand, StatementId, StatementTerms,
+    TrainingRecordId,
 };
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -176,17 +177,20 @@ async fn every_command_either_is_refused_or_feeds_every_read_model(pool: PgPool)
     }
     projections_apply_everything(&app, "training record").await;
 
-    let terms = (cohort(), text(), day(), day());
-    for (cohort, name, deadline, payment) in samples(terms, &mut rng) {
-        let terms = StatementTerms {
-            lead_provider_id: provider,
-            programme: Programme::Ecf,
-            cohort,
-            name,
-            deadline_date: deadline,
-            payment_date: payment,
-            output_fee: true,
-        };
+    let terms = || {
+        (cohort(), text(), day(), day()).prop_map(move |(cohort, name, deadline, payment)| {
+            StatementTerms {
+                lead_provider_id: provider,
+                programme: Programme::Ecf,
+                cohort,
+                name,
+                deadline_date: deadline,
+                payment_date: payment,
+                output_fee: true,
+            }
+        })
+    };
+    for terms in samples(terms(), &mut rng) {
         let id = StatementId(Uuid::new_v4()).to_string();
         submit::<Statement>(&app, &id, StatementCommand::Create(terms.clone())).await;
         let [close, pay] = samples(instant(), &mut rng)[..2] else {
@@ -339,4 +343,28 @@ async fn every_command_either_is_refused_or_feeds_every_read_model(pool: PgPool)
         );
     }
     projections_apply_everything(&app, "declaration").await;
+
+    // Statements finance adds take lines: real declarations, unknown ids and repeats.
+    let declared: Vec<Uuid> = sqlx::query_scalar("select id from declarations")
+        .fetch_all(&app.pool)
+        .await
+        .expect("the declarations");
+    let line = prop_oneof![
+        (0..declared.len().max(1))
+            .prop_map(move |i| DeclarationId(declared.get(i).copied().unwrap_or_default())),
+        any::<u128>().prop_map(|n| DeclarationId(Uuid::from_u128(n))),
+    ];
+    let lines = proptest::collection::vec(line, 0..6);
+    for (terms, lines, clawbacks) in samples((terms(), lines.clone(), lines), &mut rng) {
+        let id = StatementId(Uuid::new_v4()).to_string();
+        let twice = [lines.clone(), lines].concat();
+        let add = StatementCommand::Add {
+            terms,
+            lines: twice,
+            clawbacks,
+        };
+        submit::<Statement>(&app, &id, add.clone()).await;
+        submit::<Statement>(&app, &id, add).await;
+    }
+    projections_apply_everything(&app, "added statement").await;
 }
