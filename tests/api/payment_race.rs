@@ -92,7 +92,7 @@ async fn a_void_racing_the_payment_is_recorded_on_the_right_side_of_it(pool: PgP
         }
     }
     let states: Vec<String> =
-        sqlx::query_scalar("select state from declaration_lines where id = any($1)")
+        sqlx::query_scalar("select state from declarations where id = any($1)")
             .bind(&w.ids)
             .fetch_all(&pool)
             .await

@@ -29,9 +29,9 @@ fn at(text: &str) -> DateTime<Utc> {
 pub(crate) struct Lines {
     pub(crate) app: TestApp,
     token: String,
-    provider: LeadProviderId,
+    pub(crate) provider: LeadProviderId,
     pub(crate) november: StatementId,
-    ids: Vec<Uuid>,
+    pub(crate) ids: Vec<Uuid>,
 }
 
 pub(crate) async fn lines(pool: PgPool, count: usize, with_statement: bool) -> Lines {
