@@ -61,12 +61,12 @@ impl DeclarationState {
         }
     }
 
+    /// The states that hold the milestone.
+    pub const LIVE: [Self; 4] = [Self::Submitted, Self::Eligible, Self::Payable, Self::Paid];
+
     /// Whether it holds the milestone: submitted, eligible, payable or paid.
     pub fn is_live(self) -> bool {
-        matches!(
-            self,
-            Self::Submitted | Self::Eligible | Self::Payable | Self::Paid
-        )
+        Self::LIVE.contains(&self)
     }
 }
 
@@ -577,6 +577,11 @@ impl DeclarationSlot {
                 .into_iter()
                 .collect()),
         }
+    }
+
+    /// The slot's declarations with their states, oldest first.
+    pub fn declarations(&self) -> &[(Declaration, DeclarationState)] {
+        &self.declarations
     }
 
     /// The outcomes of the slot's declarations, oldest first.
