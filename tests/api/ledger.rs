@@ -125,8 +125,13 @@ const READ_MODELS: [&str; 18] = [
 ];
 
 async fn snapshot(pool: &PgPool) -> Vec<Vec<Value>> {
+    snapshot_of(pool, &READ_MODELS).await
+}
+
+/// These tables' rows as JSON, in a stable order.
+pub(crate) async fn snapshot_of(pool: &PgPool, read_models: &[&str]) -> Vec<Vec<Value>> {
     let mut tables = Vec::new();
-    for table in READ_MODELS {
+    for table in read_models {
         let query = format!("select to_jsonb(t) from {table} t order by to_jsonb(t)::text");
         tables.push(sqlx::query_scalar(&query).fetch_all(pool).await.unwrap());
     }

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::declarations::errors;
 use crate::helpers::{TestApp, TestResponse, ect, started};
+use crate::ledger::snapshot_of;
 
 /// A school with a provider, and one teacher registered twice: `(app, provider token,
 /// admin token, retired id and record, kept id and record)`. The two share a TRN unless
@@ -54,6 +56,19 @@ async fn retire(
     .await
 }
 
+/// Retires `retired` in favour of `kept`, which share a TRN, and checks it went through.
+async fn retire_into(
+    app: &TestApp,
+    admin: &str,
+    retired: ParticipantId,
+    kept: ParticipantId,
+) -> Value {
+    let attributes = json!({"keep_participant_id": kept.to_string()});
+    let response = retire(app, Some(admin), &retired.to_string(), attributes).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    response.json()["data"]["attributes"].clone()
+}
+
 fn ids(list: &TestResponse) -> Vec<String> {
     list.json()["data"]
         .as_array()
@@ -72,16 +87,6 @@ fn records(person: &TestResponse) -> Vec<String> {
         .collect();
     records.sort();
     records
-}
-
-fn errors(response: &TestResponse) -> Value {
-    assert_eq!(
-        response.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        response.text
-    );
-    response.json()["errors"].clone()
 }
 
 async fn retirement_events(pool: &PgPool) -> i64 {
@@ -108,16 +113,8 @@ async fn a_retired_id_moves_its_records_and_still_names_the_kept_person(pool: Pg
     listed.sort();
     assert_eq!(listed, both);
 
-    let response = retire(
-        &app,
-        Some(&admin),
-        &retired.to_string(),
-        json!({"keep_participant_id": kept.to_string()}),
-    )
-    .await;
+    let attributes = retire_into(&app, &admin, retired, kept).await;
 
-    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
-    let attributes = response.json()["data"]["attributes"].clone();
     assert_eq!(attributes["kept_participant_id"], kept.to_string());
     assert_eq!(attributes["training_records_moved"], 1);
     assert_eq!(attributes["declarations_moved"], 1);
@@ -176,14 +173,7 @@ async fn declarations_and_actions_under_the_retired_id_land_on_the_kept_person(p
         .as_str()
         .unwrap()
         .to_owned();
-    let response = retire(
-        &app,
-        Some(&admin),
-        &retired.to_string(),
-        json!({"keep_participant_id": kept.to_string()}),
-    )
-    .await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    retire_into(&app, &admin, retired, kept).await;
 
     let resent = app.declare(&provider, started(retired)).await;
     let later = |person: ParticipantId| {
@@ -383,28 +373,12 @@ const TABLES: [&str; 8] = [
     "audit_subjects",
 ];
 
-async fn snapshot(pool: &PgPool) -> Vec<Vec<Value>> {
-    let mut tables = Vec::new();
-    for table in TABLES {
-        let query = format!("select to_jsonb(t) from {table} t order by to_jsonb(t)::text");
-        tables.push(sqlx::query_scalar(&query).fetch_all(pool).await.unwrap());
-    }
-    tables
-}
-
 #[sqlx::test]
 async fn a_replay_after_a_retirement_equals_the_live_read_models(pool: PgPool) {
     let (app, provider, admin, (retired, _), (kept, _)) =
         duplicated(pool.clone(), ("1234567", "1234567")).await;
     app.declare(&provider, started(retired)).await;
-    let response = retire(
-        &app,
-        Some(&admin),
-        &retired.to_string(),
-        json!({"keep_participant_id": kept.to_string()}),
-    )
-    .await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    retire_into(&app, &admin, retired, kept).await;
     app.declare(
         &provider,
         json!({
@@ -417,7 +391,7 @@ async fn a_replay_after_a_retirement_equals_the_live_read_models(pool: PgPool) {
     )
     .await;
     app.ledger.runner().catch_up().await.unwrap();
-    let live = snapshot(&pool).await;
+    let live = snapshot_of(&pool, &TABLES).await;
     let retirements = &live[6];
     assert_eq!(retirements.len(), 1);
 
@@ -432,5 +406,5 @@ async fn a_replay_after_a_retirement_equals_the_live_read_models(pool: PgPool) {
         runner.rebuild(name, |_, _| {}).await.unwrap();
     }
 
-    assert_eq!(snapshot(&pool).await, live);
+    assert_eq!(snapshot_of(&pool, &TABLES).await, live);
 }
