@@ -408,3 +408,79 @@ async fn a_replay_after_a_retirement_equals_the_live_read_models(pool: PgPool) {
 
     assert_eq!(snapshot_of(&pool, &TABLES).await, live);
 }
+
+#[sqlx::test]
+async fn npq_applications_and_enrolments_move_to_the_kept_person(pool: PgPool) {
+    let w = crate::npq::world(pool).await;
+    let (kept, retired) = (Uuid::new_v4(), Uuid::new_v4());
+    let headship = w
+        .apply(json!({"participant_id": kept, "course_identifier": "npq-headship"}))
+        .await;
+    let senior = w
+        .apply(json!({"participant_id": retired, "course_identifier": "npq-senior-leadership"}))
+        .await;
+    for application in [&headship, &senior] {
+        let accepted = w.accept(application, &w.ambition).await;
+        assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
+    }
+    assert_eq!(
+        ids(&w
+            .app
+            .get("/api/v3/participants/npq", Some(&w.ambition))
+            .await)
+        .len(),
+        2
+    );
+
+    let response = retire(
+        &w.app,
+        Some(&w.admin),
+        &retired.to_string(),
+        json!({"keep_participant_id": kept, "confirmed_same_person": true}),
+    )
+    .await;
+
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    assert_eq!(
+        response.json()["data"]["attributes"]["npq_courses_moved"],
+        1
+    );
+    assert_eq!(
+        ids(&w
+            .app
+            .get("/api/v3/participants/npq", Some(&w.ambition))
+            .await),
+        vec![kept.to_string()]
+    );
+    let by_retired = w
+        .app
+        .get(
+            &format!("/api/v3/participants/npq/{retired}"),
+            Some(&w.ambition),
+        )
+        .await
+        .json();
+    assert_eq!(by_retired["data"]["id"], kept.to_string());
+    let mut applications: Vec<String> = by_retired["data"]["attributes"]["npq_enrolments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["npq_application_id"].as_str().unwrap().to_owned())
+        .collect();
+    applications.sort();
+    let mut both = vec![headship, senior.clone()];
+    both.sort();
+    assert_eq!(applications, both);
+    let application = w
+        .app
+        .get(
+            &format!("/api/v3/npq-applications/{senior}"),
+            Some(&w.ambition),
+        )
+        .await
+        .json();
+    assert_eq!(
+        application["data"]["attributes"]["participant_id"],
+        kept.to_string()
+    );
+}
