@@ -156,7 +156,11 @@ async fn a_rebuild_from_zero_equals_the_live_read_models(pool: PgPool) {
             .rebuild(projection, |done, total| reports.push((done, total)))
             .await
             .unwrap();
-        assert!(applied > 0, "{projection}");
+        // The sandbox retires no participant id; `retire.rs` replays a retirement.
+        assert!(
+            applied > 0 || projection == "participant_retirements",
+            "{projection}"
+        );
         assert_eq!(
             reports.last(),
             Some(&(applied, applied)),
