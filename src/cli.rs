@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::auth::{self, Role};
 use crate::ledger::{Actor, CommandContext, Ledger};
+use crate::retirement::{self, RetireRequest};
 use crate::school::{self, NewParticipant};
 pub use tokens::{list_tokens, revoke_token};
 
@@ -103,6 +104,19 @@ pub enum ParticipantCommand {
         /// The first day at the new school (YYYY-MM-DD).
         #[arg(long)]
         date: NaiveDate,
+    },
+    /// Retire a duplicate participant id: its records, declarations, outcomes and NPQ
+    /// applications move to the id kept, which the retired id names from then on.
+    RetireId {
+        /// The participant id to retire.
+        #[arg(long)]
+        retire: Uuid,
+        /// The participant id to keep.
+        #[arg(long)]
+        keep: Uuid,
+        /// The two are one person although they share no TRN.
+        #[arg(long)]
+        same_person: bool,
     },
 }
 
@@ -197,6 +211,22 @@ pub async fn participant(ledger: &Ledger, command: ParticipantCommand) -> anyhow
             )
             .await?;
             println!("{record} joins {school_urn} on {date}");
+        }
+        ParticipantCommand::RetireId {
+            retire,
+            keep,
+            same_person,
+        } => {
+            let request = RetireRequest {
+                retired: ParticipantId(retire),
+                kept: ParticipantId(keep),
+                confirmed_same_person: same_person,
+            };
+            let moved = retirement::retire_id(ledger, request, &context).await?;
+            println!("{retire} retired in favour of {keep}");
+            println!("training records moved {}", moved.training_records);
+            println!("npq courses moved      {}", moved.npq_courses);
+            println!("declarations moved     {}", moved.declarations);
         }
     }
     Ok(())

@@ -17,6 +17,7 @@ pub mod partnerships;
 pub mod private_postgres;
 pub mod provider;
 pub mod rate_limit;
+pub mod retirement;
 pub mod sandbox;
 pub mod school;
 pub mod seed;

@@ -12,7 +12,8 @@ use projections::{declarations, npq, reference};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// A participant's training record for a course, found from the request's strings.
+/// A participant's training record for a course, found from the request's strings (a merged
+/// or retired id finds the record of the person it now names).
 pub async fn training_record(
     pool: &PgPool,
     participant_id: &str,
@@ -24,6 +25,7 @@ pub async fn training_record(
     ) else {
         return Ok(None);
     };
+    let participant = npq::resolve(pool, participant).await?;
     participants::record_of(pool, participant, kind.as_str()).await
 }
 
@@ -65,6 +67,7 @@ pub async fn declaration_resolution(
     let Ok(participant) = Uuid::parse_str(request.participant_id.trim()) else {
         return Ok(Resolution::UnknownParticipant);
     };
+    let participant = npq::resolve(pool, participant).await?;
     let Some(kind) = course.participant_type() else {
         return npq_resolution(pool, provider, participant, course).await;
     };

@@ -2,8 +2,8 @@
 //! a command needs, runs it, and reads back the result.
 
 use aggregates::declaration::{
-    DeclarationRejection, DeclarationRequest, DeclarationSlot, DeclarationSlotCommand,
-    DeclarationSlotEvent, Resolution, Submission,
+    DeclarationError, DeclarationRejection, DeclarationRequest, DeclarationSlot,
+    DeclarationSlotCommand, DeclarationSlotEvent, Resolution, Submission,
 };
 use aggregates::{DeclarationId, LeadProviderId, Programme, Statement, StatementId};
 use chrono::{DateTime, Utc};
@@ -34,6 +34,25 @@ pub enum DeclareError {
 /// Submits a declaration and returns it: the new declaration, or, for an exact resend, the
 /// one accepted before.
 pub async fn submit_declaration(
+    ledger: &Ledger,
+    provider: LeadProviderId,
+    request: DeclarationRequest,
+    now: DateTime<Utc>,
+    context: &CommandContext,
+) -> Result<DeclarationRow, DeclareError> {
+    match submit_once(ledger, provider, request.clone(), now, context).await {
+        // The participant id was retired between the lookup and the commit: the lookup now
+        // resolves it to the kept person.
+        Err(DeclareError::Rejected(LedgerError::Rejected(rejection)))
+            if rejection.0 == [DeclarationError::ParticipantRetired] =>
+        {
+            submit_once(ledger, provider, request, now, context).await
+        }
+        result => result,
+    }
+}
+
+async fn submit_once(
     ledger: &Ledger,
     provider: LeadProviderId,
     request: DeclarationRequest,

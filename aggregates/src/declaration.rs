@@ -5,6 +5,7 @@
 //! milestone, across all providers" is decided on one stream and holds under concurrent
 //! requests: the event store lets only one writer append at a time.
 
+mod moves;
 mod outcome;
 mod rules;
 
@@ -60,12 +61,12 @@ impl DeclarationState {
         }
     }
 
+    /// The states that hold the milestone.
+    pub const LIVE: [Self; 4] = [Self::Submitted, Self::Eligible, Self::Payable, Self::Paid];
+
     /// Whether it holds the milestone: submitted, eligible, payable or paid.
     pub fn is_live(self) -> bool {
-        matches!(
-            self,
-            Self::Submitted | Self::Eligible | Self::Payable | Self::Paid
-        )
+        Self::LIVE.contains(&self)
     }
 }
 
@@ -210,6 +211,10 @@ pub struct DeclarationSlot {
     /// NPQ outcomes of the slot's `completed` declarations, oldest first.
     #[serde(default)]
     outcomes: Vec<Outcome>,
+    /// The person kept when the slot's participant id was retired: the declarations live on
+    /// in that person's slot, and this one takes no more commands.
+    #[serde(default)]
+    moved_to: Option<ParticipantId>,
 }
 
 /// Commands on a slot.
@@ -235,6 +240,22 @@ pub enum DeclarationSlotCommand {
     },
     /// The provider records a later NPQ outcome on its latest `completed` declaration.
     RecordOutcome(Box<OutcomeRequest>),
+    /// The slot's participant id was retired: close the slot, its declarations moving to the
+    /// kept person's slot for the same milestone.
+    MoveOut { to: ParticipantId },
+    /// Take in the declarations and outcomes of a retired id's slot for the same milestone.
+    MoveIn(Box<Moved>),
+}
+
+/// A retired id's declarations and outcomes for one milestone, moving to the kept person.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Moved {
+    /// The kept person.
+    pub participant_id: ParticipantId,
+    /// The declarations, with their states.
+    pub declarations: Vec<(Declaration, DeclarationState)>,
+    /// Their NPQ outcomes.
+    pub outcomes: Vec<Outcome>,
 }
 
 /// Events of a slot.
@@ -276,6 +297,11 @@ pub enum DeclarationSlotEvent {
     /// An NPQ outcome: passed or failed with a `completed` declaration or later, voided with
     /// it.
     OutcomeRecorded(Box<Outcome>),
+    /// The slot's participant id was retired in favour of this person; the slot is closed.
+    MovedOut { participant_id: ParticipantId },
+    /// Declarations and outcomes of a retired id arrived, now the kept person's (a live one
+    /// arriving where one is live already arrives ineligible, superseded by it).
+    MovedIn(Box<Moved>),
 }
 
 /// One broken rule; the message is the API's, the attribute its error title.
@@ -377,6 +403,11 @@ pub enum DeclarationError {
     /// No course was sent.
     #[error("Enter a '#/course_identifier' value for this participant.")]
     MissingCourse,
+    /// The participant id was retired while the request was being made.
+    #[error(
+        "This '#/participant_id' has just been retired in favour of another id. Send the request again."
+    )]
+    ParticipantRetired,
     /// A value outside what the ledger stores.
     #[error(transparent)]
     Invalid(#[from] Invalid),
@@ -386,7 +417,9 @@ impl DeclarationError {
     /// The attribute the API names as the error's title.
     pub fn attribute(&self) -> &'static str {
         match self {
-            Self::ParticipantNotRecognised | Self::WithdrawnBefore(_) => "participant_id",
+            Self::ParticipantNotRecognised
+            | Self::WithdrawnBefore(_)
+            | Self::ParticipantRetired => "participant_id",
             Self::MissingDate
             | Self::FutureDate
             | Self::InvalidDate
@@ -437,6 +470,8 @@ impl DomainEvent for DeclarationSlotEvent {
             Self::BecamePaid { .. } => "BecamePaid",
             Self::ClawedBack { .. } => "ClawedBack",
             Self::OutcomeRecorded(_) => "OutcomeRecorded",
+            Self::MovedOut { .. } => "MovedOut",
+            Self::MovedIn(_) => "MovedIn",
         };
         name.to_owned()
     }
@@ -468,7 +503,18 @@ impl DeclarationSlot {
         command: DeclarationSlotCommand,
     ) -> Result<Vec<DeclarationSlotEvent>, DeclarationRejection> {
         use DeclarationSlotEvent as V;
+        if let Some(kept) = self.moved_to {
+            return match command {
+                DeclarationSlotCommand::MoveOut { to } if to == kept => Ok(vec![]),
+                _ => Err(DeclarationError::ParticipantRetired.into()),
+            };
+        }
         match command {
+            DeclarationSlotCommand::MoveOut { to } => Ok(vec![V::MovedOut { participant_id: to }]),
+            DeclarationSlotCommand::MoveIn(moved) => Ok(moves::arrive(self, *moved)
+                .map(|moved| V::MovedIn(Box::new(moved)))
+                .into_iter()
+                .collect()),
             DeclarationSlotCommand::Submit(submission) => {
                 let Some(declaration) = rules::check(self, &submission)? else {
                     return Ok(vec![]);
@@ -531,6 +577,11 @@ impl DeclarationSlot {
                 .into_iter()
                 .collect()),
         }
+    }
+
+    /// The slot's declarations with their states, oldest first.
+    pub fn declarations(&self) -> &[(Declaration, DeclarationState)] {
+        &self.declarations
     }
 
     /// The outcomes of the slot's declarations, oldest first.
@@ -671,6 +722,13 @@ impl Aggregate for DeclarationSlot {
                 self.set_state(declaration_id, DeclarationState::ClawedBack);
             }
             DeclarationSlotEvent::OutcomeRecorded(outcome) => self.outcomes.push(*outcome),
+            DeclarationSlotEvent::MovedOut { participant_id } => {
+                self.moved_to = Some(participant_id);
+            }
+            DeclarationSlotEvent::MovedIn(moved) => {
+                self.declarations.extend(moved.declarations);
+                self.outcomes.extend(moved.outcomes);
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod npq;
 pub mod record;
 pub mod reference;
+pub mod retirement;
 pub mod school_cohort;
 pub mod statement;
 pub mod training_record;

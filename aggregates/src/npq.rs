@@ -193,6 +193,20 @@ struct Entry {
     application: Application,
     status: ApplicationStatus,
     enrolment: Option<Enrolment>,
+    /// The person kept when the applicant's id was retired.
+    #[serde(default)]
+    reassigned_to: Option<ParticipantId>,
+}
+
+impl Entry {
+    /// Whose application it is now: the enrolled person, or the applicant (as reassigned).
+    fn person(&self) -> ParticipantId {
+        self.enrolment.as_ref().map_or(
+            self.reassigned_to
+                .unwrap_or(self.application.participant_id),
+            |e| e.participant_id,
+        )
+    }
 }
 
 /// Commands on a person's NPQ course.
@@ -211,6 +225,11 @@ pub enum NpqCommand {
     },
     /// The provider defers, resumes, withdraws or moves an enrolment.
     Change(Box<EnrolmentChange>),
+    /// The DfE retired a person's id: their applications and enrolments move to the kept one.
+    Reassign {
+        from: ParticipantId,
+        to: ParticipantId,
+    },
 }
 
 /// Events of a person's NPQ course.
@@ -259,6 +278,11 @@ pub enum NpqEvent {
         schedule_identifier: String,
         cohort: i32,
         at: DateTime<Utc>,
+    },
+    /// A retired id's applications and enrolments moved to the person kept.
+    Reassigned {
+        from: ParticipantId,
+        to: ParticipantId,
     },
 }
 
@@ -334,6 +358,7 @@ impl DomainEvent for NpqEvent {
             Self::Resumed { .. } => "Resumed",
             Self::Withdrawn { .. } => "Withdrawn",
             Self::ScheduleChanged { .. } => "ScheduleChanged",
+            Self::Reassigned { .. } => "Reassigned",
         };
         name.to_owned()
     }
@@ -385,6 +410,13 @@ impl NpqCourse {
                 }]),
             },
             NpqCommand::Change(change) => self.change(*change),
+            NpqCommand::Reassign { from, to } => Ok(self
+                .applications
+                .iter()
+                .any(|e| e.person() == from && from != to)
+                .then_some(NpqEvent::Reassigned { from, to })
+                .into_iter()
+                .collect()),
         }
     }
 
@@ -403,7 +435,7 @@ impl NpqCourse {
             return Err(NpqError::PlaceTaken);
         }
         let schedule = acceptance.schedule.ok_or(NpqError::NoSchedule)?;
-        let applicant = entry.application.participant_id;
+        let applicant = entry.person();
         let participant_id = acceptance.same_trn_as.unwrap_or(applicant);
         let mut events = vec![NpqEvent::Accepted {
             application_id: acceptance.application_id,
@@ -537,7 +569,16 @@ impl Aggregate for NpqCourse {
                 application: *application,
                 status: ApplicationStatus::Pending,
                 enrolment: None,
+                reassigned_to: None,
             }),
+            NpqEvent::Reassigned { from, to } => {
+                for entry in self.applications.iter_mut().filter(|e| e.person() == from) {
+                    entry.reassigned_to = Some(to);
+                    if let Some(enrolment) = entry.enrolment.as_mut() {
+                        enrolment.participant_id = to;
+                    }
+                }
+            }
             NpqEvent::Accepted {
                 application_id,
                 participant_id,

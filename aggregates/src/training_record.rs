@@ -60,6 +60,8 @@ pub enum TrainingRecordCommand {
     },
     /// The provider moves the participant to another schedule.
     ChangeSchedule(Box<ScheduleChange>),
+    /// The DfE retired the person's id: the record now belongs to the kept person.
+    Reassign(ParticipantId),
 }
 
 /// Events of a training record.
@@ -98,6 +100,8 @@ pub enum TrainingRecordEvent {
         schedule_identifier: String,
         at: DateTime<Utc>,
     },
+    /// The record moved to the person kept when its person's id was retired.
+    Reassigned { participant_id: ParticipantId },
 }
 
 /// Why a training record command was refused; the message is the API's.
@@ -179,7 +183,7 @@ impl TrainingRecordCommand {
                 bounds::text("schedule_identifier", &registration.schedule_identifier)?;
                 check_placement(&registration.placement)
             }
-            Self::AssignMentor(_) | Self::ChangeFundingEligibility(_) => Ok(()),
+            Self::AssignMentor(_) | Self::ChangeFundingEligibility(_) | Self::Reassign(_) => Ok(()),
             Self::ReportLeaving(end) => bounds::instant("end_date", *end),
             Self::Join(placement) => check_placement(placement),
             Self::Defer { reason, at, .. } | Self::Withdraw { reason, at, .. } => {
@@ -212,6 +216,7 @@ impl DomainEvent for TrainingRecordEvent {
             Self::Resumed { .. } => "Resumed",
             Self::Withdrawn { .. } => "Withdrawn",
             Self::ScheduleChanged { .. } => "ScheduleChanged",
+            Self::Reassigned { .. } => "Reassigned",
         };
         name.to_owned()
     }
@@ -308,6 +313,10 @@ impl TrainingRecord {
                 }]),
             },
             C::ChangeSchedule(change) => self.change_schedule(registration, *change),
+            C::Reassign(participant_id) if participant_id == registration.participant_id => {
+                Ok(vec![])
+            }
+            C::Reassign(participant_id) => Ok(vec![V::Reassigned { participant_id }]),
         }
     }
 
@@ -419,6 +428,11 @@ impl Aggregate for TrainingRecord {
                 self.update_stint(lead_provider_id, |s| {
                     s.schedule_identifier = schedule_identifier
                 });
+            }
+            V::Reassigned { participant_id } => {
+                if let Some(r) = self.registration.as_mut() {
+                    r.participant_id = participant_id;
+                }
             }
         }
     }

@@ -1,8 +1,11 @@
 //! The audit read side: which streams concern which people, providers and declarations, and
 //! the event history an auditor pages through in the global order.
 
+mod moves;
+
 use aggregates::declaration::{DeclarationSlot, DeclarationSlotEvent};
 use aggregates::npq::{NpqCourse, NpqEvent};
+use aggregates::retirement::Retirement;
 use aggregates::school_cohort::{SchoolCohort, SchoolCohortEvent};
 use aggregates::training_record::{TrainingRecord, TrainingRecordEvent};
 use aggregates::{Statement, StatementEvent};
@@ -39,6 +42,7 @@ impl Projection for Subjects {
             NpqCourse::TYPE,
             Statement::TYPE,
             SchoolCohort::TYPE,
+            Retirement::TYPE,
         ]
     }
 
@@ -55,6 +59,12 @@ impl Projection for Subjects {
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
         let decode = |e: serde_json::Error| ProjectionError::decode(event, e);
+        if let Some(subjects) = moves::retirement_subjects(event).map_err(decode)? {
+            for subject in subjects {
+                insert(&mut *conn, event, subject).await?;
+            }
+            return Ok(());
+        }
         let subject = match event.aggregate_type.as_str() {
             TrainingRecord::TYPE => match event.decode::<TrainingRecordEvent>().map_err(decode)? {
                 TrainingRecordEvent::Registered(r) => Subject {
@@ -122,23 +132,33 @@ impl Projection for Subjects {
                 _ => return Ok(()),
             },
         };
-        sqlx::query!(
-            r#"
-            insert into audit_subjects (aggregate_type, aggregate_id, participant_id,
-                lead_provider_id, declaration_id)
-            values ($1, $2, $3, $4, $5)
-            on conflict do nothing
-            "#,
-            event.aggregate_type,
-            event.aggregate_id,
-            subject.participant,
-            subject.provider,
-            subject.declaration,
-        )
-        .execute(conn)
-        .await?;
+        insert(conn, event, subject).await?;
         Ok(())
     }
+}
+
+/// Records that a stream concerns a subject.
+async fn insert(
+    conn: &mut PgConnection,
+    event: &StoredEvent,
+    subject: Subject,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        insert into audit_subjects (aggregate_type, aggregate_id, participant_id,
+            lead_provider_id, declaration_id)
+        values ($1, $2, $3, $4, $5)
+        on conflict do nothing
+        "#,
+        event.aggregate_type,
+        event.aggregate_id,
+        subject.participant,
+        subject.provider,
+        subject.declaration,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Which events an auditor asks for.

@@ -197,6 +197,11 @@ impl Projection for Declarations {
                 record_outcome(conn, &outcome, at).await?;
                 return Ok(());
             }
+            V::MovedOut { .. } => return Ok(()),
+            V::MovedIn(moved) => {
+                move_in(conn, &event.aggregate_id, &moved, at).await?;
+                return Ok(());
+            }
         };
         sqlx::query!(
             "update declarations set state = $2, updated_at = $3 where id = $1",
@@ -393,6 +398,49 @@ async fn record_outcome(
         outcome.declaration_id.0,
         outcome.state.has_passed(),
         at,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Shows a retired id's declarations, and their outcomes, under the kept person and their slot.
+async fn move_in(
+    conn: &mut PgConnection,
+    slot_id: &str,
+    moved: &aggregates::declaration::Moved,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> = moved.declarations.iter().map(|(d, _)| d.id.0).collect();
+    let states: Vec<&str> = moved.declarations.iter().map(|(_, s)| s.as_str()).collect();
+    let superseded: Vec<Option<Uuid>> = moved
+        .declarations
+        .iter()
+        .map(|(d, _)| d.superseded_by.map(|s| s.0))
+        .collect();
+    sqlx::query!(
+        r#"
+        update declarations d
+        set slot_id = $1, participant_id = $2, state = m.state, superseded_by = m.superseded_by,
+            updated_at = $6
+        from unnest($3::uuid[], $4::text[], $5::uuid[]) as m(id, state, superseded_by)
+        where d.id = m.id
+        "#,
+        slot_id,
+        moved.participant_id.0,
+        &ids,
+        &states as &[&str],
+        &superseded as &[Option<Uuid>],
+        at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let outcomes: Vec<Uuid> = moved.outcomes.iter().map(|o| o.id).collect();
+    sqlx::query!(
+        "update npq_outcomes set participant_id = $2 where id = any($1) or declaration_id = any($3)",
+        &outcomes,
+        moved.participant_id.0,
+        &ids,
     )
     .execute(conn)
     .await

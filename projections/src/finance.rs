@@ -350,7 +350,13 @@ fn fold(
         | V::BecamePayable { declaration_id }
         | V::BecamePaid { declaration_id }
         | V::ClawedBack { declaration_id } => declaration_id.0,
-        V::OutcomeRecorded(_) => return,
+        V::OutcomeRecorded(_) | V::MovedOut { .. } => return,
+        V::MovedIn(moved) => {
+            for (declaration, state) in &moved.declarations {
+                declarations.insert(declaration.id.0, (declaration.clone(), *state));
+            }
+            return;
+        }
     };
     let Some((declaration, state)) = declarations.get_mut(&id) else {
         return;
@@ -379,7 +385,7 @@ fn fold(
         V::BecamePayable { .. } => *state = DeclarationState::Payable,
         V::BecamePaid { .. } => *state = DeclarationState::Paid,
         V::ClawedBack { .. } => *state = DeclarationState::ClawedBack,
-        V::OutcomeRecorded(_) => {}
+        V::OutcomeRecorded(_) | V::MovedOut { .. } | V::MovedIn(_) => {}
     }
 }
 

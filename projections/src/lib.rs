@@ -11,6 +11,7 @@ pub mod lead_providers;
 pub mod npq;
 pub mod participants;
 pub mod reference;
+pub mod retirements;
 pub mod runner;
 pub mod schools;
 pub mod seals;
@@ -31,6 +32,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(statements::Statements),
         Arc::new(participants::Participants),
         Arc::new(npq::NpqApplications),
+        Arc::new(retirements::Retirements),
         Arc::new(declarations::Declarations),
         Arc::new(audit::Subjects),
         Arc::new(seals::Seals::default()),

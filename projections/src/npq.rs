@@ -258,6 +258,20 @@ impl Projection for NpqApplications {
                 .execute(&mut *conn)
                 .await?;
             }
+            V::Reassigned { from, to } => {
+                sqlx::query!(
+                    r#"
+                    update npq_applications set participant_id = $3, updated_at = $4
+                    where stream_id = $1 and participant_id = $2
+                    "#,
+                    event.aggregate_id,
+                    from.0,
+                    to.0,
+                    at,
+                )
+                .execute(&mut *conn)
+                .await?;
+            }
             V::ScheduleChanged {
                 application_id,
                 schedule_identifier,
@@ -319,15 +333,22 @@ async fn merge(
     .map(drop)
 }
 
-/// The id a participant id stands for now: itself, or the person it merged into.
+/// The id a participant id stands for now: itself, the person it merged into (NPQ, by TRN),
+/// or the person kept when it was retired (either after the other).
 pub async fn resolve(db: impl PgExecutor<'_>, id: Uuid) -> Result<Uuid, sqlx::Error> {
-    let merged = sqlx::query_scalar!(
-        "select participant_id from participant_aliases where alias_id = $1",
+    sqlx::query_scalar!(
+        r#"
+        with merged as (
+            select coalesce(
+                (select participant_id from participant_aliases where alias_id = $1), $1) as id
+        )
+        select coalesce(r.kept_id, m.id) as "id!"
+        from merged m left join participant_retirements r on r.retired_id = m.id
+        "#,
         id
     )
-    .fetch_optional(db)
-    .await?;
-    Ok(merged.unwrap_or(id))
+    .fetch_one(db)
+    .await
 }
 
 /// The earliest person known by a TRN other than `except`: an ECF participant first, then an

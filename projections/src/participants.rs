@@ -3,6 +3,7 @@
 //! facts that provider commands look up.
 
 mod queries;
+mod reassign;
 mod records;
 
 use aggregates::training_record::{TrainingRecord, TrainingRecordEvent as V};
@@ -57,7 +58,10 @@ impl Projection for Participants {
         let decoded = event
             .decode::<V>()
             .map_err(|e| ProjectionError::decode(event, e))?;
-        let placed = matches!(decoded, V::Registered(_) | V::Joined(_));
+        let placed = matches!(
+            decoded,
+            V::Registered(_) | V::Joined(_) | V::Reassigned { .. }
+        );
         match decoded {
             V::Registered(r) => {
                 sqlx::query!(
@@ -268,6 +272,9 @@ impl Projection for Participants {
                 )
                 .execute(&mut *conn)
                 .await?;
+            }
+            V::Reassigned { participant_id } => {
+                reassign::reassign(&mut *conn, record, participant_id.0, at).await?;
             }
         }
         touch(&mut *conn, record, at).await?;

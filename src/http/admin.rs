@@ -4,6 +4,7 @@
 
 mod npq;
 mod participants;
+mod retire;
 mod schools;
 mod tokens;
 
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(npq::router())
         .merge(participants::router())
+        .merge(retire::router())
         .merge(schools::router())
 }
 
@@ -36,6 +38,7 @@ pub(super) fn openapi() -> utoipa::openapi::OpenApi {
     api.merge(tokens::TokensApi::openapi());
     api.merge(npq::NpqApi::openapi());
     api.merge(participants::ParticipantsApi::openapi());
+    api.merge(retire::RetireApi::openapi());
     api.merge(schools::SchoolsApi::openapi());
     api
 }

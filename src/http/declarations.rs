@@ -129,7 +129,11 @@ async fn list_declarations(
     version: ApiVersion,
     params: ListParams,
 ) -> Result<Document<Vec<DeclarationResource>>, ApiError> {
-    let filter = filter(&params, version)?;
+    let mut filter = filter(&params, version)?;
+    // A merged or retired id filters on the person it now names.
+    for id in filter.participant_ids.iter_mut().flatten() {
+        *id = projections::npq::resolve(&app.pool, *id).await?;
+    }
     let rows = declarations::list(&app.pool, provider.id, &filter, params.page).await?;
     Ok(Document {
         data: rows.into_iter().map(|row| resource(row, version)).collect(),

@@ -245,6 +245,22 @@ impl ApiRejection for aggregates::StatementError {
     }
 }
 
+impl ApiRejection for aggregates::retirement::RetirementError {
+    fn entries(&self) -> Vec<ErrorEntry> {
+        vec![ErrorEntry::new(self.attribute(), self.to_string())]
+    }
+}
+
+impl From<crate::retirement::RetireError> for ApiError {
+    fn from(error: crate::retirement::RetireError) -> Self {
+        use crate::retirement::RetireError;
+        match error {
+            RetireError::Refused(refused) => refused.into(),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
 impl ApiRejection for aggregates::npq::NpqError {
     fn entries(&self) -> Vec<ErrorEntry> {
         vec![ErrorEntry::new(self.attribute(), self.to_string())]

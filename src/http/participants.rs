@@ -281,6 +281,8 @@ impl CommittedStint {
 
 async fn find(app: &AppState, provider: &Provider, id: &str) -> Result<ParticipantRow, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
+    // A merged or retired id shows the person it now names.
+    let id = projections::npq::resolve(&app.pool, id).await?;
     participants::find(&app.pool, provider.id, id)
         .await?
         .ok_or(ApiError::NotFound)

@@ -12,7 +12,8 @@ const NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_i
 const DUPLICATE: &str =
     "A declaration has already been submitted that will be, or has been, paid for this event";
 
-fn errors(response: &crate::helpers::TestResponse) -> Value {
+/// The errors of a 422 answer; fails on any other status.
+pub(crate) fn errors(response: &crate::helpers::TestResponse) -> Value {
     assert_eq!(
         response.status,
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -125,8 +125,13 @@ const READ_MODELS: [&str; 18] = [
 ];
 
 async fn snapshot(pool: &PgPool) -> Vec<Vec<Value>> {
+    snapshot_of(pool, &READ_MODELS).await
+}
+
+/// These tables' rows as JSON, in a stable order.
+pub(crate) async fn snapshot_of(pool: &PgPool, read_models: &[&str]) -> Vec<Vec<Value>> {
     let mut tables = Vec::new();
-    for table in READ_MODELS {
+    for table in read_models {
         let query = format!("select to_jsonb(t) from {table} t order by to_jsonb(t)::text");
         tables.push(sqlx::query_scalar(&query).fetch_all(pool).await.unwrap());
     }
@@ -151,7 +156,11 @@ async fn a_rebuild_from_zero_equals_the_live_read_models(pool: PgPool) {
             .rebuild(projection, |done, total| reports.push((done, total)))
             .await
             .unwrap();
-        assert!(applied > 0, "{projection}");
+        // The sandbox retires no participant id; `retire.rs` replays a retirement.
+        assert!(
+            applied > 0 || projection == "participant_retirements",
+            "{projection}"
+        );
         assert_eq!(
             reports.last(),
             Some(&(applied, applied)),

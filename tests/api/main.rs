@@ -24,6 +24,7 @@ mod pennies;
 mod plumbing;
 mod private_postgres;
 mod read_side;
+mod retire;
 mod route_coverage;
 mod sandbox_clock;
 mod schools;

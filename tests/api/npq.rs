@@ -16,14 +16,14 @@ const NOT_RECOGNISED_COURSE: &str = "The entered '#/course_identifier' is not re
 
 /// A sandbox-dated service with the reference schedules, an NPQ-and-ECF provider, an NPQ-only
 /// provider and an admin.
-struct World {
-    app: TestApp,
-    admin: String,
-    ambition: String,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) admin: String,
+    pub(crate) ambition: String,
     church: String,
 }
 
-async fn world(pool: PgPool) -> World {
+pub(crate) async fn world(pool: PgPool) -> World {
     world_on(TestApp::new(pool).await).await
 }
 
@@ -57,7 +57,7 @@ async fn provider_token(app: &TestApp, name: &str, npq: bool) -> String {
 
 impl World {
     /// Sends an application through the admin API; returns its id.
-    async fn apply(&self, attributes: Value) -> String {
+    pub(crate) async fn apply(&self, attributes: Value) -> String {
         let mut attributes = attributes;
         let defaults = json!({
             "full_name": "Sam Lee",
@@ -109,7 +109,7 @@ impl World {
         self.app.send(request).await
     }
 
-    async fn accept(&self, id: &str, token: &str) -> TestResponse {
+    pub(crate) async fn accept(&self, id: &str, token: &str) -> TestResponse {
         let path = format!("/api/v3/npq-applications/{id}/accept");
         self.app.post(&path, Some(token), "").await
     }

@@ -10,6 +10,7 @@ impl NpqCommand {
             Self::Apply(application) => check_application(application),
             Self::Accept(acceptance) => bounds::instant("at", acceptance.at),
             Self::Reject { at, .. } => bounds::instant("at", *at),
+            Self::Reassign { .. } => Ok(()),
             Self::Change(change) => {
                 bounds::instant("at", change.at)?;
                 match &change.action {
