@@ -156,6 +156,19 @@ impl Clients {
         }
     }
 
+    /// Waits until `instance` has finished a scheduler run (a run counts once it ends, after
+    /// what it wrote shows).
+    pub(super) async fn has_run(&self, instance: &Instance) {
+        let started = Instant::now();
+        while self.scheduler_runs(instance).await < 1.0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no scheduler run"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub(super) async fn scheduler_runs(&self, instance: &Instance) -> f64 {
         let series = format!("{SCHEDULER_RUNS}{{job=\"close_due_statements\",outcome=\"ok\"}}");
         self.metric(instance, &series).await
