@@ -207,7 +207,8 @@ impl Authenticator {
         let lookup = match self.cache.get(&digest) {
             Some(lookup) => lookup,
             None => {
-                let found = tokens::find_by_digest(&self.pool, &digest).await?;
+                let mut conn = projections::pool::acquire(&self.pool).await?;
+                let found = tokens::find_by_digest(&mut *conn, &digest).await?;
                 let found = found.ok_or(Refusal::Unauthenticated)?;
                 self.cache.put(digest, found)
             }

@@ -315,7 +315,7 @@ impl Ledger {
         aggregate_type: &str,
         aggregate_id: &str,
     ) -> Result<Option<i64>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = projections::pool::acquire(&self.pool).await?;
         let last =
             projections::event::last_of_aggregate(&mut conn, aggregate_type, aggregate_id).await?;
         Ok(last.map(|position| position.transaction_id))

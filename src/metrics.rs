@@ -39,6 +39,10 @@ pub const SEAL_LAG_SECONDS: &str = "cpd_ledger_seal_lag_seconds";
 pub const POOL_CONNECTIONS: &str = "cpd_ledger_db_pool_connections";
 /// The most connections this instance's pool opens.
 pub const POOL_MAX: &str = "cpd_ledger_db_pool_max_connections";
+/// Callers waiting for a pool connection where the service takes one explicitly.
+pub const POOL_WAITING: &str = projections::pool::WAITING_METRIC;
+/// Requests answered 503 because no pool connection came within the database timeout.
+pub const POOL_TIMEOUTS: &str = "cpd_ledger_db_pool_timeouts_total";
 /// Requests refused by the rate limit, by scope (`token`, `ip`).
 pub const RATE_LIMIT_REFUSALS: &str = "cpd_ledger_rate_limit_refusals_total";
 /// Scheduler runs by job and outcome.
@@ -98,6 +102,14 @@ fn describe() {
     );
     describe_gauge!(POOL_CONNECTIONS, "Database pool connections by state");
     describe_gauge!(POOL_MAX, "The most connections the database pool opens");
+    describe_gauge!(
+        POOL_WAITING,
+        "Callers waiting for a database connection where the service takes one explicitly"
+    );
+    describe_counter!(
+        POOL_TIMEOUTS,
+        "Requests answered 503 because no database connection came in time"
+    );
     describe_counter!(
         RATE_LIMIT_REFUSALS,
         "Requests refused by the rate limit, by scope"
@@ -110,6 +122,13 @@ fn describe() {
 /// (`token` or `ip`). Every rate-limit store calls this when it refuses.
 pub fn rate_limit_refused(scope: &'static str) {
     metrics::counter!(RATE_LIMIT_REFUSALS, "scope" => scope).increment(1);
+}
+
+/// Counts a request refused because `error` is the pool giving up on a connection.
+pub fn request_failed_on(error: &sqlx::Error) {
+    if matches!(error, sqlx::Error::PoolTimedOut) {
+        metrics::counter!(POOL_TIMEOUTS).increment(1);
+    }
 }
 
 /// Counts one run of a scheduled job.

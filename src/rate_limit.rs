@@ -87,7 +87,10 @@ impl RateLimiter {
         self.sweep(now);
         let hits = match &self.counters {
             Counters::Memory(counters) => counters.hit(key, window),
-            Counters::Postgres(pool) => postgres::hit(pool, key, window).await?,
+            Counters::Postgres(pool) => {
+                let mut conn = projections::pool::acquire(pool).await?;
+                postgres::hit(&mut *conn, key, window).await?
+            }
         };
         if hits <= i64::from(limit.requests.get()) {
             return Ok(None);

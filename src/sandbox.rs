@@ -59,7 +59,7 @@ pub async fn record(pool: &PgPool, now: DateTime<Utc>) -> Result<DateTime<Utc>, 
 
 /// Moves the sandbox clock forward to `to`; returns where it stood.
 pub async fn move_clock(pool: &PgPool, to: DateTime<Utc>) -> Result<DateTime<Utc>, SandboxError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = projections::pool::begin(pool).await?;
     let at: DateTime<Utc> = sqlx::query_scalar("select now from sandbox_clock for update")
         .fetch_optional(&mut *tx)
         .await?

@@ -187,7 +187,7 @@ pub async fn events(
     after: Position,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
+    let mut conn = crate::pool::acquire(pool).await?;
     let bound = event::visible_bound(&mut conn).await?;
     let declaration_text = filter.declaration_id.map(|d| format!("%{d}%"));
     let rows = sqlx::query_as!(

@@ -10,6 +10,7 @@ pub mod finance;
 pub mod lead_providers;
 pub mod npq;
 pub mod participants;
+pub mod pool;
 pub mod reference;
 pub mod retirements;
 pub mod runner;

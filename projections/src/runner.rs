@@ -209,7 +209,7 @@ impl Runner {
         projections: Vec<Arc<dyn Projection>>,
     ) -> Result<Arc<Self>, sqlx::Error> {
         let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
-        let mut conn = pool.acquire().await?;
+        let mut conn = crate::pool::acquire(&pool).await?;
         ensure_checkpoints(&mut conn, &names).await?;
         // A plain read: a runner starting up must not wait on one that is mid-batch.
         let stored = load_checkpoints(&mut conn, &names, false).await?;
@@ -250,7 +250,7 @@ impl Runner {
     /// failure abandons the step with [`StepError::Halting`], to be run again carefully (the
     /// savepoints cost two round trips per read model, paid only when one fails).
     async fn step(&self, careful: bool) -> Result<Step, StepError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::pool::begin(&self.pool).await?;
         // Read models can be rebuilt from the log, and a lost commit takes its checkpoint with
         // it, so the runner need not wait for the disk: the events are re-applied on restart.
         sqlx::query!("set local synchronous_commit = off")
@@ -407,7 +407,7 @@ impl Runner {
             return Err(ProjectionError::NotRebuildable(projection.name()));
         }
         let types = projection.aggregate_types();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::pool::begin(&self.pool).await?;
         let stored = load_checkpoints(&mut tx, &[name], true).await?;
         let now = event::current_snapshot(&mut tx).await?;
         let nothing = Snapshot::default();
@@ -521,7 +521,7 @@ pub async fn status(
     pool: &PgPool,
     projections: &[Arc<dyn Projection>],
 ) -> Result<Vec<Status>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
+    let mut conn = crate::pool::acquire(pool).await?;
     let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
     let stored = load_checkpoints(&mut conn, &names, false).await?;
     let now = event::current_snapshot(&mut conn).await?;

@@ -80,6 +80,7 @@ impl ApiError {
     /// A 503 for a database that is down or saturated; the cause is logged.
     fn database_unavailable(cause: &sqlx::Error) -> Self {
         tracing::warn!(error = %cause, "database unavailable");
+        crate::metrics::request_failed_on(cause);
         Self::Unavailable("database unavailable; retry shortly".to_owned())
     }
 

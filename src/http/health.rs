@@ -108,6 +108,7 @@ async fn ready(State(app): State<AppState>) -> Response {
         Ok(Ok(statuses)) => statuses,
         Ok(Err(error)) => {
             tracing::warn!(%error, "readiness check cannot reach the database");
+            crate::metrics::request_failed_on(&error);
             return unreachable();
         }
         Err(_) => {

@@ -12,6 +12,7 @@ mod finance;
 mod finance_web;
 mod helpers;
 mod hostile_input;
+mod instances;
 mod leadership;
 mod ledger;
 mod legacy;

@@ -5,12 +5,13 @@ use aggregates::reference::LeadProvider;
 use aggregates::{Record, Registered};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use cpd_ledger::auth::RateLimit;
+use cpd_ledger::auth::{self, Authenticator, RateLimit, Role};
 use cpd_ledger::ledger::{Actor, CommandContext, Ledger};
 use cpd_ledger::metrics;
 use http_body_util::BodyExt;
 use projections::Runner;
 use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
 use tower::ServiceExt;
 
 use crate::helpers::TestApp;
@@ -155,4 +156,65 @@ async fn read_model_and_seal_lag_are_measured_from_the_tables(pool: PgPool) {
     );
     assert!(text.contains(&lag), "{text}");
     assert!(sample(&text, &batches, &[("read_model", "lead_providers")]) > batches_before);
+}
+
+#[sqlx::test]
+async fn callers_waiting_for_a_connection_and_requests_refused_for_want_of_one_are_counted(
+    pool: PgPool,
+) {
+    // An instance whose pool's every connection is taken: one follows the log for the read
+    // models, the test holds the other.
+    let small = PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let auth = Authenticator::new(small.clone(), None);
+    let app = TestApp::build(small.clone(), auth, Vec::new(), Duration::from_secs(5)).await;
+    let provider = Some(aggregates::LeadProviderId::from_name("Waiting Provider"));
+    let token = auth::create_token(&pool, Role::LeadProvider, provider, "test")
+        .await
+        .unwrap()
+        .token;
+    let mut held = Vec::new();
+    while let Ok(connection) = small.acquire().await {
+        held.push(connection);
+    }
+    let before = scrape(&pool).await;
+
+    // The readiness check waits for the connection; the scrape runs on another pool.
+    let waiting = async {
+        let started = std::time::Instant::now();
+        loop {
+            let seen = sample(&scrape(&pool).await, metrics::POOL_WAITING, &[]);
+            if seen >= 1.0 || started.elapsed() > Duration::from_secs(2) {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let (ready, waiting) = tokio::join!(app.get("/readyz", None), waiting);
+    let read = app.get("/api/v3/statements", Some(&token)).await;
+    let after = scrape(&pool).await;
+    drop(held);
+
+    assert!(waiting >= 1.0, "{before}");
+    assert_eq!(
+        ready.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        ready.text
+    );
+    assert_eq!(
+        read.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        read.text
+    );
+    let timeouts = sample(&after, metrics::POOL_TIMEOUTS, &[]);
+    assert!(
+        timeouts - sample(&before, metrics::POOL_TIMEOUTS, &[]) >= 2.0,
+        "{after}"
+    );
 }

@@ -7,10 +7,10 @@ use std::sync::LazyLock;
 use serde_json::Value;
 
 static V1: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("specs/lead-provider-api-v1.json")).expect("v1 spec")
+    serde_json::from_str(include_str!("../../docs/api/lead-provider-api-v1.json")).expect("v1 spec")
 });
 static V2: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("specs/lead-provider-api-v2.json")).expect("v2 spec")
+    serde_json::from_str(include_str!("../../docs/api/lead-provider-api-v2.json")).expect("v2 spec")
 });
 
 /// The spec of `version` (`v1` or `v2`).

@@ -145,7 +145,7 @@ pub async fn verify(
     kept: Option<&Head>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Report, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::pool::begin(pool).await?;
     sqlx::query!("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
