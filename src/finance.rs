@@ -256,7 +256,7 @@ pub struct CourseLine {
 }
 
 /// A statement priced, as finance sees it. Amounts are to the penny, the parts adding up to
-/// the totals as shown (see [`shown`]).
+/// the totals as shown (see `finance::shown`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct StatementBreakdown {
     /// The statement.
