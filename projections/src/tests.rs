@@ -132,12 +132,12 @@ fn declaration(
         superseded_by: None,
         delivery_partner_id: None,
         mentor_id: None,
-        pupil_premium_uplift: id % 2 == 0,
+        pupil_premium_uplift: id.is_multiple_of(2),
         sparsity_uplift: false,
         cohort: 2024,
         statement_id: None,
         clawback_statement_id: None,
-        targeted_delivery_funding: id % 3 == 0,
+        targeted_delivery_funding: id.is_multiple_of(3),
         has_passed: None,
     }
 }
