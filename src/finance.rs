@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use aggregates::finance::{Totals, ecf, npq};
+use aggregates::finance::{Totals, VAT_CHARGEABLE, ecf, npq};
 use aggregates::reference::{DeclarationType, EcfContract, NpqContract};
 use aggregates::{
     DeclarationId, LeadProviderId, Programme, Statement, StatementCommand, StatementError,
@@ -288,7 +288,7 @@ pub struct CourseLine {
 }
 
 /// A statement priced, as finance sees it. Amounts are to the penny, the parts adding up to
-/// the totals as shown (see [`shown`]).
+/// the totals as shown (see `finance::shown`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct StatementBreakdown {
     /// The statement.
@@ -450,7 +450,7 @@ async fn price(
         let totals = match (&ecf_contract, programme) {
             (Some(contract), Programme::Ecf) => price_ecf(contract, this, &earlier, &mut priced),
             (None, Programme::Ecf) => return Err(FinanceError::NoContract(StatementId(this.id))),
-            (_, Programme::Npq) => price_npq(&npq_contracts, cohort, this, &mut priced),
+            (_, Programme::Npq) => price_npq(&npq_contracts, this, &mut priced),
         };
         priced.total = totals.total;
         priced.vat = totals.vat;
@@ -499,22 +499,17 @@ fn price_ecf(
         additions: u32::try_from(started.uplift_billable).unwrap_or(0),
         subtractions: u32::try_from(started.uplift_refundable).unwrap_or(0),
     };
-    let priced_ecf = ecf::breakdown(contract, &counts, uplifts, Decimal::ZERO, true);
+    let priced_ecf = ecf::breakdown(contract, &counts, uplifts, Decimal::ZERO, VAT_CHARGEABLE);
     for (declaration_type, output) in &priced_ecf.outputs {
-        for (i, band) in contract.bands.iter().enumerate() {
-            let (additions, subtractions) = (output.additions[i], output.subtractions[i]);
-            if additions == 0 && subtractions == 0 {
-                continue;
-            }
-            let fee = ecf::fee(band, *declaration_type);
+        for band in output.bands(&contract.bands, *declaration_type) {
             priced.bands.push(BandLine {
                 declaration_type: declaration_type.as_str().to_owned(),
-                band: char::from(b'A' + u8::try_from(i).unwrap_or(25)),
-                fee,
-                additions,
-                subtractions,
-                output_fee: fee * Decimal::from(additions),
-                clawback: fee * Decimal::from(subtractions),
+                band: band.letter,
+                fee: band.fee,
+                additions: band.additions,
+                subtractions: band.subtractions,
+                output_fee: band.output_fee,
+                clawback: band.clawback,
             });
         }
     }
@@ -526,43 +521,14 @@ fn price_ecf(
     priced_ecf.totals
 }
 
-/// The course group's terms the contract file leaves out (finance brief §4.2).
-fn course_terms(contract: &NpqContract, cohort: i32) -> (npq::CourseTerms, bool) {
-    let course = contract.course_identifier.as_str();
-    let support = matches!(
-        course,
-        "npq-additional-support-offer" | "npq-early-headship-coaching-offer"
-    );
-    let specialist = matches!(
-        course,
-        "npq-leading-teaching"
-            | "npq-leading-behaviour-culture"
-            | "npq-leading-teaching-development"
-            | "npq-leading-literacy"
-    );
-    let (service, output) = if support { (0, 100) } else { (40, 60) };
-    let terms = npq::CourseTerms {
-        recruitment_target: contract.recruitment_target,
-        per_participant: contract.per_participant,
-        service_fee_installments: contract.service_fee_installments,
-        service_fee_percentage: Decimal::from(service),
-        output_payment_percentage: Decimal::from(output),
-        number_of_payment_periods: if specialist { 3 } else { 4 },
-        monthly_service_fee: None,
-        targeted_delivery_funding_per_participant: Decimal::from(100),
-    };
-    (terms, !support && cohort >= 2022)
-}
-
 fn price_npq(
     contracts: &[NpqContract],
-    cohort: i32,
     this: &finance::StatementLines,
     priced: &mut StatementBreakdown,
 ) -> Totals {
     let mut courses = Vec::new();
     for contract in contracts {
-        let (terms, tdf_applies) = course_terms(contract, cohort);
+        let (terms, tdf_applies) = (npq::CourseTerms::of(contract), npq::tdf_applies(contract));
         let here = this
             .lines
             .get(&contract.course_identifier)
@@ -601,7 +567,7 @@ fn price_npq(
     priced.uplift_fee = courses.iter().map(|c| c.tdf).sum();
     priced.clawbacks = courses.iter().map(|c| c.clawback + c.tdf_refund).sum();
     priced.adjustments = Decimal::ZERO - priced.clawbacks;
-    npq::statement(&courses, Decimal::ZERO, true)
+    npq::statement(&courses, Decimal::ZERO, VAT_CHARGEABLE)
 }
 
 /// Closes the statements due by the database's clock (the sandbox's, if it is one), read

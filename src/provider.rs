@@ -1,6 +1,7 @@
 //! Provider-side command flows shared by the API and the sandbox seed: each looks up the facts
 //! a command needs, runs it, and reads back the result.
 
+use aggregates::course::Course;
 use aggregates::declaration::{
     DeclarationError, DeclarationRejection, DeclarationRequest, DeclarationSlot,
     DeclarationSlotCommand, DeclarationSlotEvent, Resolution, Submission,
@@ -178,10 +179,8 @@ pub async fn void_declaration(
     };
     let clawback_statement = match statement_paid || declaration.state == "paid" {
         true => {
-            let programme = match declaration.course_identifier.starts_with("npq-") {
-                true => Programme::Npq,
-                false => Programme::Ecf,
-            };
+            let programme = Course::parse(&declaration.course_identifier)
+                .map_or(Programme::Ecf, Course::programme);
             crate::finance::open_statement(ledger, provider, programme, declaration.cohort, now)
                 .await?
         }

@@ -13,8 +13,8 @@
 
 use aggregates::course::{Course, ParticipantType};
 use aggregates::declaration::{
-    DeclarationRejection, DeclarationSlot, DeclarationSlotCommand, DeclarationSlotEvent,
-    DeclarationState, Moved, slot_id,
+    DeclarationRejection, DeclarationSlot, DeclarationSlotCommand, DeclarationSlotEvent, Moved,
+    slot_id,
 };
 use aggregates::npq::{NpqCommand, NpqCourse, NpqError};
 use aggregates::reference::DeclarationType;
@@ -118,8 +118,7 @@ async fn facts(pool: &PgPool, request: RetireRequest) -> Result<RetirementFacts,
     let (retired, kept) = (request.retired.0, request.kept.0);
     let retired_trns = retirements::trns_of(pool, retired).await?;
     let kept_trns = retirements::trns_of(pool, kept).await?;
-    let live = DeclarationState::LIVE.map(DeclarationState::as_str);
-    let clashes = retirements::clashes(pool, retired, kept, &live).await?;
+    let clashes = retirements::clashes(pool, retired, kept).await?;
     Ok(RetirementFacts {
         retired_id: request.retired,
         kept_id: request.kept,

@@ -61,12 +61,87 @@ impl DeclarationState {
         }
     }
 
-    /// The states that hold the milestone.
-    pub const LIVE: [Self; 4] = [Self::Submitted, Self::Eligible, Self::Payable, Self::Paid];
+    /// Every state.
+    pub const ALL: [Self; 8] = [
+        Self::Submitted,
+        Self::Eligible,
+        Self::Payable,
+        Self::Paid,
+        Self::Voided,
+        Self::Ineligible,
+        Self::AwaitingClawback,
+        Self::ClawedBack,
+    ];
 
-    /// Whether it holds the milestone: submitted, eligible, payable or paid.
+    /// Parses the name the API uses.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+
+    /// Whether it holds the milestone: submitted, eligible, payable or paid. Statement events
+    /// never change it (eligible → payable → paid, awaiting clawback → clawed back), so the
+    /// read side's set-based statement updates leave its `live` column as it is.
     pub fn is_live(self) -> bool {
-        Self::LIVE.contains(&self)
+        matches!(
+            self,
+            Self::Submitted | Self::Eligible | Self::Payable | Self::Paid
+        )
+    }
+
+    /// Whether its statement counts it as a billable line: eligible, payable or paid, and a
+    /// paid line stays billable once voided (awaiting clawback or clawed back).
+    pub fn is_billable(self) -> bool {
+        matches!(
+            self,
+            Self::Eligible | Self::Payable | Self::Paid | Self::AwaitingClawback | Self::ClawedBack
+        )
+    }
+
+    /// Whether its clawback statement counts it as a refundable line.
+    pub fn is_refundable(self) -> bool {
+        matches!(self, Self::AwaitingClawback | Self::ClawedBack)
+    }
+
+    /// Whether it was paid: paid, or voided after payment.
+    pub fn was_paid(self) -> bool {
+        matches!(self, Self::Paid | Self::AwaitingClawback | Self::ClawedBack)
+    }
+}
+
+/// What one event does to a declaration already recorded and its state: the one transition
+/// function, used by the slot and by finance's fold of the log. Events of other declarations,
+/// and those that do not move one (`Submitted`, `OutcomeRecorded`), change nothing.
+pub fn transition(
+    declaration: &mut Declaration,
+    state: &mut DeclarationState,
+    event: &DeclarationSlotEvent,
+) {
+    use DeclarationSlotEvent as V;
+    if event.moved() != Some(declaration.id) {
+        return;
+    }
+    match *event {
+        V::Submitted(_) | V::OutcomeRecorded(_) | V::MovedOut { .. } | V::MovedIn(_) => {}
+        V::Voided { .. } => *state = DeclarationState::Voided,
+        V::ClawbackRequested { statement_id, .. } => {
+            *state = DeclarationState::AwaitingClawback;
+            declaration.clawback_statement_id = statement_id;
+        }
+        V::BecameEligible { statement_id, .. } => {
+            *state = DeclarationState::Eligible;
+            declaration.statement_id = statement_id;
+        }
+        V::Attached {
+            statement_id,
+            clawback,
+            ..
+        } => match clawback {
+            true => declaration.clawback_statement_id = Some(statement_id),
+            false => declaration.statement_id = Some(statement_id),
+        },
+        V::BecamePayable { .. } => *state = DeclarationState::Payable,
+        V::BecamePaid { .. } => *state = DeclarationState::Paid,
+        V::ClawedBack { .. } => *state = DeclarationState::ClawedBack,
     }
 }
 
@@ -308,9 +383,7 @@ pub enum DeclarationSlotEvent {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DeclarationError {
     /// Step 1 and 10: not a participant this provider may declare for.
-    #[error(
-        "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
-    )]
+    #[error("{}", crate::PARTICIPANT_NOT_RECOGNISED)]
     ParticipantNotRecognised,
     /// Withdrawn on or before the declaration date.
     #[error(
@@ -385,9 +458,7 @@ pub enum DeclarationError {
     )]
     NoCompletedDeclaration,
     /// The course is not the participant's.
-    #[error(
-        "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again."
-    )]
+    #[error("{}", crate::COURSE_NOT_RECOGNISED)]
     CourseNotRecognised,
     /// Voided already.
     #[error("This declaration has already been voided.")]
@@ -455,6 +526,27 @@ impl From<Invalid> for DeclarationRejection {
 impl From<DeclarationError> for DeclarationRejection {
     fn from(error: DeclarationError) -> Self {
         Self(vec![error])
+    }
+}
+
+impl DeclarationSlotEvent {
+    /// The recorded declaration whose state the event moves; none for `Submitted` (a new one),
+    /// `OutcomeRecorded` (an outcome beside it) and a retirement's `MovedOut` and `MovedIn`
+    /// (which carry whole declarations between people's slots).
+    pub fn moved(&self) -> Option<DeclarationId> {
+        match self {
+            Self::Submitted(_)
+            | Self::OutcomeRecorded(_)
+            | Self::MovedOut { .. }
+            | Self::MovedIn(_) => None,
+            Self::Voided { declaration_id }
+            | Self::ClawbackRequested { declaration_id, .. }
+            | Self::BecameEligible { declaration_id, .. }
+            | Self::Attached { declaration_id, .. }
+            | Self::BecamePayable { declaration_id }
+            | Self::BecamePaid { declaration_id }
+            | Self::ClawedBack { declaration_id } => Some(*declaration_id),
+        }
     }
 }
 
@@ -647,18 +739,6 @@ impl DeclarationSlot {
             .map(|(_, state)| *state)
             .ok_or(DeclarationError::NotFound)
     }
-
-    fn update(&mut self, id: DeclarationId, change: impl FnOnce(&mut Declaration)) {
-        if let Some(entry) = self.declarations.iter_mut().find(|(d, _)| d.id == id) {
-            change(&mut entry.0);
-        }
-    }
-
-    fn set_state(&mut self, id: DeclarationId, state: DeclarationState) {
-        if let Some(entry) = self.declarations.iter_mut().find(|(d, _)| d.id == id) {
-            entry.1 = state;
-        }
-    }
 }
 
 impl Aggregate for DeclarationSlot {
@@ -685,42 +765,6 @@ impl Aggregate for DeclarationSlot {
                 let state = declaration.state;
                 self.declarations.push((*declaration, state));
             }
-            DeclarationSlotEvent::Voided { declaration_id } => {
-                self.set_state(declaration_id, DeclarationState::Voided);
-            }
-            DeclarationSlotEvent::ClawbackRequested {
-                declaration_id,
-                statement_id,
-            } => {
-                self.set_state(declaration_id, DeclarationState::AwaitingClawback);
-                self.update(declaration_id, |d| d.clawback_statement_id = statement_id);
-            }
-            DeclarationSlotEvent::BecameEligible {
-                declaration_id,
-                statement_id,
-            } => {
-                self.set_state(declaration_id, DeclarationState::Eligible);
-                self.update(declaration_id, |d| d.statement_id = statement_id);
-            }
-            DeclarationSlotEvent::Attached {
-                declaration_id,
-                statement_id,
-                clawback,
-            } => {
-                self.update(declaration_id, |d| match clawback {
-                    true => d.clawback_statement_id = Some(statement_id),
-                    false => d.statement_id = Some(statement_id),
-                });
-            }
-            DeclarationSlotEvent::BecamePayable { declaration_id } => {
-                self.set_state(declaration_id, DeclarationState::Payable);
-            }
-            DeclarationSlotEvent::BecamePaid { declaration_id } => {
-                self.set_state(declaration_id, DeclarationState::Paid);
-            }
-            DeclarationSlotEvent::ClawedBack { declaration_id } => {
-                self.set_state(declaration_id, DeclarationState::ClawedBack);
-            }
             DeclarationSlotEvent::OutcomeRecorded(outcome) => self.outcomes.push(*outcome),
             DeclarationSlotEvent::MovedOut { participant_id } => {
                 self.moved_to = Some(participant_id);
@@ -728,6 +772,15 @@ impl Aggregate for DeclarationSlot {
             DeclarationSlotEvent::MovedIn(moved) => {
                 self.declarations.extend(moved.declarations);
                 self.outcomes.extend(moved.outcomes);
+            }
+            event => {
+                if let Some((declaration, state)) = self
+                    .declarations
+                    .iter_mut()
+                    .find(|(d, _)| Some(d.id) == event.moved())
+                {
+                    transition(declaration, state, &event);
+                }
             }
         }
     }

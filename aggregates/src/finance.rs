@@ -8,6 +8,10 @@ pub mod npq;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+/// Whether statements charge VAT: every provider is VAT-chargeable (README, *Finance*), as no
+/// provider in the reference data is recorded otherwise.
+pub const VAT_CHARGEABLE: bool = true;
+
 /// The VAT rate applied when a provider is VAT-chargeable.
 pub fn vat_rate() -> Decimal {
     Decimal::new(20, 2)

@@ -58,6 +58,13 @@ impl std::str::FromStr for Programme {
 #[error("unknown programme {0:?}: expected ecf or npq")]
 pub struct UnknownProgramme(String);
 
+/// The API's message for a participant the provider may not act on (declarations, actions,
+/// NPQ).
+pub const PARTICIPANT_NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again.";
+
+/// The API's message for a course that is not the participant's.
+pub const COURSE_NOT_RECOGNISED: &str = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.";
+
 /// Applies the events a command decided on, through cqrs-es's sink, so that `handle` stays a
 /// thin wrapper around a plain `decide` function.
 pub(crate) async fn write_all<A: cqrs_es::Aggregate>(

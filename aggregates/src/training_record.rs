@@ -108,9 +108,7 @@ pub enum TrainingRecordEvent {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TrainingRecordError {
     /// The participant is not one of the provider's.
-    #[error(
-        "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
-    )]
+    #[error("{}", crate::PARTICIPANT_NOT_RECOGNISED)]
     NotRecognised,
     /// Registered before with other details.
     #[error("This participant is already registered with different details")]

@@ -298,8 +298,8 @@ pub struct Trail {
 pub async fn transfer_trails(pool: &PgPool) -> Result<Vec<Trail>, sqlx::Error> {
     let placements = sqlx::query!(
         r#"
-        select s.training_record_id, r.participant_id, lp.name as provider, s.lead_provider_id,
-               s.school_urn, s.start_at, s.end_at, s.latest, s.training_status
+        select s.training_record_id, r.participant_id, lp.name as provider, s.school_urn,
+               s.start_at, s.end_at
         from stints s
         join training_records r on r.id = s.training_record_id
         join lead_providers lp on lp.id = s.lead_provider_id
@@ -314,8 +314,11 @@ pub async fn transfer_trails(pool: &PgPool) -> Result<Vec<Trail>, sqlx::Error> {
     let records: Vec<Uuid> = placements.iter().map(|p| p.training_record_id).collect();
     let declarations = sqlx::query!(
         r#"
-        select d.id, d.slot_id, d.training_record_id, d.lead_provider_id, lp.name as provider,
-               d.declaration_type, d.declaration_date, d.state, d.course_identifier
+        select d.id, d.slot_id, d.training_record_id, lp.name as provider, d.declaration_type,
+               d.declaration_date, d.state,
+               array(select vp.name from declaration_viewers v
+                     join lead_providers vp on vp.id = v.lead_provider_id
+                     where v.declaration_id = d.id order by v.seq) as "visible_to!"
         from declarations d join lead_providers lp on lp.id = d.lead_provider_id
         where d.training_record_id = any($1)
         order by d.created_at, d.id
@@ -379,21 +382,6 @@ pub async fn transfer_trails(pool: &PgPool) -> Result<Vec<Trail>, sqlx::Error> {
                 at: e.recorded_at,
             })
             .collect();
-        let live = matches!(
-            declaration.state.as_str(),
-            "submitted" | "eligible" | "payable" | "paid"
-        );
-        let visible_to = placements
-            .iter()
-            .filter(|p| {
-                live && p.training_record_id == declaration.training_record_id
-                    && p.latest
-                    && p.end_at.is_none()
-                    && p.training_status != "withdrawn"
-                    && p.lead_provider_id != declaration.lead_provider_id
-            })
-            .map(|p| p.provider.clone())
-            .collect();
         if let Some(trail) = trails
             .iter_mut()
             .find(|t| t.training_record_id == declaration.training_record_id)
@@ -405,7 +393,7 @@ pub async fn transfer_trails(pool: &PgPool) -> Result<Vec<Trail>, sqlx::Error> {
                 submitted_by: declaration.provider.clone(),
                 state: declaration.state.clone(),
                 actions,
-                visible_to,
+                visible_to: declaration.visible_to.clone(),
             });
         }
     }

@@ -126,9 +126,10 @@ impl Projection for Declarations {
                         lead_provider_id, course_identifier, declaration_type, declaration_date,
                         evidence_held, state, superseded_by, delivery_partner_id, mentor_id,
                         pupil_premium_uplift, sparsity_uplift, cohort, statement_id,
-                        targeted_delivery_funding, has_passed, created_at, updated_at)
+                        targeted_delivery_funding, has_passed, created_at, updated_at, live,
+                        programme)
                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $18, $19, $20, $17, $17)
+                        $18, $19, $20, $17, $17, $21, $22)
                     on conflict (id) do nothing
                     "#,
                     d.id.0,
@@ -151,6 +152,8 @@ impl Projection for Declarations {
                     d.statement_id.map(|s| s.0),
                     d.targeted_delivery_funding,
                     d.has_passed,
+                    d.state.is_live(),
+                    d.course.programme().as_str(),
                 )
                 .execute(&mut *conn)
                 .await?;
@@ -204,10 +207,11 @@ impl Projection for Declarations {
             }
         };
         sqlx::query!(
-            "update declarations set state = $2, updated_at = $3 where id = $1",
+            "update declarations set state = $2, live = $4, updated_at = $3 where id = $1",
             id.0,
             state.as_str(),
-            at
+            at,
+            state.is_live(),
         )
         .execute(&mut *conn)
         .await?;
@@ -413,6 +417,11 @@ async fn move_in(
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<Uuid> = moved.declarations.iter().map(|(d, _)| d.id.0).collect();
     let states: Vec<&str> = moved.declarations.iter().map(|(_, s)| s.as_str()).collect();
+    let live: Vec<bool> = moved
+        .declarations
+        .iter()
+        .map(|(_, s)| s.is_live())
+        .collect();
     let superseded: Vec<Option<Uuid>> = moved
         .declarations
         .iter()
@@ -421,9 +430,10 @@ async fn move_in(
     sqlx::query!(
         r#"
         update declarations d
-        set slot_id = $1, participant_id = $2, state = m.state, superseded_by = m.superseded_by,
-            updated_at = $6
-        from unnest($3::uuid[], $4::text[], $5::uuid[]) as m(id, state, superseded_by)
+        set slot_id = $1, participant_id = $2, state = m.state, live = m.live,
+            superseded_by = m.superseded_by, updated_at = $6
+        from unnest($3::uuid[], $4::text[], $5::uuid[], $7::bool[])
+            as m(id, state, superseded_by, live)
         where d.id = m.id
         "#,
         slot_id,
@@ -432,6 +442,7 @@ async fn move_in(
         &states as &[&str],
         &superseded as &[Option<Uuid>],
         at,
+        &live,
     )
     .execute(&mut *conn)
     .await?;
@@ -470,24 +481,40 @@ async fn set_statement(
     .map(drop)
 }
 
+/// Selects [`DeclarationRow`]s, naming their columns once: from `$from` (SQL after `from`,
+/// holding declarations as `d` and their provider as `lp`), with `$arg`s bound.
+macro_rules! select_rows {
+    ($from:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            DeclarationRow,
+            r#"
+            select d.id as "id!", d.slot_id as "slot_id!", d.participant_id as "participant_id!",
+                   d.training_record_id as "training_record_id!",
+                   d.lead_provider_id as "lead_provider_id!", lp.name as lead_provider_name,
+                   d.course_identifier as "course_identifier!",
+                   d.declaration_type as "declaration_type!",
+                   d.declaration_date as "declaration_date!", d.evidence_held,
+                   d.state as "state!", d.superseded_by, d.delivery_partner_id, d.mentor_id,
+                   d.pupil_premium_uplift as "pupil_premium_uplift!",
+                   d.sparsity_uplift as "sparsity_uplift!", d.cohort as "cohort!",
+                   d.statement_id, d.clawback_statement_id,
+                   d.targeted_delivery_funding as "targeted_delivery_funding!", d.has_passed,
+                   d.created_at as "created_at!", d.updated_at as "updated_at!"
+            from "# + $from
+            $(, $arg)*
+        )
+    };
+}
+
 /// One of the provider's own declarations.
 pub async fn find_own(
     db: impl PgExecutor<'_>,
     provider: LeadProviderId,
     id: Uuid,
 ) -> Result<Option<DeclarationRow>, sqlx::Error> {
-    sqlx::query_as!(
-        DeclarationRow,
-        r#"
-        select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
-               lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
-               d.declaration_date, d.evidence_held, d.state, d.superseded_by,
-               d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
-               d.cohort, d.statement_id, d.clawback_statement_id, d.targeted_delivery_funding,
-               d.has_passed, d.created_at, d.updated_at
-        from declarations d join lead_providers lp on lp.id = d.lead_provider_id
-        where d.id = $2 and d.lead_provider_id = $1
-        "#,
+    select_rows!(
+        "declarations d join lead_providers lp on lp.id = d.lead_provider_id
+        where d.id = $2 and d.lead_provider_id = $1",
         provider.0,
         id,
     )
@@ -500,18 +527,9 @@ pub async fn live_in_slot(
     db: impl PgExecutor<'_>,
     slot_id: &str,
 ) -> Result<Option<DeclarationRow>, sqlx::Error> {
-    sqlx::query_as!(
-        DeclarationRow,
-        r#"
-        select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
-               lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
-               d.declaration_date, d.evidence_held, d.state, d.superseded_by,
-               d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
-               d.cohort, d.statement_id, d.clawback_statement_id, d.targeted_delivery_funding,
-               d.has_passed, d.created_at, d.updated_at
-        from declarations d join lead_providers lp on lp.id = d.lead_provider_id
-        where d.slot_id = $1 and d.state in ('submitted', 'eligible', 'payable', 'paid')
-        "#,
+    select_rows!(
+        "declarations d join lead_providers lp on lp.id = d.lead_provider_id
+        where d.slot_id = $1 and d.live",
         slot_id,
     )
     .fetch_optional(db)
@@ -538,33 +556,15 @@ pub fn stream<'a>(
     filter: &'a DeclarationFilter,
     page: Option<Page>,
 ) -> BoxStream<'a, Result<DeclarationRow, sqlx::Error>> {
-    sqlx::query_as!(
-        DeclarationRow,
-        r#"
-        select d.id as "id!", d.slot_id as "slot_id!", d.participant_id as "participant_id!",
-               d.training_record_id as "training_record_id!",
-               d.lead_provider_id as "lead_provider_id!", lp.name as lead_provider_name,
-               d.course_identifier as "course_identifier!",
-               d.declaration_type as "declaration_type!",
-               d.declaration_date as "declaration_date!", d.evidence_held, d.state as "state!",
-               d.superseded_by, d.delivery_partner_id, d.mentor_id,
-               d.pupil_premium_uplift as "pupil_premium_uplift!",
-               d.sparsity_uplift as "sparsity_uplift!", d.cohort as "cohort!", d.statement_id,
-               d.clawback_statement_id,
-               d.targeted_delivery_funding as "targeted_delivery_funding!", d.has_passed,
-               d.created_at as "created_at!", d.updated_at as "updated_at!"
-        from (
+    select_rows!(
+        "(
             select * from declarations where lead_provider_id = $1
             union all
             select o.* from declarations o
-            where o.lead_provider_id <> $1
-              and o.state in ('submitted', 'eligible', 'payable', 'paid')
-              and o.course_identifier in ('ecf-induction', 'ecf-mentor')
-              and exists (
-                  select 1 from stints s
-                  where s.training_record_id = o.training_record_id and s.lead_provider_id = $1
-                    and s.latest and s.end_at is null and s.training_status <> 'withdrawn'
-              )
+            where exists (
+                select 1 from declaration_viewers v
+                where v.declaration_id = o.id and v.lead_provider_id = $1
+            )
         ) d
         join lead_providers lp on lp.id = d.lead_provider_id
         where ($2::uuid[] is null or d.participant_id = any($2))
@@ -573,8 +573,7 @@ pub fn stream<'a>(
           and ($5::timestamptz is null or d.updated_at >= $5)
           and ($8::timestamptz is null or d.updated_at > $8)
         order by d.created_at, d.id
-        limit $6 offset $7
-        "#,
+        limit $6 offset $7",
         provider.0,
         filter.participant_ids.as_deref(),
         filter.cohorts.as_deref(),
@@ -595,7 +594,7 @@ pub async fn live_of_record(
     let rows = sqlx::query!(
         r#"
         select declaration_type, declaration_date from declarations
-        where training_record_id = $1 and state in ('submitted', 'eligible', 'payable', 'paid')
+        where training_record_id = $1 and live
         "#,
         record,
     )
@@ -653,22 +652,13 @@ pub async fn unattached(
     db: impl PgExecutor<'_>,
     group: Option<(LeadProviderId, &str, i32)>,
 ) -> Result<Vec<DeclarationRow>, sqlx::Error> {
-    sqlx::query_as!(
-        DeclarationRow,
-        r#"
-        select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
-               lp.name as lead_provider_name, d.course_identifier, d.declaration_type,
-               d.declaration_date, d.evidence_held, d.state, d.superseded_by,
-               d.delivery_partner_id, d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift,
-               d.cohort, d.statement_id, d.clawback_statement_id, d.targeted_delivery_funding,
-               d.has_passed, d.created_at, d.updated_at
-        from declarations d join lead_providers lp on lp.id = d.lead_provider_id
+    select_rows!(
+        "declarations d join lead_providers lp on lp.id = d.lead_provider_id
         where ((d.state in ('eligible', 'ineligible') and d.statement_id is null)
                or (d.state = 'awaiting-clawback' and d.clawback_statement_id is null))
           and ($1::uuid is null or d.lead_provider_id = $1
-               and split_part(d.course_identifier, '-', 1) = $2 and d.cohort = $3)
-        order by d.created_at, d.id
-        "#,
+               and d.programme = $2 and d.cohort = $3)
+        order by d.created_at, d.id",
         group.map(|g| g.0.0),
         group.map(|g| g.1),
         group.map(|g| g.2),

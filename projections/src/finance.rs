@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aggregates::declaration::{Declaration, DeclarationSlotEvent, DeclarationState};
+use aggregates::declaration::{Declaration, DeclarationSlotEvent, DeclarationState, transition};
 use aggregates::reference::{EcfContract, NpqContract};
 use aggregates::{LeadProviderId, Programme, RecordEvent, StatementEvent};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -52,15 +52,6 @@ pub type CohortLines = Vec<StatementLines>;
 /// The statements priced together: one provider's programme and cohort.
 pub type Group = (LeadProviderId, Programme, i32);
 
-const BILLABLE: [&str; 5] = [
-    "eligible",
-    "payable",
-    "paid",
-    "awaiting-clawback",
-    "clawed-back",
-];
-const REFUNDABLE: [&str; 2] = ["awaiting-clawback", "clawed-back"];
-
 /// How often a replay reports progress, in events.
 const PROGRESS_EVERY: u64 = 10_000;
 
@@ -106,8 +97,10 @@ impl Ledgers {
     /// clawback statement.
     fn count(&mut self, line: Line<'_>) {
         let n = line.lines;
+        // Mentors' uplifts count here though the API's `uplift_paid` leaves them out (README,
+        // Finance: "mentors included, as the calculator does").
         let uplift = n * i64::from(line.uplift && line.declaration_type == "started");
-        if BILLABLE.contains(&line.state)
+        if line.state.is_billable()
             && let Some((programme, s)) = self.statement(line.statement)
         {
             let kind = kind(programme, line.course, line.declaration_type);
@@ -115,7 +108,7 @@ impl Ledgers {
             counts.billable += n;
             counts.uplift_billable += uplift;
         }
-        if REFUNDABLE.contains(&line.state)
+        if line.state.is_refundable()
             && let Some((programme, s)) = self.statement(line.clawback)
         {
             let kind = kind(programme, line.course, line.declaration_type);
@@ -131,7 +124,7 @@ struct Line<'a> {
     lines: i64,
     statement: Option<Uuid>,
     clawback: Option<Uuid>,
-    state: &'a str,
+    state: DeclarationState,
     course: &'a str,
     declaration_type: &'a str,
     uplift: bool,
@@ -185,11 +178,14 @@ pub async fn live(
     )
     .fetch(pool);
     while let Some(line) = lines.try_next().await? {
+        let state = DeclarationState::parse(&line.state).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown declaration state {:?}", line.state).into())
+        })?;
         ledgers.count(Line {
             lines: line.lines,
             statement: line.statement_id,
             clawback: line.clawback_statement_id,
-            state: &line.state,
+            state,
             course: &line.course_identifier,
             declaration_type: &line.declaration_type,
             uplift: line.uplift,
@@ -320,7 +316,7 @@ pub async fn all_as_of(
             lines: 1,
             statement: declaration.statement_id.map(|s| s.0),
             clawback: declaration.clawback_statement_id.map(|s| s.0),
-            state: state.as_str(),
+            state: *state,
             course: declaration.course.as_str(),
             declaration_type: declaration.declaration_type.as_str(),
             uplift: declaration.pupil_premium_uplift
@@ -331,61 +327,28 @@ pub async fn all_as_of(
     Ok(ledgers.groups)
 }
 
-/// Applies one declaration slot event to the folded declarations.
+/// Applies one declaration slot event to the folded declarations, by the aggregate's own
+/// transition function.
 fn fold(
     declarations: &mut HashMap<Uuid, (Declaration, DeclarationState)>,
     event: DeclarationSlotEvent,
 ) {
-    use DeclarationSlotEvent as V;
-    let id = match &event {
-        V::Submitted(declaration) => {
-            let state = declaration.state;
-            declarations.insert(declaration.id.0, ((**declaration).clone(), state));
-            return;
-        }
-        V::Voided { declaration_id }
-        | V::ClawbackRequested { declaration_id, .. }
-        | V::BecameEligible { declaration_id, .. }
-        | V::Attached { declaration_id, .. }
-        | V::BecamePayable { declaration_id }
-        | V::BecamePaid { declaration_id }
-        | V::ClawedBack { declaration_id } => declaration_id.0,
-        V::OutcomeRecorded(_) | V::MovedOut { .. } => return,
-        V::MovedIn(moved) => {
-            for (declaration, state) in &moved.declarations {
-                declarations.insert(declaration.id.0, (declaration.clone(), *state));
-            }
-            return;
-        }
-    };
-    let Some((declaration, state)) = declarations.get_mut(&id) else {
-        return;
-    };
     match event {
-        V::Submitted(_) => {}
-        V::Voided { .. } => *state = DeclarationState::Voided,
-        V::ClawbackRequested { statement_id, .. } => {
-            *state = DeclarationState::AwaitingClawback;
-            declaration.clawback_statement_id = statement_id;
+        DeclarationSlotEvent::Submitted(declaration) => {
+            let state = declaration.state;
+            declarations.insert(declaration.id.0, (*declaration, state));
         }
-        V::BecameEligible { statement_id, .. } => {
-            *state = DeclarationState::Eligible;
-            declaration.statement_id = statement_id;
+        DeclarationSlotEvent::MovedIn(moved) => {
+            for (declaration, state) in moved.declarations {
+                declarations.insert(declaration.id.0, (declaration, state));
+            }
         }
-        V::Attached {
-            statement_id,
-            clawback: true,
-            ..
-        } => declaration.clawback_statement_id = Some(statement_id),
-        V::Attached {
-            statement_id,
-            clawback: false,
-            ..
-        } => declaration.statement_id = Some(statement_id),
-        V::BecamePayable { .. } => *state = DeclarationState::Payable,
-        V::BecamePaid { .. } => *state = DeclarationState::Paid,
-        V::ClawedBack { .. } => *state = DeclarationState::ClawedBack,
-        V::OutcomeRecorded(_) | V::MovedOut { .. } | V::MovedIn(_) => {}
+        event => {
+            let moved = event.moved().and_then(|id| declarations.get_mut(&id.0));
+            if let Some((declaration, state)) = moved {
+                transition(declaration, state, &event);
+            }
+        }
     }
 }
 

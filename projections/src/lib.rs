@@ -19,6 +19,9 @@ pub mod seals;
 pub mod statements;
 pub mod transfers;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 pub use event::{Position, Snapshot, StoredEvent};

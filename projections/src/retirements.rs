@@ -115,7 +115,6 @@ pub async fn clashes(
     db: impl PgExecutor<'_>,
     retired: Uuid,
     kept: Uuid,
-    live: &[&str],
 ) -> Result<Vec<ClashRow>, sqlx::Error> {
     sqlx::query_as!(
         ClashRow,
@@ -126,12 +125,11 @@ pub async fn clashes(
         join declarations k on k.course_identifier = r.course_identifier
             and k.declaration_type = r.declaration_type
         where r.participant_id = $1 and k.participant_id = $2
-          and r.state = any($3) and k.state = any($3)
+          and r.live and k.live
         order by r.course_identifier, r.declaration_type
         "#,
         retired,
         kept,
-        live as &[&str],
     )
     .fetch_all(db)
     .await

@@ -343,3 +343,55 @@ impl From<crate::http::csv_export::ExportError> for ApiError {
         Self::Internal(Box::new(error))
     }
 }
+
+impl From<crate::school::SchoolError> for ApiError {
+    fn from(error: crate::school::SchoolError) -> Self {
+        use crate::school::SchoolError;
+        let detail = error.to_string();
+        let invalid =
+            |title: &str| Self::Unprocessable(vec![ErrorEntry::new(title, detail.clone())]);
+        match error {
+            SchoolError::UnknownSchool(_) => invalid("school_urn"),
+            SchoolError::NoPartnership { .. } => invalid("cohort"),
+            SchoolError::UnknownSchedule { .. } => invalid("schedule_identifier"),
+            SchoolError::UnknownRecord(_) => Self::NotFound,
+            SchoolError::UnknownMentor(_) => invalid("mentor_id"),
+            SchoolError::Rejected(rejection) => rejection.into(),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<crate::finance::FinanceError> for ApiError {
+    fn from(error: crate::finance::FinanceError) -> Self {
+        use crate::finance::FinanceError;
+        match error {
+            FinanceError::UnknownStatement(_) => Self::NotFound,
+            FinanceError::Statement(e) => e.into(),
+            FinanceError::UnknownLeadProvider => {
+                Self::Unprocessable(vec![ErrorEntry::new("lead_provider_id", error.to_string())])
+            }
+            FinanceError::UnknownCohort | FinanceError::WithoutContract => {
+                Self::Unprocessable(vec![ErrorEntry::new("cohort", error.to_string())])
+            }
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<crate::npq::NpqFlowError> for ApiError {
+    fn from(error: crate::npq::NpqFlowError) -> Self {
+        use crate::npq::NpqFlowError;
+        match error {
+            NpqFlowError::Rejected(rejection) => rejection.into(),
+            NpqFlowError::Outcome(rejection) => rejection.into(),
+            NpqFlowError::NotFound => Self::NotFound,
+            NpqFlowError::NotEnrolled => Self::Unprocessable(vec![ErrorEntry::new(
+                "participant_id",
+                aggregates::PARTICIPANT_NOT_RECOGNISED,
+            )]),
+            NpqFlowError::Database(error) => error.into(),
+            other @ NpqFlowError::NotProjected => Self::Internal(Box::new(other)),
+        }
+    }
+}

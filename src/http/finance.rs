@@ -16,7 +16,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::finance::{self, FinanceError, StatementBreakdown};
+use crate::finance::{self, StatementBreakdown};
 use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::extract::{Path, Query};
 use crate::http::extract::{bad_date, parse_instant};
@@ -43,23 +43,6 @@ struct AsOf {
     /// Show the statement as the event log stood at this instant (ISO 8601).
     #[param(example = "2023-05-01T00:00:00Z")]
     as_of: Option<String>,
-}
-
-impl From<FinanceError> for ApiError {
-    fn from(error: FinanceError) -> Self {
-        match error {
-            FinanceError::UnknownStatement(_) => ApiError::NotFound,
-            FinanceError::Statement(e) => e.into(),
-            FinanceError::UnknownLeadProvider => ApiError::Unprocessable(vec![ErrorEntry::new(
-                "lead_provider_id",
-                error.to_string(),
-            )]),
-            FinanceError::UnknownCohort | FinanceError::WithoutContract => {
-                ApiError::Unprocessable(vec![ErrorEntry::new("cohort", error.to_string())])
-            }
-            other => ApiError::Internal(Box::new(other)),
-        }
-    }
 }
 
 fn statement_id(id: &str) -> Result<StatementId, ApiError> {

@@ -15,15 +15,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use self::views::{OutcomeResource, ParticipantResource, outcome, participant};
-use super::participants::actions::{
-    ActionBody, COURSE_NOT_RECOGNISED, NOT_RECOGNISED, Requires, unprocessable,
-};
+use super::participants::actions::{ActionBody, COURSE_NOT_RECOGNISED, Requires, unprocessable};
 use crate::AppState;
 use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, NpqProvider, Provider};
-use crate::npq::{CommittedApplication, EnrolmentRequest, NpqFlowError, OutcomeBody};
+use crate::npq::{CommittedApplication, EnrolmentRequest, OutcomeBody};
 
 /// The NPQ routes: the same handlers in every version, and the v1 and v2 CSV exports.
 pub fn router() -> Router<AppState> {
@@ -60,19 +58,6 @@ pub fn router() -> Router<AppState> {
         &ApiVersion::V2.path("/npq-enrolments.csv"),
         get(exports::enrolments),
     )
-}
-
-impl From<NpqFlowError> for ApiError {
-    fn from(error: NpqFlowError) -> Self {
-        match error {
-            NpqFlowError::Rejected(rejection) => rejection.into(),
-            NpqFlowError::Outcome(rejection) => rejection.into(),
-            NpqFlowError::NotFound => Self::NotFound,
-            NpqFlowError::NotEnrolled => unprocessable("participant_id", NOT_RECOGNISED),
-            NpqFlowError::Database(error) => error.into(),
-            other @ NpqFlowError::NotProjected => Self::Internal(Box::new(other)),
-        }
-    }
 }
 
 /// An application's attributes, as in the v3 spec.

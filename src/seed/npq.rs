@@ -8,11 +8,11 @@
 //! nothing.
 
 use aggregates::course::Course;
-use aggregates::declaration::DeclarationRequest;
+use aggregates::declaration::{DeclarationRequest, DeclarationState};
 use aggregates::ids::derived;
 use aggregates::npq::Application;
 use aggregates::reference::DeclarationType;
-use aggregates::{LeadProviderId, NpqApplicationId, ParticipantId};
+use aggregates::{LeadProviderId, NpqApplicationId, ParticipantId, Programme};
 use chrono::{DateTime, Days, Utc};
 use projections::{declarations, lead_providers, npq, reference};
 
@@ -128,12 +128,13 @@ pub async fn claw_back_one(
     };
     let rows = declarations::list(ledger.pool(), lead_provider, &filter, page).await?;
     let npq = |d: &&declarations::DeclarationRow| {
-        d.lead_provider_id == lead_provider.0 && d.course_identifier.starts_with("npq-")
+        d.lead_provider_id == lead_provider.0
+            && Course::parse(&d.course_identifier).map(Course::programme) == Some(Programme::Npq)
     };
     if rows
         .iter()
         .filter(npq)
-        .any(|d| matches!(d.state.as_str(), "awaiting-clawback" | "clawed-back"))
+        .any(|d| DeclarationState::parse(&d.state).is_some_and(DeclarationState::is_refundable))
     {
         return Ok(());
     }

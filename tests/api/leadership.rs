@@ -1,3 +1,5 @@
+//! Scheduler leadership across instances: one runs it, a successor takes over a crash.
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

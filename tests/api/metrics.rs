@@ -1,3 +1,5 @@
+//! The metrics endpoint: request, command, event and refusal counters and read-model lag.
+
 use std::num::NonZeroU32;
 use std::time::Duration;
 

@@ -1,3 +1,5 @@
+//! The private PostgreSQL server: started once and reused, bad data directories refused.
+
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,3 +1,5 @@
+//! The sandbox clock: every instance follows the clock recorded when the database was seeded.
+
 use aggregates::{LeadProviderId, Programme, StatementTerms};
 use chrono::{DateTime, NaiveDate, Utc};
 use cpd_ledger::clock::Clock;

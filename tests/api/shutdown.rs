@@ -1,3 +1,5 @@
+//! Graceful shutdown: readiness fails first, then the listener closes and requests finish.
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,3 +1,5 @@
+//! Declaration slot rules, as given/when/then: submission checks, voids, eligibility, outcomes.
+
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::test::TestFramework;
 
@@ -664,4 +666,39 @@ fn outcome_requests_are_checked_in_the_apis_terms() {
         .given_no_previous_events()
         .when(outcome_request(Some("passed"), Some("2023-01-01")))
         .then_expect_error(rejected(vec![DeclarationError::NoCompletedDeclaration]));
+}
+
+#[test]
+fn statement_moves_never_change_whether_a_declaration_is_live() {
+    use DeclarationState as S;
+    let moves = [
+        (S::Eligible, S::Payable),
+        (S::Eligible, S::Paid),
+        (S::Payable, S::Paid),
+        (S::AwaitingClawback, S::ClawedBack),
+    ];
+    for (from, to) in moves {
+        assert_eq!(from.is_live(), to.is_live(), "{from:?} -> {to:?}");
+    }
+}
+
+#[test]
+fn a_paid_line_stays_billable_once_voided_and_is_refundable() {
+    use DeclarationState as S;
+    let billable: Vec<_> = S::ALL.into_iter().filter(|s| s.is_billable()).collect();
+    let refundable: Vec<_> = S::ALL.into_iter().filter(|s| s.is_refundable()).collect();
+    let paid: Vec<_> = S::ALL.into_iter().filter(|s| s.was_paid()).collect();
+    assert_eq!(
+        billable,
+        [
+            S::Eligible,
+            S::Payable,
+            S::Paid,
+            S::AwaitingClawback,
+            S::ClawedBack
+        ]
+    );
+    assert_eq!(refundable, [S::AwaitingClawback, S::ClawedBack]);
+    assert_eq!(paid, [S::Paid, S::AwaitingClawback, S::ClawedBack]);
+    assert!(S::ALL.into_iter().all(|s| S::parse(s.as_str()) == Some(s)));
 }

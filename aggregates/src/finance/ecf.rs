@@ -102,6 +102,49 @@ pub struct TypeOutput {
     pub clawback: Decimal,
 }
 
+/// One band's part in one declaration type's output on a statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BandAmounts {
+    /// The band's letter: A, B, C, D.
+    pub letter: char,
+    /// The fee per declaration of the type in this band.
+    pub fee: Decimal,
+    /// Declarations paid in this band.
+    pub additions: u32,
+    /// Clawbacks unwound from this band.
+    pub subtractions: u32,
+    /// additions × fee.
+    pub output_fee: Decimal,
+    /// subtractions × fee (a positive amount, deducted).
+    pub clawback: Decimal,
+}
+
+impl TypeOutput {
+    /// The bands that paid or clawed back anything, A first, with their fees and amounts.
+    pub fn bands(&self, bands: &[Band], declaration_type: DeclarationType) -> Vec<BandAmounts> {
+        bands
+            .iter()
+            .enumerate()
+            .filter_map(|(i, band)| {
+                let additions = self.additions.get(i).copied().unwrap_or(0);
+                let subtractions = self.subtractions.get(i).copied().unwrap_or(0);
+                if additions == 0 && subtractions == 0 {
+                    return None;
+                }
+                let fee = fee(band, declaration_type);
+                Some(BandAmounts {
+                    letter: char::from(b'A' + u8::try_from(i).unwrap_or(25)),
+                    fee,
+                    additions,
+                    subtractions,
+                    output_fee: fee * Decimal::from(additions),
+                    clawback: fee * Decimal::from(subtractions),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Fills the bands for one type: the previous net fill first, then this statement's billable
 /// items into what is left (anything beyond the last band is not paid); refunds come off this
 /// statement's own additions from the highest band, then off the previous fill.

@@ -4,6 +4,9 @@
 
 use rust_decimal::Decimal;
 
+use crate::course::{Course, CourseGroup};
+use crate::reference::NpqContract;
+
 /// The terms of one course contract as a statement prices it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CourseTerms {
@@ -23,6 +26,45 @@ pub struct CourseTerms {
     pub monthly_service_fee: Option<Decimal>,
     /// TDF per qualifying start.
     pub targeted_delivery_funding_per_participant: Decimal,
+}
+
+impl CourseTerms {
+    /// A course contract's terms: its price, and what the contract file leaves out, decided by
+    /// the course's group (finance brief §4.2): the support offers (ASO, EHCO) are all output,
+    /// specialist courses pay over 3 periods; a course the ledger does not know is priced as
+    /// a leadership course.
+    pub fn of(contract: &NpqContract) -> Self {
+        let group = group_of(contract);
+        let support = matches!(group, Some(CourseGroup::Support | CourseGroup::Ehco));
+        let (service, output) = if support { (0, 100) } else { (40, 60) };
+        Self {
+            recruitment_target: contract.recruitment_target,
+            per_participant: contract.per_participant,
+            service_fee_installments: contract.service_fee_installments,
+            service_fee_percentage: Decimal::from(service),
+            output_payment_percentage: Decimal::from(output),
+            number_of_payment_periods: match group {
+                Some(CourseGroup::Specialist) => 3,
+                _ => 4,
+            },
+            monthly_service_fee: None,
+            targeted_delivery_funding_per_participant: Decimal::from(100),
+        }
+    }
+}
+
+/// Whether qualifying starts on a contract's course earn targeted delivery funding: from the
+/// 2022 cohort, on every course but the support offers (ASO, EHCO).
+pub fn tdf_applies(contract: &NpqContract) -> bool {
+    let support = matches!(
+        group_of(contract),
+        Some(CourseGroup::Support | CourseGroup::Ehco)
+    );
+    !support && contract.cohort >= 2022
+}
+
+fn group_of(contract: &NpqContract) -> Option<CourseGroup> {
+    Course::parse(&contract.course_identifier).and_then(Course::npq_group)
 }
 
 /// A course's items on one statement.

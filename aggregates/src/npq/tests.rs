@@ -1,3 +1,5 @@
+//! NPQ course rules, as given/when/then: applications, acceptance, enrolment actions.
+
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::test::TestFramework;
 use uuid::Uuid;

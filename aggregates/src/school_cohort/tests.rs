@@ -1,3 +1,5 @@
+//! School cohort rules, as given/when/then: set-up, programme choice, partnerships.
+
 use chrono::{DateTime, Utc};
 use cqrs_es::test::TestFramework;
 

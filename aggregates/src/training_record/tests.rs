@@ -1,3 +1,5 @@
+//! Training record rules, as given/when/then: registration, transfers and provider actions.
+
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::test::TestFramework;
 use uuid::Uuid;

@@ -304,8 +304,7 @@ pub async fn declaration_facts(
             select d.id from participants other
             join declarations d on d.participant_id = other.id
             where other.trn = p.trn and other.id <> p.id and d.course_identifier = $3
-              and d.declaration_type = $4 and d.superseded_by is null
-              and d.state in ('submitted', 'eligible', 'payable', 'paid')
+              and d.declaration_type = $4 and d.superseded_by is null and d.live
             order by d.created_at
             limit 1
         ) twin on true

@@ -18,7 +18,7 @@ use crate::http::extract::Path;
 use crate::http::extract::parse_instant;
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody, Now};
-use crate::school::{self, NewParticipant, SchoolError};
+use crate::school::{self, NewParticipant};
 
 /// The school-side routes.
 pub fn router() -> Router<AppState> {
@@ -307,22 +307,5 @@ fn date_or(
                 "Enter an ISO 8601 date or date-time",
             )])
         }),
-    }
-}
-
-impl From<SchoolError> for ApiError {
-    fn from(error: SchoolError) -> Self {
-        let detail = error.to_string();
-        let invalid =
-            |title: &str| ApiError::Unprocessable(vec![ErrorEntry::new(title, detail.clone())]);
-        match error {
-            SchoolError::UnknownSchool(_) => invalid("school_urn"),
-            SchoolError::NoPartnership { .. } => invalid("cohort"),
-            SchoolError::UnknownSchedule { .. } => invalid("schedule_identifier"),
-            SchoolError::UnknownRecord(_) => ApiError::NotFound,
-            SchoolError::UnknownMentor(_) => invalid("mentor_id"),
-            SchoolError::Rejected(rejection) => rejection.into(),
-            other => ApiError::Internal(Box::new(other)),
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! A declaration in the shape of each version, built from the same row.
 
 use aggregates::course::Course;
+use aggregates::declaration::DeclarationState;
 use projections::declarations::DeclarationRow;
 use serde::Serialize;
 
@@ -105,10 +106,9 @@ pub(super) fn resource(row: DeclarationRow, version: ApiVersion) -> DeclarationR
 }
 
 fn v3_resource(row: DeclarationRow) -> Resource<DeclarationAttributes> {
-    let paid = matches!(
-        row.state.as_str(),
-        "paid" | "awaiting-clawback" | "clawed-back"
-    );
+    let paid = DeclarationState::parse(&row.state).is_some_and(DeclarationState::was_paid);
+    // Mentors never show an uplift paid, though finance counts their uplifts (README,
+    // Finance: "mentors included, as the calculator does").
     let uplift = match Course::parse(&row.course_identifier) {
         Some(Course::EcfInduction) => row.pupil_premium_uplift || row.sparsity_uplift,
         Some(course) if course.has_outcomes() => row.targeted_delivery_funding,

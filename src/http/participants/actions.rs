@@ -18,8 +18,7 @@ use crate::http::{ApiError, ApiVersion, EcfProvider, ErrorEntry, JsonApiBody, No
 use crate::ledger::Visibility;
 use crate::lookup;
 
-pub(crate) const NOT_RECOGNISED: &str = "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again.";
-pub(crate) const COURSE_NOT_RECOGNISED: &str = "The entered '#/course_identifier' is not recognised for the given participant. Check details and try again.";
+pub(crate) use aggregates::{COURSE_NOT_RECOGNISED, PARTICIPANT_NOT_RECOGNISED as NOT_RECOGNISED};
 
 pub(crate) const MISSING_COURSE: &str = "Enter a '#/course_identifier' value for this participant.";
 

@@ -1,0 +1,238 @@
+//! The declarations read model: states, the stored rules, statements' moves and visibility.
+
+use aggregates::course::Course;
+use aggregates::declaration::{DeclarationSlotEvent as V, DeclarationState as S};
+use aggregates::reference::DeclarationType;
+use aggregates::training_record::TrainingRecordEvent;
+use aggregates::{Programme, StatementEvent};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::*;
+use crate::declarations::{self, DeclarationFilter};
+
+/// A declaration's stored state and `live`, checked against the aggregate's rule.
+async fn state_of(pool: &PgPool, id: u128) -> (String, bool) {
+    let (state, live): (String, bool) =
+        sqlx::query_as("select state, live from declarations where id = $1")
+            .bind(Uuid::from_u128(id))
+            .fetch_one(pool)
+            .await
+            .expect("row");
+    let parsed = S::parse(&state).expect("a known state");
+    assert_eq!(
+        live,
+        parsed.is_live(),
+        "live as the aggregate decides for {state}"
+    );
+    (state, live)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_declaration_is_stored_with_whether_it_is_live_and_its_programme(pool: PgPool) {
+    let alpha = provider(&pool, "Alpha").await;
+    let ann = ect(&pool, "ann", alpha).await;
+    let ecf = declaration(
+        1,
+        alpha,
+        ann,
+        Course::EcfInduction,
+        DeclarationType::Started,
+        S::Eligible,
+    );
+    let npq = declaration(
+        2,
+        alpha,
+        ann,
+        Course::NpqHeadship,
+        DeclarationType::Started,
+        S::Submitted,
+    );
+    on_slot(&pool, &ecf, V::Submitted(Box::new(ecf.clone()))).await;
+    on_slot(&pool, &npq, V::Submitted(Box::new(npq.clone()))).await;
+
+    catch_up(&pool).await;
+
+    let rows: Vec<(Uuid, String, bool, String)> =
+        sqlx::query_as("select id, state, live, programme from declarations order by id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (ecf.id.0, "eligible".into(), true, "ecf".into()),
+            (npq.id.0, "submitted".into(), true, "npq".into()),
+        ]
+    );
+    let unattached = |programme: &'static str| {
+        let pool = pool.clone();
+        async move {
+            declarations::unattached(&pool, Some((alpha, programme, 2024)))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|row| row.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(unattached(Programme::Ecf.as_str()).await, vec![ecf.id.0]);
+    assert_eq!(
+        unattached(Programme::Npq.as_str()).await,
+        Vec::<Uuid>::new()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn voiding_frees_the_milestone(pool: PgPool) {
+    let alpha = provider(&pool, "Alpha").await;
+    let ann = ect(&pool, "ann", alpha).await;
+    let started = submit_started(&pool, 1, alpha, ann, S::Submitted).await;
+    catch_up(&pool).await;
+    let slot_id = slot(&started);
+    assert!(
+        declarations::live_in_slot(&pool, &slot_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    on_slot(
+        &pool,
+        &started,
+        V::Voided {
+            declaration_id: started.id,
+        },
+    )
+    .await;
+    catch_up(&pool).await;
+
+    assert_eq!(state_of(&pool, 1).await, ("voided".into(), false));
+    assert!(
+        declarations::live_in_slot(&pool, &slot_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        declarations::live_of_record(&pool, ann.1.0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn statements_move_their_lines_through_payment_and_clawback(pool: PgPool) {
+    let alpha = provider(&pool, "Alpha").await;
+    let ann = ect(&pool, "ann", alpha).await;
+    let first = statement(&pool, terms(alpha, Programme::Ecf, 3)).await;
+    let second = statement(&pool, terms(alpha, Programme::Ecf, 6)).await;
+    let started = submit_started(&pool, 1, alpha, ann, S::Submitted).await;
+    on_slot(
+        &pool,
+        &started,
+        V::BecameEligible {
+            declaration_id: started.id,
+            statement_id: Some(first),
+        },
+    )
+    .await;
+    catch_up(&pool).await;
+    assert_eq!(state_of(&pool, 1).await, ("eligible".into(), true));
+
+    on_statement(&pool, first, StatementEvent::Closed { at: day(3, 2) }).await;
+    catch_up(&pool).await;
+    assert_eq!(state_of(&pool, 1).await, ("payable".into(), true));
+
+    on_statement(&pool, first, StatementEvent::Paid { at: day(3, 25) }).await;
+    catch_up(&pool).await;
+    assert_eq!(state_of(&pool, 1).await, ("paid".into(), true));
+
+    let void = V::ClawbackRequested {
+        declaration_id: started.id,
+        statement_id: Some(second),
+    };
+    on_slot(&pool, &started, void).await;
+    catch_up(&pool).await;
+    assert_eq!(
+        state_of(&pool, 1).await,
+        ("awaiting-clawback".into(), false)
+    );
+
+    on_statement(&pool, second, StatementEvent::Closed { at: day(6, 2) }).await;
+    on_statement(&pool, second, StatementEvent::Paid { at: day(6, 25) }).await;
+    catch_up(&pool).await;
+    assert_eq!(state_of(&pool, 1).await, ("clawed-back".into(), false));
+    let (statement_id, clawback_statement_id): (Option<Uuid>, Option<Uuid>) = sqlx::query_as(
+        "select statement_id, clawback_statement_id from declarations where id = $1",
+    )
+    .bind(started.id.0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (statement_id, clawback_statement_id),
+        (Some(first.0), Some(second.0))
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_provider_that_took_a_participant_on_sees_the_others_live_ecf_declarations(pool: PgPool) {
+    let alpha = provider(&pool, "Alpha").await;
+    let beta = provider(&pool, "Beta").await;
+    let ann = ect(&pool, "ann", alpha).await;
+    let started = submit_started(&pool, 1, alpha, ann, S::Eligible).await;
+    let voided = declaration(
+        2,
+        alpha,
+        ann,
+        Course::EcfInduction,
+        DeclarationType::Retained1,
+        S::Eligible,
+    );
+    on_slot(&pool, &voided, V::Submitted(Box::new(voided.clone()))).await;
+    on_slot(
+        &pool,
+        &voided,
+        V::Voided {
+            declaration_id: voided.id,
+        },
+    )
+    .await;
+    let joined = TrainingRecordEvent::Joined(placement(beta, day(4, 1)));
+    append(&pool, ("training_record", &ann.1.0.to_string()), &joined).await;
+
+    catch_up(&pool).await;
+
+    let page = crate::Page {
+        number: 1,
+        size: 10,
+    };
+    let seen = |provider| {
+        let pool = pool.clone();
+        async move {
+            declarations::list(&pool, provider, &DeclarationFilter::default(), page)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|row| (row.id, row.lead_provider_name))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(seen(beta).await, vec![(started.id.0, "Alpha".to_owned())]);
+    assert_eq!(seen(alpha).await.len(), 2);
+    let trails = crate::audit::transfer_trails(&pool).await.unwrap();
+    let visible: Vec<_> = trails[0]
+        .declarations
+        .iter()
+        .map(|d| (d.id, d.visible_to.clone()))
+        .collect();
+    assert_eq!(
+        visible,
+        vec![
+            (started.id.0, vec!["Beta".to_owned()]),
+            (voided.id.0, vec![])
+        ]
+    );
+}
