@@ -6,6 +6,7 @@
 //! changes), and no rebuild, migration or start deletes or recomputes one. [`verify`] checks
 //! the log against them both ways.
 
+mod finding;
 mod verify;
 
 use std::sync::Mutex;
@@ -21,7 +22,8 @@ use crate::event::{self, Position};
 use crate::runner::EVERY_TYPE;
 use crate::{Projection, ProjectionError, StoredEvent};
 
-pub use verify::{Finding, Report, verify};
+pub use finding::Finding;
+pub use verify::{Report, verify};
 
 /// The seals' name among the runner's projections.
 pub const NAME: &str = "audit_seals";
