@@ -141,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     statements(&ledger_for_finance, &pool, &runner, args.log_events).await?;
     if args.audit_events > 0 {
-        audit(&pool, &runner, args.audit_events).await?;
+        audit(&pool, &runner, args.audit_events, ceiling).await?;
     }
     Ok(())
 }
@@ -347,8 +347,8 @@ async fn add_filler(pool: &PgPool, count: i64) -> anyhow::Result<()> {
 }
 
 /// Adds `count` filler events, times how long the running service takes to seal them, then
-/// times a full verification of the chain.
-async fn audit(pool: &PgPool, runner: &Runner, count: i64) -> anyhow::Result<()> {
+/// times a full verification of the chain; both also as a ratio of the same run's ceiling.
+async fn audit(pool: &PgPool, runner: &Runner, count: i64, ceiling: f64) -> anyhow::Result<()> {
     add_filler(pool, count).await?;
     let total: i64 = sqlx::query_scalar("select count(*) from events")
         .fetch_one(pool)
@@ -365,9 +365,10 @@ async fn audit(pool: &PgPool, runner: &Runner, count: i64) -> anyhow::Result<()>
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let rate = total as f64 / seconds;
     println!(
-        "audit: sealed {total} events in {seconds:.1}s ({:.0} events/s)",
-        total as f64 / seconds
+        "audit: sealed {total} events in {seconds:.1}s ({rate:.0} events/s = {:.2} x the ceiling)",
+        rate / ceiling
     );
     let started = Instant::now();
     let report = projections::seals::verify(pool, None, |_, _| {}).await?;
@@ -375,11 +376,12 @@ async fn audit(pool: &PgPool, runner: &Runner, count: i64) -> anyhow::Result<()>
     if !report.findings.is_empty() {
         bail!("the log does not match its seals: {:?}", report.findings);
     }
+    let rate = report.events as f64 / seconds;
     println!(
-        "audit verify: {} seals against {} events in {seconds:.1}s ({:.0} events/s)",
+        "audit verify: {} seals against {} events in {seconds:.1}s ({rate:.0} events/s = {:.2} x the ceiling)",
         report.seals,
         report.events,
-        report.events as f64 / seconds
+        rate / ceiling
     );
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! changes), and no rebuild, migration or start deletes or recomputes one. [`verify`] checks
 //! the log against them both ways.
 
+mod finding;
 mod verify;
 
 use std::sync::Mutex;
@@ -21,7 +22,8 @@ use crate::event::{self, Position};
 use crate::runner::EVERY_TYPE;
 use crate::{Projection, ProjectionError, StoredEvent};
 
-pub use verify::{Finding, Report, verify};
+pub use finding::Finding;
+pub use verify::{Report, verify};
 
 /// The seals' name among the runner's projections.
 pub const NAME: &str = "audit_seals";
@@ -164,7 +166,8 @@ impl Projection for Seals {
 
     /// Seals the event unless it already has a seal (a checkpoint moved back delivers events
     /// again), stands behind the sealed head, or belongs to a transaction an earlier batch
-    /// sealed (it was inserted behind sealing's back, and sealing it now would launder it).
+    /// sealed without this event being its continuation (it was inserted behind sealing's
+    /// back, and sealing it now would launder it).
     async fn apply(
         &self,
         conn: &mut PgConnection,
@@ -177,13 +180,18 @@ impl Projection for Seals {
         let seal = tip.seal + 1;
         let link = link(tip.link.as_deref(), seal, event);
         // An event of a transaction that an earlier batch sealed events of is refused too:
-        // a transaction's events all become visible, and are sealed, in one batch.
+        // a transaction's events all become visible together, and are sealed in order in
+        // one run of batches. A transaction of more events than a batch takes goes on in the
+        // next batch, right after the head the previous one left: that continuation is sealed.
+        let continues = tip.behind.head.is_some_and(|head| {
+            head.transaction_id == event.position.transaction_id && head < event.position
+        });
         let sealed = sqlx::query_scalar!(
             r#"
             insert into audit_seals
                 (seal, event_id, position, transaction_id, complete_below, link)
             select $1, $2, $3, $4::bigint::text::xid8, $5::bigint::text::xid8, $6
-            where not exists (
+            where $7 or not exists (
                 select 1 from audit_seals s
                 where s.transaction_id = $4::bigint::text::xid8
                   and s.sealed_by <> pg_current_xact_id())
@@ -196,6 +204,7 @@ impl Projection for Seals {
             event.position.transaction_id,
             tip.complete_below,
             link,
+            continues,
         )
         .fetch_optional(&mut *conn)
         .await?;

@@ -377,3 +377,31 @@ async fn every_path_leaves_its_actor_on_its_events(pool: PgPool) {
         ]
     );
 }
+
+#[sqlx::test]
+async fn a_transaction_longer_than_a_sealing_batch_is_sealed_whole(pool: PgPool) {
+    let app = sealed_log(&pool).await;
+    // One transaction of 2,500 events: sealing takes it over three batches.
+    sqlx::query(
+        "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata)
+         select 'benchmark', 'filler', g, 'Filled', '1', jsonb_build_object('n', g), '{}'
+         from generate_series(1, 2500) g",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    app.ledger.runner().catch_up().await.unwrap();
+    let events: i64 = sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    let report = seals::verify(&pool, None, |_, _| {}).await.unwrap();
+
+    assert_eq!(report.findings, vec![]);
+    assert_eq!(
+        (report.seals, report.events, report.pending),
+        (events as u64, events as u64, 0)
+    );
+}

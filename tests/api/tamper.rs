@@ -3,8 +3,8 @@
 //! change with its event, and no rebuild, checkpoint reset or restart makes it pass again.
 
 use cpd_ledger::cli;
-use projections::Runner;
 use projections::seals::{self, Finding, Head};
+use projections::{Position, Runner};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -58,6 +58,21 @@ async fn newest(pool: &PgPool) -> (i64, i64, Uuid) {
         .fetch_one(pool)
         .await
         .unwrap()
+}
+
+/// Where the event of seal `seal` stood when it was sealed.
+async fn sealed_at(pool: &PgPool, seal: i64) -> Position {
+    let (transaction_id, position) = sqlx::query_as(
+        "select transaction_id::text::bigint, position from audit_seals where seal = $1",
+    )
+    .bind(seal)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    Position {
+        transaction_id,
+        position,
+    }
 }
 
 async fn findings(pool: &PgPool) -> Vec<Finding> {
@@ -221,6 +236,61 @@ async fn a_seal_removed_from_the_middle_breaks_the_seal_sequence(pool: PgPool) {
                 found: seal + 1
             },
             Finding::Inserted { position, event_id },
+        ]
+    );
+}
+
+#[sqlx::test]
+async fn two_events_that_swap_places_are_each_reported_as_reordered(pool: PgPool) {
+    sealed_log(&pool, 2).await;
+    let (seal_a, position_a, a) = statement_event(&pool, 1).await;
+    let (seal_b, position_b, b) = statement_event(&pool, 2).await;
+    let (at_a, at_b) = (
+        sealed_at(&pool, seal_a).await,
+        sealed_at(&pool, seal_b).await,
+    );
+
+    // Each event put back, unchanged but for its position, where the other stood.
+    let mut tamper = pool.begin().await.unwrap();
+    sqlx::raw_sql(&format!(
+        "set local session_replication_role = replica;
+         create temporary table moved on commit drop as
+             select * from events where position in ({position_a}, {position_b});
+         delete from events where position in ({position_a}, {position_b});
+         insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                             payload, metadata, event_id, recorded_at, transaction_id, position)
+         overriding system value
+         select aggregate_type, aggregate_id, sequence, event_type, event_version, payload,
+                metadata, event_id, recorded_at, transaction_id,
+                case position when {position_a} then {position_b} else {position_a} end
+         from moved;"
+    ))
+    .execute(&mut *tamper)
+    .await
+    .unwrap();
+    tamper.commit().await.unwrap();
+
+    assert_eq!(
+        findings(&pool).await,
+        vec![
+            Finding::Moved {
+                seal: seal_a,
+                event_id: a,
+                sealed: at_a,
+                now: Position {
+                    position: position_b,
+                    ..at_a
+                },
+            },
+            Finding::Moved {
+                seal: seal_b,
+                event_id: b,
+                sealed: at_b,
+                now: Position {
+                    position: position_a,
+                    ..at_b
+                },
+            },
         ]
     );
 }

@@ -1,126 +1,21 @@
 //! Verification of the log against its seals, both ways: every seal, in seal order, against
-//! the event it names; then every event that has no seal.
+//! the event it names; then every event that has no seal. The seals and the events are read
+//! side by side, each in its own index order (seal number, position), and matched on the
+//! position a seal recorded, which is where its event stands unless the log was tampered
+//! with; only a seal whose event is not there is looked up by event id.
 
-use std::fmt;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Behind, Head, hex, link};
+use super::{Behind, Finding, Head, hex, link};
+use crate::event::EventRow;
 use crate::{Position, StoredEvent};
 
-/// How many seals verification reads at a time.
-const BATCH: i64 = 5_000;
-
-/// Something the log and its seals disagree on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Finding {
-    /// The event's payload, metadata, type, stream or time no longer match its seal.
-    Altered {
-        /// The seal.
-        seal: i64,
-        /// The event's position.
-        position: i64,
-        /// The event.
-        event_id: Uuid,
-    },
-    /// The sealed event is no longer in the log.
-    Deleted {
-        /// The seal.
-        seal: i64,
-        /// Where the event stood.
-        position: i64,
-        /// The event.
-        event_id: Uuid,
-    },
-    /// The event no longer stands where it was sealed.
-    Moved {
-        /// The seal.
-        seal: i64,
-        /// The event.
-        event_id: Uuid,
-        /// Where it was sealed.
-        sealed: Position,
-        /// Where it stands now.
-        now: Position,
-    },
-    /// An event without a seal stands behind the sealed head.
-    Inserted {
-        /// Its position.
-        position: i64,
-        /// The event.
-        event_id: Uuid,
-    },
-    /// The seal numbers skip or repeat: `found` follows `after`.
-    SealGap {
-        /// The seal before (0 at the start).
-        after: i64,
-        /// The seal that follows it.
-        found: i64,
-    },
-    /// The seal at a kept head no longer holds that head's event and link.
-    HeadRewritten {
-        /// The kept head's seal.
-        seal: i64,
-        /// The event the kept head names.
-        event_id: Uuid,
-    },
-    /// The chain ends before a kept head.
-    HeadTruncated {
-        /// The kept head's seal.
-        seal: i64,
-        /// The last seal now.
-        last: i64,
-    },
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Altered {
-                seal,
-                position,
-                event_id,
-            } => write!(
-                f,
-                "altered: event {event_id} at position {position} no longer matches seal {seal} (payload, metadata, type, stream or time changed)"
-            ),
-            Self::Deleted {
-                seal,
-                position,
-                event_id,
-            } => write!(
-                f,
-                "deleted: event {event_id}, sealed as seal {seal} at position {position}, is gone from the log"
-            ),
-            Self::Moved {
-                seal,
-                event_id,
-                sealed,
-                now,
-            } => write!(
-                f,
-                "reordered: event {event_id} was sealed as seal {seal} at position {} (transaction {}) but stands at position {} (transaction {})",
-                sealed.position, sealed.transaction_id, now.position, now.transaction_id
-            ),
-            Self::Inserted { position, event_id } => write!(
-                f,
-                "inserted: event {event_id} at position {position} has no seal but stands behind the sealed head"
-            ),
-            Self::SealGap { after, found } => {
-                write!(f, "broken seal sequence: seal {found} follows seal {after}")
-            }
-            Self::HeadRewritten { seal, event_id } => write!(
-                f,
-                "rewritten: seal {seal} no longer holds the kept head (event {event_id} and its chain hash); the log up to it was rewritten"
-            ),
-            Self::HeadTruncated { seal, last } => write!(
-                f,
-                "truncated: the chain ends at seal {last}, before the kept head's seal {seal}"
-            ),
-        }
-    }
-}
+/// How many seals, and how many events, verification reads at a time.
+const CHUNK: i64 = 20_000;
 
 /// What verification checked and found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,8 +49,14 @@ pub async fn verify(
         .await?
         .unwrap_or(0) as u64;
     let mut walk = Walk::default();
+    let mut log = Log::default();
     loop {
-        let done = walk.batch(&mut tx, kept).await?;
+        let seals = seals_after(&mut tx, walk.last).await?;
+        let done = (seals.len() as i64) < CHUNK;
+        let events = log.events_of(&mut tx, &seals).await?;
+        for (seal, event) in seals.into_iter().zip(events) {
+            walk.check(seal, event, kept);
+        }
         progress(walk.seals, total);
         if done {
             break;
@@ -167,43 +68,253 @@ pub async fn verify(
             last: walk.last,
         });
     }
-    let events = sqlx::query_scalar!(r#"select count(*) as "count!" from events"#)
-        .fetch_one(&mut *tx)
-        .await? as u64;
+    let behind = Behind {
+        head: walk.head.as_ref().map(|(_, at)| *at),
+        threshold: walk.threshold,
+    };
     let mut pending = 0;
-    if events > walk.found {
-        let behind = Behind {
-            head: walk.head.as_ref().map(|(_, at)| *at),
-            threshold: walk.threshold,
-        };
-        for (at, event_id, passed) in unsealed(&mut tx).await? {
-            let before_head = walk.head.as_ref().is_some_and(|(_, head)| at < *head);
-            if behind.holds(at) || (passed && before_head) {
-                walk.findings.push(Finding::Inserted {
-                    position: at.position,
-                    event_id,
-                });
-            } else {
-                pending += 1;
-            }
+    for (at, event_id, passed) in log.unsealed(&mut tx).await? {
+        let before_head = walk.head.as_ref().is_some_and(|(_, head)| at < *head);
+        if behind.holds(at) || (passed && before_head) {
+            walk.findings.push(Finding::Inserted {
+                position: at.position,
+                event_id,
+            });
+        } else {
+            pending += 1;
         }
     }
     tx.commit().await?;
     Ok(Report {
         seals: walk.seals,
-        events,
+        events: log.count,
         pending,
         head: walk.head.map(|(head, _)| head),
         findings: walk.findings,
     })
 }
 
+/// A seal as verification reads it.
+struct SealRow {
+    seal: i64,
+    event_id: Uuid,
+    position: i64,
+    transaction_id: i64,
+    complete_below: i64,
+    sealed_by: i64,
+    sealed_at: DateTime<Utc>,
+    link: Vec<u8>,
+}
+
+/// The next seals after seal number `last`, in seal order.
+async fn seals_after(conn: &mut PgConnection, last: i64) -> Result<Vec<SealRow>, sqlx::Error> {
+    sqlx::query_as!(
+        SealRow,
+        r#"
+        select seal, event_id, position, transaction_id::text::bigint as "transaction_id!",
+               complete_below::text::bigint as "complete_below!",
+               sealed_by::text::bigint as "sealed_by!", sealed_at, link
+        from audit_seals
+        where seal > $1
+        order by seal
+        limit $2
+        "#,
+        last,
+        CHUNK,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The events, read in position order alongside the seals.
+#[derive(Default)]
+struct Log {
+    /// The highest position read so far, and whether the log has been read to its end.
+    read_to: i64,
+    ended: bool,
+    /// Events read.
+    count: u64,
+    /// Events read and not yet matched to a seal at their position, by position.
+    waiting: HashMap<i64, StoredEvent>,
+    /// Events matched to a seal by id, as they do not stand at the position it recorded.
+    elsewhere: HashSet<Uuid>,
+}
+
+impl Log {
+    /// The event each seal names, if it is still in the log: at the position the seal
+    /// recorded, or else wherever it stands now.
+    async fn events_of(
+        &mut self,
+        conn: &mut PgConnection,
+        seals: &[SealRow],
+    ) -> Result<Vec<Option<StoredEvent>>, sqlx::Error> {
+        if let Some(furthest) = seals.iter().map(|seal| seal.position).max() {
+            self.read_through(conn, furthest).await?;
+        }
+        let mut events: Vec<Option<StoredEvent>> = seals
+            .iter()
+            .map(|seal| self.take(seal.position, seal.event_id))
+            .collect();
+        let missing: Vec<Uuid> = seals
+            .iter()
+            .zip(&events)
+            .filter(|(_, event)| event.is_none())
+            .map(|(seal, _)| seal.event_id)
+            .collect();
+        if missing.is_empty() {
+            return Ok(events);
+        }
+        let mut found: HashMap<Uuid, StoredEvent> = events_by_id(&mut *conn, &missing)
+            .await?
+            .into_iter()
+            .map(|event| (event.event_id, event))
+            .collect();
+        for (seal, event) in seals.iter().zip(&mut events) {
+            if event.is_none()
+                && let Some(moved) = found.remove(&seal.event_id)
+            {
+                self.elsewhere.insert(moved.event_id);
+                *event = Some(moved);
+            }
+        }
+        Ok(events)
+    }
+
+    /// Reads events in position order until past `position` or the end of the log.
+    async fn read_through(
+        &mut self,
+        conn: &mut PgConnection,
+        position: i64,
+    ) -> Result<(), sqlx::Error> {
+        while !self.ended && self.read_to < position {
+            let rows = sqlx::query_as!(
+                EventRow,
+                r#"
+                select transaction_id::text::bigint as "transaction_id!", position, event_id,
+                       aggregate_type, aggregate_id, sequence, event_type, payload, metadata,
+                       recorded_at
+                from events
+                where position > $1
+                order by position
+                limit $2
+                "#,
+                self.read_to,
+                CHUNK,
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            self.ended = (rows.len() as i64) < CHUNK;
+            self.count += rows.len() as u64;
+            for row in rows {
+                self.read_to = row.position;
+                self.waiting.insert(row.position, row.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The event at `position`, if it is the one with this id.
+    fn take(&mut self, position: i64, event_id: Uuid) -> Option<StoredEvent> {
+        let event = self.waiting.remove(&position)?;
+        if event.event_id == event_id {
+            return Some(event);
+        }
+        self.waiting.insert(position, event);
+        None
+    }
+
+    /// Every event no seal names, in (transaction, position) order, with whether sealing has
+    /// already passed its transaction: the seals' checkpoint snapshot sees it, or other events
+    /// of that transaction are sealed (a transaction's events are sealed together), so it was
+    /// written into the log with a transaction id from the past.
+    async fn unsealed(
+        &mut self,
+        conn: &mut PgConnection,
+    ) -> Result<Vec<(Position, Uuid, bool)>, sqlx::Error> {
+        let mut unsealed: Vec<(Position, Uuid)> = self
+            .waiting
+            .drain()
+            .filter(|(_, event)| !self.elsewhere.contains(&event.event_id))
+            .map(|(_, event)| (event.position, event.event_id))
+            .collect();
+        // Past the last seal's event only ids are needed.
+        if !self.ended {
+            let rows = sqlx::query!(
+                r#"
+                select transaction_id::text::bigint as "transaction_id!", position, event_id
+                from events
+                where position > $1
+                "#,
+                self.read_to,
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            self.count += rows.len() as u64;
+            unsealed.extend(
+                rows.into_iter()
+                    .filter(|row| !self.elsewhere.contains(&row.event_id))
+                    .map(|row| {
+                        let at = Position {
+                            transaction_id: row.transaction_id,
+                            position: row.position,
+                        };
+                        (at, row.event_id)
+                    }),
+            );
+        }
+        if unsealed.is_empty() {
+            return Ok(Vec::new());
+        }
+        unsealed.sort_unstable();
+        let ids: Vec<Uuid> = unsealed.iter().map(|(_, id)| *id).collect();
+        let passed: HashSet<Uuid> = sqlx::query_scalar!(
+            r#"
+            select e.event_id
+            from events e
+            left join projection_checkpoints c on c.projection = $1
+            where e.event_id = any($2)
+              and (coalesce(pg_visible_in_snapshot(e.transaction_id, c.applied), false)
+                   or exists (select 1 from audit_seals t
+                              where t.transaction_id = e.transaction_id))
+            "#,
+            super::NAME,
+            &ids,
+        )
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .collect();
+        Ok(unsealed
+            .into_iter()
+            .map(|(at, id)| (at, id, passed.contains(&id)))
+            .collect())
+    }
+}
+
+/// The events with these ids, wherever they stand.
+async fn events_by_id(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        EventRow,
+        r#"
+        select transaction_id::text::bigint as "transaction_id!", position, event_id,
+               aggregate_type, aggregate_id, sequence, event_type, payload, metadata, recorded_at
+        from events
+        where event_id = any($1)
+        "#,
+        ids,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(StoredEvent::from).collect())
+}
+
 /// The walk over the seals so far.
 #[derive(Default)]
 struct Walk {
     seals: u64,
-    /// Seals whose event is still there.
-    found: u64,
     last: i64,
     link: Option<Vec<u8>>,
     /// The batch (sealing transaction) of the last seal, and its `complete_below`.
@@ -215,136 +326,67 @@ struct Walk {
 }
 
 impl Walk {
-    /// Checks the next seals; returns whether there are no more.
-    async fn batch(
-        &mut self,
-        conn: &mut PgConnection,
-        kept: Option<&Head>,
-    ) -> Result<bool, sqlx::Error> {
-        let rows = sqlx::query!(
-            r#"
-            select s.seal, s.event_id, s.position as sealed_position,
-                   s.transaction_id::text::bigint as "sealed_transaction!",
-                   s.complete_below::text::bigint as "complete_below!",
-                   s.sealed_by::text::bigint as "sealed_by!", s.sealed_at, s.link,
-                   e.transaction_id::text::bigint as "transaction_id?", e.position as "position?",
-                   e.aggregate_type as "aggregate_type?", e.aggregate_id as "aggregate_id?",
-                   e.sequence as "sequence?", e.event_type as "event_type?",
-                   e.payload as "payload?", e.metadata as "metadata?",
-                   e.recorded_at as "recorded_at?"
-            from audit_seals s left join events e on e.event_id = s.event_id
-            where s.seal > $1
-            order by s.seal
-            limit $2
-            "#,
-            self.last,
-            BATCH,
-        )
-        .fetch_all(conn)
-        .await?;
-        let done = (rows.len() as i64) < BATCH;
-        for row in rows {
-            let sealed = Position {
-                transaction_id: row.sealed_transaction,
-                position: row.sealed_position,
-            };
-            let in_sequence = row.seal == self.last + 1;
-            if !in_sequence {
-                self.findings.push(Finding::SealGap {
-                    after: self.last,
-                    found: row.seal,
-                });
-            }
-            let event = match (
-                row.transaction_id,
-                row.position,
-                row.aggregate_type,
-                row.aggregate_id,
-                row.sequence,
-                row.event_type,
-                row.payload,
-                row.metadata,
-                row.recorded_at,
-            ) {
-                (
-                    Some(transaction_id),
-                    Some(position),
-                    Some(aggregate_type),
-                    Some(aggregate_id),
-                    Some(sequence),
-                    Some(event_type),
-                    Some(payload),
-                    Some(metadata),
-                    Some(recorded_at),
-                ) => Some(StoredEvent {
-                    position: Position {
-                        transaction_id,
-                        position,
-                    },
-                    event_id: row.event_id,
-                    aggregate_type,
-                    aggregate_id,
-                    sequence,
-                    event_type,
-                    payload,
-                    metadata,
-                    recorded_at,
-                }),
-                _ => None,
-            };
-            match event {
-                None => self.findings.push(Finding::Deleted {
-                    seal: row.seal,
-                    position: row.sealed_position,
-                    event_id: row.event_id,
-                }),
-                Some(event) => {
-                    self.found += 1;
-                    if event.position != sealed {
-                        self.findings.push(Finding::Moved {
-                            seal: row.seal,
-                            event_id: row.event_id,
-                            sealed,
-                            now: event.position,
-                        });
-                    } else if in_sequence
-                        && link(self.link.as_deref(), row.seal, &event) != row.link
-                    {
-                        // Checked against the stored previous link, so one altered event is
-                        // one finding rather than a broken chain from there on.
-                        self.findings.push(Finding::Altered {
-                            seal: row.seal,
-                            position: event.position.position,
-                            event_id: row.event_id,
-                        });
-                    }
-                }
-            }
-            if let Some(kept) = kept.filter(|kept| kept.seal == row.seal)
-                && (kept.event_id != row.event_id || kept.chain_hash != hex(&row.link))
-            {
-                self.findings.push(Finding::HeadRewritten {
-                    seal: kept.seal,
-                    event_id: kept.event_id,
-                });
-            }
-            self.note_batch(row.sealed_by, row.complete_below);
-            self.seals += 1;
-            self.last = row.seal;
-            self.head = Some((
-                Head {
-                    seal: row.seal,
-                    position: row.sealed_position,
-                    event_id: row.event_id,
-                    chain_hash: hex(&row.link),
-                    event_count: self.seals as i64,
-                    sealed_at: row.sealed_at,
-                },
-                sealed,
-            ));
-            self.link = Some(row.link);
+    /// Checks the next seal against its event (none if it is gone).
+    fn check(&mut self, row: SealRow, event: Option<StoredEvent>, kept: Option<&Head>) {
+        let sealed = Position {
+            transaction_id: row.transaction_id,
+            position: row.position,
+        };
+        let in_sequence = row.seal == self.last + 1;
+        if !in_sequence {
+            self.findings.push(Finding::SealGap {
+                after: self.last,
+                found: row.seal,
+            });
         }
-        Ok(done)
+        match event {
+            None => self.findings.push(Finding::Deleted {
+                seal: row.seal,
+                position: row.position,
+                event_id: row.event_id,
+            }),
+            Some(event) if event.position != sealed => self.findings.push(Finding::Moved {
+                seal: row.seal,
+                event_id: row.event_id,
+                sealed,
+                now: event.position,
+            }),
+            // Checked against the stored previous link, so one altered event is one finding
+            // rather than a broken chain from there on.
+            Some(event)
+                if in_sequence && link(self.link.as_deref(), row.seal, &event) != row.link =>
+            {
+                self.findings.push(Finding::Altered {
+                    seal: row.seal,
+                    position: event.position.position,
+                    event_id: row.event_id,
+                });
+            }
+            Some(_) => {}
+        }
+        if let Some(kept) = kept.filter(|kept| kept.seal == row.seal)
+            && (kept.event_id != row.event_id || kept.chain_hash != hex(&row.link))
+        {
+            self.findings.push(Finding::HeadRewritten {
+                seal: kept.seal,
+                event_id: kept.event_id,
+            });
+        }
+        self.note_batch(row.sealed_by, row.complete_below);
+        self.seals += 1;
+        self.last = row.seal;
+        self.head = Some((
+            Head {
+                seal: row.seal,
+                position: row.position,
+                event_id: row.event_id,
+                chain_hash: hex(&row.link),
+                event_count: self.seals as i64,
+                sealed_at: row.sealed_at,
+            },
+            sealed,
+        ));
+        self.link = Some(row.link);
     }
 
     /// Keeps the `complete_below` of the batch before the current one.
@@ -359,36 +401,4 @@ impl Walk {
             }
         }
     }
-}
-
-/// Every event without a seal, with its place, and whether sealing has already passed its
-/// transaction: the seals' checkpoint snapshot sees it, or other events of that transaction
-/// are sealed (a transaction's events are sealed together), so it was written into the log
-/// with a transaction id from the past.
-async fn unsealed(conn: &mut PgConnection) -> Result<Vec<(Position, Uuid, bool)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"
-        select e.transaction_id::text::bigint as "transaction_id!", e.position, e.event_id,
-               (coalesce(pg_visible_in_snapshot(e.transaction_id, c.applied), false)
-                or exists (select 1 from audit_seals t
-                           where t.transaction_id = e.transaction_id)) as "passed!"
-        from events e
-        left join projection_checkpoints c on c.projection = $1
-        where not exists (select 1 from audit_seals s where s.event_id = e.event_id)
-        order by e.transaction_id, e.position
-        "#,
-        super::NAME,
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let at = Position {
-                transaction_id: row.transaction_id,
-                position: row.position,
-            };
-            (at, row.event_id, row.passed)
-        })
-        .collect())
 }
