@@ -8,7 +8,7 @@ pub mod npq;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-/// Whether statements charge VAT: every provider is VAT-chargeable (README, *Finance*), as no
+/// Whether statements charge VAT: every provider is VAT-chargeable (docs/finance.md), as no
 /// provider in the reference data is recorded otherwise.
 pub const VAT_CHARGEABLE: bool = true;
 

@@ -97,8 +97,8 @@ impl Ledgers {
     /// clawback statement.
     fn count(&mut self, line: Line<'_>) {
         let n = line.lines;
-        // Mentors' uplifts count here though the API's `uplift_paid` leaves them out (README,
-        // Finance: "mentors included, as the calculator does").
+        // Mentors' uplifts count here though the API's `uplift_paid` leaves them out
+        // (docs/finance.md: "mentors included, as the calculator does").
         let uplift = n * i64::from(line.uplift && line.declaration_type == "started");
         if line.state.is_billable()
             && let Some((programme, s)) = self.statement(line.statement)

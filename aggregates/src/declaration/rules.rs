@@ -62,7 +62,7 @@ pub(super) fn check(
             .find(|m| m.declaration_type == t)
     });
     if let Some(milestone) = milestone {
-        // The start day is inclusive here, strict on change of schedule (README, ECF rules:
+        // The start day is inclusive here, strict on change of schedule (docs/api.md, ECF rules:
         // Declarations and Change of schedule).
         if date < start_of(milestone.start_date) {
             return Err(E::BeforeMilestoneStart.into());

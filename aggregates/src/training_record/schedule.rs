@@ -55,7 +55,7 @@ pub fn declarations_fit(target: &Schedule, live: &[(DeclarationType, DateTime<Ut
                             .and_time(Default::default())
                             .and_utc()
                 });
-                // Strict here, inclusive on submit (README, ECF rules: Change of schedule).
+                // Strict here, inclusive on submit (docs/api.md, ECF rules: Change of schedule).
                 *date > start && before_end
             })
     })

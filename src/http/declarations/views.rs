@@ -107,8 +107,8 @@ pub(super) fn resource(row: DeclarationRow, version: ApiVersion) -> DeclarationR
 
 fn v3_resource(row: DeclarationRow) -> Resource<DeclarationAttributes> {
     let paid = DeclarationState::parse(&row.state).is_some_and(DeclarationState::was_paid);
-    // Mentors never show an uplift paid, though finance counts their uplifts (README,
-    // Finance: "mentors included, as the calculator does").
+    // Mentors never show an uplift paid, though finance counts their uplifts (docs/finance.md:
+    // "mentors included, as the calculator does").
     let uplift = match Course::parse(&row.course_identifier) {
         Some(Course::EcfInduction) => row.pupil_premium_uplift || row.sparsity_uplift,
         Some(course) if course.has_outcomes() => row.targeted_delivery_funding,
