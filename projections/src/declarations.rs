@@ -561,7 +561,10 @@ pub fn stream<'a>(
             select * from declarations where lead_provider_id = $1
             union all
             select o.* from declarations o
-            where exists (
+            -- The view decides; the stored columns first leave out the caller's own and the
+            -- dead ones without probing it.
+            where o.lead_provider_id <> $1 and o.live
+              and exists (
                 select 1 from declaration_viewers v
                 where v.declaration_id = o.id and v.lead_provider_id = $1
             )
