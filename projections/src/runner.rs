@@ -70,6 +70,21 @@ pub trait Projection: Send + Sync {
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError>;
+
+    /// Applies a run of events in log order, inside the same transaction. A read model that
+    /// can write a run in fewer statements than one per event overrides this; it must leave
+    /// the same rows as [`Projection::apply`] on each event in turn, which the runner falls
+    /// back to (one event at a time) to find the event a failed run could not apply.
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            self.apply(conn, event).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Why a projection could not move on.
@@ -429,9 +444,8 @@ impl Runner {
             let Some(last) = events.last().map(|event| event.position) else {
                 break;
             };
-            for event in &events {
-                projection.apply(&mut tx, event).await?;
-            }
+            let run: Vec<&StoredEvent> = events.iter().collect();
+            projection.apply_run(&mut tx, &run).await?;
             applied += events.len() as u64;
             at = last;
             progress(applied, total as u64);
@@ -576,9 +590,10 @@ impl From<StepError> for ProjectionError {
     }
 }
 
-/// Applies events, under a savepoint when `careful`. On an error the event cannot be applied,
-/// rolls back to the savepoint (if any) and returns the failing event's index with the error;
-/// a transient error aborts the whole step instead.
+/// Applies events: as one run, or, when `careful`, one at a time under a savepoint. On an
+/// error the event cannot be applied, rolls back to the savepoint (if any) and returns the
+/// failing event's index (0 for a run, whose failing event is not known) with the error; a
+/// transient error aborts the whole step instead.
 async fn apply_events(
     conn: &mut PgConnection,
     careful: bool,
@@ -587,14 +602,12 @@ async fn apply_events(
 ) -> Result<Option<(usize, ProjectionError)>, ProjectionError> {
     if !careful {
         projection.start_batch();
-        for (index, event) in events.iter().enumerate() {
-            match projection.apply(conn, event).await {
-                Ok(()) => {}
-                Err(error) if error.is_transient() => return Err(error),
-                Err(error) => return Ok(Some((index, error))),
-            }
-        }
-        return Ok(None);
+        // Which event failed is found again carefully, one event at a time.
+        return match projection.apply_run(conn, events).await {
+            Ok(()) => Ok(None),
+            Err(error) if error.is_transient() => Err(error),
+            Err(error) => Ok(Some((0, error))),
+        };
     }
     sqlx::query("savepoint projection")
         .execute(&mut *conn)

@@ -9,6 +9,7 @@
 mod finding;
 mod verify;
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -164,58 +165,121 @@ impl Projection for Seals {
         Ok(())
     }
 
-    /// Seals the event unless it already has a seal (a checkpoint moved back delivers events
-    /// again), stands behind the sealed head, or belongs to a transaction an earlier batch
-    /// sealed without this event being its continuation (it was inserted behind sealing's
-    /// back, and sealing it now would launder it).
+    /// Seals the event, as a run of one.
     async fn apply(
         &self,
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
+        self.apply_run(conn, &[event]).await
+    }
+
+    /// Seals each event unless it already has a seal (a checkpoint moved back delivers events
+    /// again), stands behind the sealed head, or belongs to a transaction an earlier batch
+    /// sealed without this event being its continuation (it was inserted behind sealing's
+    /// back, and sealing it now would launder it). The links are computed here and the seals
+    /// written in one insert.
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&StoredEvent],
+    ) -> Result<(), ProjectionError> {
         let mut tip = self.tip(conn).await?;
-        if tip.behind.holds(event.position) {
+        let candidates: Vec<&StoredEvent> = events
+            .iter()
+            .copied()
+            .filter(|event| !tip.behind.holds(event.position))
+            .collect();
+        if candidates.is_empty() {
             return Ok(());
         }
-        let seal = tip.seal + 1;
-        let link = link(tip.link.as_deref(), seal, event);
-        // An event of a transaction that an earlier batch sealed events of is refused too:
-        // a transaction's events all become visible together, and are sealed in order in
-        // one run of batches. A transaction of more events than a batch takes goes on in the
-        // next batch, right after the head the previous one left: that continuation is sealed.
-        let continues = tip.behind.head.is_some_and(|head| {
-            head.transaction_id == event.position.transaction_id && head < event.position
-        });
-        let sealed = sqlx::query_scalar!(
+        let ids: Vec<Uuid> = candidates.iter().map(|event| event.event_id).collect();
+        let mut transactions: Vec<i64> = candidates
+            .iter()
+            .map(|event| event.position.transaction_id)
+            .collect();
+        transactions.dedup();
+        // A transaction's events all become visible together and are sealed in order in one
+        // run of batches, so one that a batch before this one sealed events of is over,
+        // unless this run goes on from the head the previous batch left: a transaction of
+        // more events than a batch takes.
+        let known = sqlx::query!(
             r#"
-            insert into audit_seals
-                (seal, event_id, position, transaction_id, complete_below, link)
-            select $1, $2, $3, $4::bigint::text::xid8, $5::bigint::text::xid8, $6
-            where $7 or not exists (
-                select 1 from audit_seals s
-                where s.transaction_id = $4::bigint::text::xid8
-                  and s.sealed_by <> pg_current_xact_id())
-            on conflict (event_id) do nothing
-            returning seal
+            select array(select event_id from audit_seals where event_id = any($1))
+                       as "sealed!",
+                   array(select t from unnest($2::bigint[]) t
+                         where exists (select 1 from audit_seals s
+                                       where s.transaction_id = t::text::xid8
+                                         and s.sealed_by <> pg_current_xact_id()))
+                       as "over!"
             "#,
-            seal,
-            event.event_id,
-            event.position.position,
-            event.position.transaction_id,
-            tip.complete_below,
-            link,
-            continues,
+            &ids,
+            &transactions,
         )
-        .fetch_optional(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
-        if sealed.is_some() {
+        let sealed: HashSet<Uuid> = known.sealed.into_iter().collect();
+        let over: HashSet<i64> = known.over.into_iter().collect();
+        let mut new = NewSeals::default();
+        for event in candidates {
+            let continues = tip.behind.head.is_some_and(|head| {
+                head.transaction_id == event.position.transaction_id && head < event.position
+            });
+            if sealed.contains(&event.event_id)
+                || (over.contains(&event.position.transaction_id) && !continues)
+            {
+                continue;
+            }
+            let seal = tip.seal + 1;
+            let link = link(tip.link.as_deref(), seal, event);
+            new.push(seal, event, link.clone());
             tip.seal = seal;
             tip.link = Some(link);
+        }
+        if !new.seal.is_empty() {
+            sqlx::query!(
+                r#"
+                insert into audit_seals
+                    (seal, event_id, position, transaction_id, complete_below, link)
+                select seal, event_id, position, transaction_id::text::xid8,
+                       $5::bigint::text::xid8, link
+                from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::bigint[], $6::bytea[])
+                     as new (seal, event_id, position, transaction_id, link)
+                "#,
+                &new.seal,
+                &new.event_id,
+                &new.position,
+                &new.transaction_id,
+                tip.complete_below,
+                &new.link,
+            )
+            .execute(&mut *conn)
+            .await?;
         }
         if let Ok(mut cached) = self.tip.lock() {
             *cached = Some(tip);
         }
         Ok(())
+    }
+}
+
+/// Seals about to be written, column by column.
+#[derive(Default)]
+struct NewSeals {
+    seal: Vec<i64>,
+    event_id: Vec<Uuid>,
+    position: Vec<i64>,
+    transaction_id: Vec<i64>,
+    link: Vec<Vec<u8>>,
+}
+
+impl NewSeals {
+    fn push(&mut self, seal: i64, event: &StoredEvent, link: Vec<u8>) {
+        self.seal.push(seal);
+        self.event_id.push(event.event_id);
+        self.position.push(event.position.position);
+        self.transaction_id.push(event.position.transaction_id);
+        self.link.push(link);
     }
 }
 
