@@ -174,7 +174,10 @@ pub(crate) async fn current_snapshot(conn: &mut PgConnection) -> Result<Snapshot
 /// The events of one batch: those of the given aggregate types whose transaction `target`
 /// sees and `applied` does not, after the cursor `after`, up to `limit` of them, in
 /// (transaction, position) order. The two halves of the batch (transactions still running at
-/// `applied`, and those begun since) are each read from the global-order index.
+/// `applied`, and those begun since) are each cut from the global-order index with their own
+/// limit, so a batch costs the same however far behind the reader is; ordering the output by
+/// the cast `transaction_id` instead sorted every pending event (1.15 s a batch with 444,000
+/// pending).
 pub(crate) async fn read_batch(
     conn: &mut PgConnection,
     aggregate_types: &[&str],
@@ -188,16 +191,24 @@ pub(crate) async fn read_batch(
         EventRow,
         r#"
         with batch as (
-            select * from events
-            where transaction_id = any(array(select pg_snapshot_xip($3::text::pg_snapshot)))
-              and (transaction_id, position) > ($5::bigint::text::xid8, $6)
-              and pg_visible_in_snapshot(transaction_id, $4::text::pg_snapshot)
+            (select * from events
+             where transaction_id = any(array(
+                       select x from pg_snapshot_xip($3::text::pg_snapshot) x
+                       where x >= $5::bigint::text::xid8))
+               and (transaction_id, position) > ($5::bigint::text::xid8, $6)
+               and pg_visible_in_snapshot(transaction_id, $4::text::pg_snapshot)
+               and ('*' = any($1) or aggregate_type = any($1))
+             order by transaction_id, position
+             limit $2)
             union all
-            select * from events
-            where transaction_id >= pg_snapshot_xmax($3::text::pg_snapshot)
-              and transaction_id < pg_snapshot_xmax($4::text::pg_snapshot)
-              and (transaction_id, position) > ($5::bigint::text::xid8, $6)
-              and pg_visible_in_snapshot(transaction_id, $4::text::pg_snapshot)
+            (select * from events
+             where transaction_id >= pg_snapshot_xmax($3::text::pg_snapshot)
+               and transaction_id < pg_snapshot_xmax($4::text::pg_snapshot)
+               and (transaction_id, position) > ($5::bigint::text::xid8, $6)
+               and pg_visible_in_snapshot(transaction_id, $4::text::pg_snapshot)
+               and ('*' = any($1) or aggregate_type = any($1))
+             order by transaction_id, position
+             limit $2)
         )
         select transaction_id::text::bigint as "transaction_id!", position as "position!",
                event_id as "event_id!", aggregate_type as "aggregate_type!",
@@ -205,8 +216,7 @@ pub(crate) async fn read_batch(
                event_type as "event_type!", payload as "payload!", metadata as "metadata!",
                recorded_at as "recorded_at!"
         from batch
-        where '*' = any($1) or aggregate_type = any($1)
-        order by transaction_id, position
+        order by batch.transaction_id, batch.position
         limit $2
         "#,
         &types,

@@ -69,12 +69,12 @@ pub async fn verify(
         });
     }
     let behind = Behind {
-        head: walk.head.as_ref().map(|(_, at)| *at),
+        head: walk.head.as_ref().map(|head| head.at),
         threshold: walk.threshold,
     };
     let mut pending = 0;
     for (at, event_id, passed) in log.unsealed(&mut tx).await? {
-        let before_head = walk.head.as_ref().is_some_and(|(_, head)| at < *head);
+        let before_head = walk.head.as_ref().is_some_and(|head| at < head.at);
         if behind.holds(at) || (passed && before_head) {
             walk.findings.push(Finding::Inserted {
                 position: at.position,
@@ -89,7 +89,7 @@ pub async fn verify(
         seals: walk.seals,
         events: log.count,
         pending,
-        head: walk.head.map(|(head, _)| head),
+        head: walk.published_head(),
         findings: walk.findings,
     })
 }
@@ -321,8 +321,16 @@ struct Walk {
     batch: Option<(i64, i64)>,
     /// The `complete_below` of the batch before the last seal's.
     threshold: Option<i64>,
-    head: Option<(Head, Position)>,
+    head: Option<Sealed>,
     findings: Vec<Finding>,
+}
+
+/// The newest seal walked: its link is the walk's.
+struct Sealed {
+    seal: i64,
+    event_id: Uuid,
+    at: Position,
+    sealed_at: DateTime<Utc>,
 }
 
 impl Walk {
@@ -375,18 +383,26 @@ impl Walk {
         self.note_batch(row.sealed_by, row.complete_below);
         self.seals += 1;
         self.last = row.seal;
-        self.head = Some((
-            Head {
-                seal: row.seal,
-                position: row.position,
-                event_id: row.event_id,
-                chain_hash: hex(&row.link),
-                event_count: self.seals as i64,
-                sealed_at: row.sealed_at,
-            },
-            sealed,
-        ));
+        self.head = Some(Sealed {
+            seal: row.seal,
+            event_id: row.event_id,
+            at: sealed,
+            sealed_at: row.sealed_at,
+        });
         self.link = Some(row.link);
+    }
+
+    /// The newest seal as published: hex is written once, not for every seal walked.
+    fn published_head(&self) -> Option<Head> {
+        let head = self.head.as_ref()?;
+        Some(Head {
+            seal: head.seal,
+            position: head.at.position,
+            event_id: head.event_id,
+            chain_hash: hex(self.link.as_deref().unwrap_or_default()),
+            event_count: self.seals as i64,
+            sealed_at: head.sealed_at,
+        })
     }
 
     /// Keeps the `complete_below` of the batch before the current one.
