@@ -2,12 +2,16 @@
 //! the event it names; then every event that has no seal. The seals and the events are read
 //! side by side, each in its own index order (seal number, position), and matched on the
 //! position a seal recorded, which is where its event stands unless the log was tampered
-//! with; only a seal whose event is not there is looked up by event id.
+//! with; only a seal whose event is not there is looked up by event id. Each of the two reads
+//! runs ahead on a connection of its own in the walk's snapshot, so the database reads the
+//! next chunks while the walk hashes this one.
 
 use std::collections::{HashMap, HashSet};
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{Behind, Finding, Head, hex, link};
@@ -44,23 +48,23 @@ pub async fn verify(
     sqlx::query!("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
+    let snapshot = sqlx::query_scalar!(r#"select pg_export_snapshot() as "snapshot!""#)
+        .fetch_one(&mut *tx)
+        .await?;
     let total = sqlx::query_scalar!("select max(seal) from audit_seals")
         .fetch_one(&mut *tx)
         .await?
         .unwrap_or(0) as u64;
+    let mut seal_chunks = read_ahead::<SealRow>(pool, &snapshot);
     let mut walk = Walk::default();
-    let mut log = Log::default();
-    loop {
-        let seals = seals_after(&mut tx, walk.last).await?;
-        let done = (seals.len() as i64) < CHUNK;
+    let mut log = Log::new(read_ahead::<EventRow>(pool, &snapshot));
+    while let Some(seals) = seal_chunks.recv().await {
+        let seals = seals?;
         let events = log.events_of(&mut tx, &seals).await?;
         for (seal, event) in seals.into_iter().zip(events) {
             walk.check(seal, event, kept);
         }
         progress(walk.seals, total);
-        if done {
-            break;
-        }
     }
     if let Some(kept) = kept.filter(|kept| walk.last < kept.seal) {
         walk.findings.push(Finding::HeadTruncated {
@@ -106,29 +110,120 @@ struct SealRow {
     link: Vec<u8>,
 }
 
-/// The next seals after seal number `last`, in seal order.
-async fn seals_after(conn: &mut PgConnection, last: i64) -> Result<Vec<SealRow>, sqlx::Error> {
-    sqlx::query_as!(
-        SealRow,
-        r#"
-        select seal, event_id, position, transaction_id::text::bigint as "transaction_id!",
-               complete_below::text::bigint as "complete_below!",
-               sealed_by::text::bigint as "sealed_by!", sealed_at, link
-        from audit_seals
-        where seal > $1
-        order by seal
-        limit $2
-        "#,
-        last,
-        CHUNK,
-    )
-    .fetch_all(conn)
-    .await
+/// Chunks of one ordered table, as a reader running ahead sends them; the channel closes
+/// after the last.
+type Chunks<T> = mpsc::Receiver<Result<Vec<T>, sqlx::Error>>;
+
+/// Rows read in chunks in the order of a key.
+#[async_trait]
+trait Ordered: Sized + Send + 'static {
+    /// The next chunk after key `last`.
+    async fn after(conn: &mut PgConnection, last: i64) -> Result<Vec<Self>, sqlx::Error>;
+
+    /// The row's key.
+    fn key(&self) -> i64;
+}
+
+#[async_trait]
+impl Ordered for SealRow {
+    async fn after(conn: &mut PgConnection, last: i64) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            SealRow,
+            r#"
+            select seal, event_id, position, transaction_id::text::bigint as "transaction_id!",
+                   complete_below::text::bigint as "complete_below!",
+                   sealed_by::text::bigint as "sealed_by!", sealed_at, link
+            from audit_seals
+            where seal > $1
+            order by seal
+            limit $2
+            "#,
+            last,
+            CHUNK,
+        )
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> i64 {
+        self.seal
+    }
+}
+
+#[async_trait]
+impl Ordered for EventRow {
+    async fn after(conn: &mut PgConnection, last: i64) -> Result<Vec<Self>, sqlx::Error> {
+        sqlx::query_as!(
+            EventRow,
+            r#"
+            select transaction_id::text::bigint as "transaction_id!", position, event_id,
+                   aggregate_type, aggregate_id, sequence, event_type, payload, metadata,
+                   recorded_at
+            from events
+            where position > $1
+            order by position
+            limit $2
+            "#,
+            last,
+            CHUNK,
+        )
+        .fetch_all(conn)
+        .await
+    }
+
+    fn key(&self) -> i64 {
+        self.position
+    }
+}
+
+/// Reads a whole table in key order on a connection of its own, in the exported `snapshot`,
+/// at most two chunks ahead of the walk.
+fn read_ahead<T: Ordered>(pool: &PgPool, snapshot: &str) -> Chunks<T> {
+    let (sender, chunks) = mpsc::channel(2);
+    let (pool, snapshot) = (pool.clone(), snapshot.to_owned());
+    tokio::spawn(async move {
+        let read = async {
+            let mut tx = crate::pool::begin(&pool).await?;
+            join_snapshot(&mut tx, &snapshot).await?;
+            let mut last = 0;
+            loop {
+                let rows = T::after(&mut tx, last).await?;
+                let done = (rows.len() as i64) < CHUNK;
+                last = rows.last().map_or(last, T::key);
+                // The walk has stopped (it failed) when nobody receives.
+                if sender.send(Ok(rows)).await.is_err() || done {
+                    return Ok(());
+                }
+            }
+        };
+        if let Err(error) = read.await {
+            let _ = sender.send(Err(error)).await;
+        }
+    });
+    chunks
+}
+
+/// Makes this transaction see the database as the exporting one does.
+async fn join_snapshot(conn: &mut PgConnection, snapshot: &str) -> Result<(), sqlx::Error> {
+    // `set transaction snapshot` takes no parameters; an exported id is hex digits and dashes.
+    if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(sqlx::Error::Protocol(format!(
+            "unexpected snapshot id {snapshot:?}"
+        )));
+    }
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!("set transaction snapshot '{snapshot}'"))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// The events, read in position order alongside the seals.
-#[derive(Default)]
 struct Log {
+    /// The chunks of events as they are read.
+    chunks: Chunks<EventRow>,
     /// The highest position read so far, and whether the log has been read to its end.
     read_to: i64,
     ended: bool,
@@ -141,6 +236,17 @@ struct Log {
 }
 
 impl Log {
+    fn new(chunks: Chunks<EventRow>) -> Self {
+        Self {
+            chunks,
+            read_to: 0,
+            ended: false,
+            count: 0,
+            waiting: HashMap::new(),
+            elsewhere: HashSet::new(),
+        }
+    }
+
     /// The event each seal names, if it is still in the log: at the position the seal
     /// recorded, or else wherever it stands now.
     async fn events_of(
@@ -149,7 +255,7 @@ impl Log {
         seals: &[SealRow],
     ) -> Result<Vec<Option<StoredEvent>>, sqlx::Error> {
         if let Some(furthest) = seals.iter().map(|seal| seal.position).max() {
-            self.read_through(conn, furthest).await?;
+            self.read_through(furthest).await?;
         }
         let mut events: Vec<Option<StoredEvent>> = seals
             .iter()
@@ -180,30 +286,14 @@ impl Log {
         Ok(events)
     }
 
-    /// Reads events in position order until past `position` or the end of the log.
-    async fn read_through(
-        &mut self,
-        conn: &mut PgConnection,
-        position: i64,
-    ) -> Result<(), sqlx::Error> {
+    /// Takes events in position order until past `position` or the end of the log.
+    async fn read_through(&mut self, position: i64) -> Result<(), sqlx::Error> {
         while !self.ended && self.read_to < position {
-            let rows = sqlx::query_as!(
-                EventRow,
-                r#"
-                select transaction_id::text::bigint as "transaction_id!", position, event_id,
-                       aggregate_type, aggregate_id, sequence, event_type, payload, metadata,
-                       recorded_at
-                from events
-                where position > $1
-                order by position
-                limit $2
-                "#,
-                self.read_to,
-                CHUNK,
-            )
-            .fetch_all(&mut *conn)
-            .await?;
-            self.ended = (rows.len() as i64) < CHUNK;
+            let Some(rows) = self.chunks.recv().await else {
+                self.ended = true;
+                break;
+            };
+            let rows = rows?;
             self.count += rows.len() as u64;
             for row in rows {
                 self.read_to = row.position;
@@ -237,18 +327,9 @@ impl Log {
             .filter(|(_, event)| !self.elsewhere.contains(&event.event_id))
             .map(|(_, event)| (event.position, event.event_id))
             .collect();
-        // Past the last seal's event only ids are needed.
-        if !self.ended {
-            let rows = sqlx::query!(
-                r#"
-                select transaction_id::text::bigint as "transaction_id!", position, event_id
-                from events
-                where position > $1
-                "#,
-                self.read_to,
-            )
-            .fetch_all(&mut *conn)
-            .await?;
+        // Past the last seal's event only ids are kept.
+        while let Some(rows) = self.chunks.recv().await {
+            let rows = rows?;
             self.count += rows.len() as u64;
             unsealed.extend(
                 rows.into_iter()
