@@ -19,9 +19,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth::{self, Role};
+use crate::flows::retirement::{self, RetireRequest};
+use crate::flows::school::{self, NewParticipant};
 use crate::ledger::{Actor, CommandContext, Ledger};
-use crate::retirement::{self, RetireRequest};
-use crate::school::{self, NewParticipant};
 pub use tokens::{list_tokens, revoke_token};
 
 /// School- and DfE-side commands on ECF participants.
@@ -387,8 +387,14 @@ pub async fn school(ledger: &Ledger, command: SchoolCommand) -> anyhow::Result<(
             let (school, cohort) = projections::reference::partnership_key(ledger.pool(), id)
                 .await?
                 .with_context(|| format!("no partnership has the id {partnership}"))?;
-            crate::partnerships::challenge(ledger, (id, school, cohort), &reason, now, &context)
-                .await?;
+            crate::flows::partnerships::challenge(
+                ledger,
+                (id, school, cohort),
+                &reason,
+                now,
+                &context,
+            )
+            .await?;
             println!("partnership {partnership} challenged ({reason})");
         }
         SchoolCommand::SetUp {
@@ -399,7 +405,7 @@ pub async fn school(ledger: &Ledger, command: SchoolCommand) -> anyhow::Result<(
             let (school, _) = projections::reference::school_by_urn(ledger.pool(), &urn)
                 .await?
                 .with_context(|| format!("no school has the URN {urn}"))?;
-            crate::partnerships::set_up_cohort(
+            crate::flows::partnerships::set_up_cohort(
                 ledger,
                 school,
                 cohort,
@@ -556,7 +562,7 @@ pub struct StatementChoice {
 #[derive(Debug, Subcommand)]
 pub enum NpqCommand {
     /// Record an application; prints the application id and the applicant's id.
-    Apply(Box<crate::npq::NewApplication>),
+    Apply(Box<crate::flows::npq::NewApplication>),
 }
 
 /// Runs an NPQ registration-side command as the CLI's operator.
@@ -568,7 +574,7 @@ pub async fn npq(ledger: &Ledger, command: NpqCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|(attribute, message)| anyhow::anyhow!("{attribute}: {message}"))?;
             let context = CommandContext::of(Actor::Admin(None));
-            let row = crate::npq::apply(ledger, application, &context).await?;
+            let row = crate::flows::npq::apply(ledger, application, &context).await?;
             println!(
                 "application {} of participant {}",
                 row.id, row.participant_id

@@ -17,11 +17,11 @@ use uuid::Uuid;
 use self::views::{OutcomeResource, ParticipantResource, outcome, participant};
 use super::participants::actions::{ActionBody, COURSE_NOT_RECOGNISED, Requires, unprocessable};
 use crate::AppState;
+use crate::flows::npq::{CommittedApplication, EnrolmentRequest, OutcomeBody};
 use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, NpqProvider, Provider};
-use crate::npq::{CommittedApplication, EnrolmentRequest, OutcomeBody};
 
 /// The NPQ routes: the same handlers in every version, and the v1 and v2 CSV exports.
 pub fn router() -> Router<AppState> {
@@ -190,7 +190,7 @@ async fn show_application(
     NpqProvider(provider): NpqProvider,
     Path(id): Path<String>,
 ) -> Result<Document<ApplicationResource>, ApiError> {
-    let row = crate::npq::own_application(&app.ledger, provider.id, &id).await?;
+    let row = crate::flows::npq::own_application(&app.ledger, provider.id, &id).await?;
     Ok(Document { data: row.into() })
 }
 
@@ -201,7 +201,8 @@ async fn accept(
     Now(now): Now,
     Path(id): Path<String>,
 ) -> Result<Document<ApplicationResource>, ApiError> {
-    let row = crate::npq::accept(&app.ledger, provider.id, &id, now, &provider.context).await?;
+    let row =
+        crate::flows::npq::accept(&app.ledger, provider.id, &id, now, &provider.context).await?;
     Ok(Document { data: row.into() })
 }
 
@@ -212,7 +213,8 @@ async fn reject(
     Now(now): Now,
     Path(id): Path<String>,
 ) -> Result<Document<ApplicationResource>, ApiError> {
-    let row = crate::npq::reject(&app.ledger, provider.id, &id, now, &provider.context).await?;
+    let row =
+        crate::flows::npq::reject(&app.ledger, provider.id, &id, now, &provider.context).await?;
     Ok(Document { data: row.into() })
 }
 
@@ -302,7 +304,7 @@ async fn act(
         return Err(unprocessable("course_identifier", COURSE_NOT_RECOGNISED));
     }
     let request = request(reason)?;
-    let (person, committed) = crate::npq::change_enrolment(
+    let (person, committed) = crate::flows::npq::change_enrolment(
         &app.ledger,
         provider.id,
         id,
@@ -463,9 +465,15 @@ async fn record_outcome(
         state: body.state,
         completion_date: body.completion_date,
     };
-    let row =
-        crate::npq::record_outcome(&app.ledger, provider.id, &id, body, now, &provider.context)
-            .await?;
+    let row = crate::flows::npq::record_outcome(
+        &app.ledger,
+        provider.id,
+        &id,
+        body,
+        now,
+        &provider.context,
+    )
+    .await?;
     Ok(Document {
         data: outcome(row, version),
     })
