@@ -10,3 +10,4 @@ pub mod npq;
 pub mod partnerships;
 pub mod retirement;
 pub mod school;
+pub mod training;

@@ -20,6 +20,7 @@ use projections::{declarations, lead_providers, reference};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::flows::training::TrainingRequest;
 use crate::ledger::{CommandContext, Ledger, LedgerError, Visibility};
 
 /// Why an NPQ flow failed.
@@ -278,22 +279,6 @@ pub async fn reject(
     answer(ledger, row, visibility, now).await
 }
 
-/// What a provider asks of an enrolment, before the facts are looked up.
-#[derive(Clone, Debug)]
-pub enum EnrolmentRequest {
-    /// Defer for a reason.
-    Defer(String),
-    /// Resume.
-    Resume,
-    /// Withdraw for a reason.
-    Withdraw(String),
-    /// Move to a schedule of a cohort (`None`: not a year).
-    ChangeSchedule {
-        identifier: String,
-        cohort: Option<i32>,
-    },
-}
-
 /// The provider defers, resumes, withdraws or moves its enrolment of a person on a course,
 /// and gets the person's id (after any merge) back, with the write when the read model does
 /// not show it yet.
@@ -302,7 +287,7 @@ pub async fn change_enrolment(
     provider: LeadProviderId,
     participant: &str,
     course: Course,
-    request: EnrolmentRequest,
+    request: TrainingRequest,
     now: DateTime<Utc>,
     context: &CommandContext,
 ) -> Result<(Uuid, Option<CommittedApplication>), NpqFlowError> {
@@ -314,18 +299,18 @@ pub async fn change_enrolment(
         .ok_or(NpqFlowError::NotEnrolled)?;
     let declared = declarations::types_of_record(pool, enrolment.id).await?;
     let action = match request {
-        EnrolmentRequest::Defer(reason) => EnrolmentAction::Defer {
+        TrainingRequest::Defer(reason) => EnrolmentAction::Defer {
             reason,
             declared: !declared.is_empty(),
         },
-        EnrolmentRequest::Resume => EnrolmentAction::Resume,
-        EnrolmentRequest::Withdraw(reason) => EnrolmentAction::Withdraw {
+        TrainingRequest::Resume => EnrolmentAction::Resume,
+        TrainingRequest::Withdraw(reason) => EnrolmentAction::Withdraw {
             reason,
             started: declared
                 .iter()
                 .any(|t| t == DeclarationType::Started.as_str()),
         },
-        EnrolmentRequest::ChangeSchedule { identifier, cohort } => {
+        TrainingRequest::ChangeSchedule { identifier, cohort } => {
             let target = match cohort {
                 Some(cohort) => reference::schedule(pool, &identifier, cohort).await?,
                 None => None,

@@ -395,3 +395,17 @@ impl From<crate::flows::npq::NpqFlowError> for ApiError {
         }
     }
 }
+
+impl From<crate::flows::training::TrainingFlowError> for ApiError {
+    fn from(error: crate::flows::training::TrainingFlowError) -> Self {
+        use crate::flows::training::TrainingFlowError;
+        match error {
+            TrainingFlowError::Rejected(rejection) => rejection.into(),
+            TrainingFlowError::Database(error) => error.into(),
+            TrainingFlowError::NotRecognised => Self::Unprocessable(vec![ErrorEntry::new(
+                "participant_id",
+                aggregates::PARTICIPANT_NOT_RECOGNISED,
+            )]),
+        }
+    }
+}

@@ -5,7 +5,8 @@
 mod exports;
 mod views;
 
-use aggregates::course::{DEFERRAL_REASONS, NPQ_WITHDRAWAL_REASONS};
+use aggregates::COURSE_NOT_RECOGNISED;
+use aggregates::course::NPQ_WITHDRAWAL_REASONS;
 use aggregates::npq::UK_CATCHMENTS;
 use axum::Router;
 use axum::extract::State;
@@ -15,12 +16,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use self::views::{OutcomeResource, ParticipantResource, outcome, participant};
-use super::participants::actions::{ActionBody, COURSE_NOT_RECOGNISED, Requires, unprocessable};
 use crate::AppState;
-use crate::flows::npq::{CommittedApplication, EnrolmentRequest, OutcomeBody};
+use crate::flows::npq::{CommittedApplication, OutcomeBody};
 use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
+use crate::http::participant_action::{
+    ActionKind, ParticipantAction, action_handlers, unprocessable,
+};
 use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, NpqProvider, Provider};
 
 /// The NPQ routes: the same handlers in every version, and the v1 and v2 CSV exports.
@@ -284,130 +287,31 @@ async fn find_participant(
 
 type Action = Result<Document<ParticipantResource>, ApiError>;
 
+/// An NPQ participant action, as its handler receives it.
+type NpqAction = ParticipantAction<NpqProvider>;
+
+action_handlers!(NpqProvider, Action, NPQ_WITHDRAWAL_REASONS);
+
 /// Runs an enrolment action and answers with the person.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the parts of one action, all needed"
-)]
-async fn act(
-    app: &AppState,
-    provider: &Provider,
-    version: ApiVersion,
-    now: chrono::DateTime<chrono::Utc>,
-    id: &str,
-    body: &ActionBody,
-    requires: Requires,
-    request: impl FnOnce(String) -> Result<EnrolmentRequest, ApiError>,
-) -> Action {
-    let (course, reason) = body.checked(&app.pool, id, requires).await?;
+async fn act(app: &AppState, action: NpqAction, kind: ActionKind) -> Action {
+    let (course, request) = action.request(&app.pool, kind).await?;
     if course.npq_group().is_none() {
         return Err(unprocessable("course_identifier", COURSE_NOT_RECOGNISED));
     }
-    let request = request(reason)?;
+    let NpqProvider(provider) = &action.provider;
     let (person, committed) = crate::flows::npq::change_enrolment(
         &app.ledger,
         provider.id,
-        id,
+        &action.id,
         course,
         request,
-        now,
+        action.now,
         &provider.context,
     )
     .await?;
     Ok(Document {
-        data: find_participant(app, provider, person, committed.as_ref(), version).await?,
+        data: find_participant(app, provider, person, committed.as_ref(), action.version).await?,
     })
-}
-
-/// Defers an enrolment.
-pub(crate) async fn defer(
-    State(app): State<AppState>,
-    NpqProvider(provider): NpqProvider,
-    version: ApiVersion,
-    Now(now): Now,
-    Path(id): Path<String>,
-    JsonApiBody(body): JsonApiBody<ActionBody>,
-) -> Action {
-    let reasons = Requires::Reason(DEFERRAL_REASONS);
-    act(
-        &app,
-        &provider,
-        version,
-        now,
-        &id,
-        &body,
-        reasons,
-        |reason| Ok(EnrolmentRequest::Defer(reason)),
-    )
-    .await
-}
-
-/// Resumes an enrolment.
-pub(crate) async fn resume(
-    State(app): State<AppState>,
-    NpqProvider(provider): NpqProvider,
-    version: ApiVersion,
-    Now(now): Now,
-    Path(id): Path<String>,
-    JsonApiBody(body): JsonApiBody<ActionBody>,
-) -> Action {
-    act(
-        &app,
-        &provider,
-        version,
-        now,
-        &id,
-        &body,
-        Requires::Course,
-        |_| Ok(EnrolmentRequest::Resume),
-    )
-    .await
-}
-
-/// Withdraws the participant from the course.
-pub(crate) async fn withdraw(
-    State(app): State<AppState>,
-    NpqProvider(provider): NpqProvider,
-    version: ApiVersion,
-    Now(now): Now,
-    Path(id): Path<String>,
-    JsonApiBody(body): JsonApiBody<ActionBody>,
-) -> Action {
-    let reasons = Requires::RecognisedReason(NPQ_WITHDRAWAL_REASONS);
-    act(
-        &app,
-        &provider,
-        version,
-        now,
-        &id,
-        &body,
-        reasons,
-        |reason| Ok(EnrolmentRequest::Withdraw(reason)),
-    )
-    .await
-}
-
-/// Moves an enrolment to another schedule (and, while nothing is declared, cohort).
-pub(crate) async fn change_schedule(
-    State(app): State<AppState>,
-    NpqProvider(provider): NpqProvider,
-    version: ApiVersion,
-    Now(now): Now,
-    Path(id): Path<String>,
-    JsonApiBody(body): JsonApiBody<ActionBody>,
-) -> Action {
-    let (identifier, cohort) = body.schedule_target(now);
-    act(
-        &app,
-        &provider,
-        version,
-        now,
-        &id,
-        &body,
-        Requires::Schedule,
-        |_| Ok(EnrolmentRequest::ChangeSchedule { identifier, cohort }),
-    )
-    .await
 }
 
 /// Every outcome of the caller's declarations, oldest first.

@@ -2,7 +2,7 @@
 //! item per training record in v1 and v2, with a CSV export), and the provider's actions on
 //! them (defer, resume, withdraw, change schedule).
 
-pub(crate) mod actions;
+mod actions;
 mod flat;
 mod legacy;
 

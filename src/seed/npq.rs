@@ -18,7 +18,8 @@ use projections::{declarations, lead_providers, npq, reference};
 
 use super::SeedError;
 use crate::flows::declaring;
-use crate::flows::npq::{EnrolmentRequest, NpqFlowError};
+use crate::flows::npq::NpqFlowError;
+use crate::flows::training::TrainingRequest;
 use crate::ledger::{Actor, CommandContext, Ledger};
 
 /// Applications per provider.
@@ -266,10 +267,10 @@ async fn seed_application(
     let has_passed = course.has_outcomes().then_some(n % 3 != 1);
     declared(DeclarationType::Completed, 200, has_passed).await?;
     let change = match n {
-        6 => Some(EnrolmentRequest::Withdraw(
+        6 => Some(TrainingRequest::Withdraw(
             "expected-commitment-unclear".into(),
         )),
-        7 => Some(EnrolmentRequest::Defer("parental-leave".into())),
+        7 => Some(TrainingRequest::Defer("parental-leave".into())),
         _ => None,
     };
     let Some(change) = change else {
