@@ -15,6 +15,7 @@ pub mod lookup;
 pub mod metrics;
 pub mod private_postgres;
 pub mod rate_limit;
+pub mod reports;
 pub mod sandbox;
 pub mod seed;
 pub mod shutdown;
