@@ -10,7 +10,7 @@ mod statements;
 mod tokens;
 
 pub use audit::{AuditCommand, audit};
-pub use npq::{NpqCommand, npq};
+pub use npq::{NpqRegistrationCommand, npq};
 pub use participants::{ParticipantCommand, participant};
 pub use read_models::{projections_status, replay};
 pub use schools::{SchoolCommand, school};

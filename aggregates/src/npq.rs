@@ -211,7 +211,7 @@ impl Entry {
 
 /// Commands on a person's NPQ course.
 #[derive(Clone, Debug)]
-pub enum NpqCommand {
+pub enum NpqCourseCommand {
     /// The registration service sends an application (a repeat with the same details
     /// changes nothing).
     Apply(Box<Application>),
@@ -387,16 +387,16 @@ impl NpqCourse {
             .ok_or(NpqError::NotFound)
     }
 
-    fn decide(&self, command: NpqCommand) -> Result<Vec<NpqEvent>, NpqError> {
+    fn decide(&self, command: NpqCourseCommand) -> Result<Vec<NpqEvent>, NpqError> {
         command.check_bounds()?;
         match command {
-            NpqCommand::Apply(application) => match self.application(application.id) {
+            NpqCourseCommand::Apply(application) => match self.application(application.id) {
                 None => Ok(vec![NpqEvent::Applied(application)]),
                 Some((known, ..)) if *known == *application => Ok(vec![]),
                 Some(_) => Err(NpqError::AppliedDifferently),
             },
-            NpqCommand::Accept(acceptance) => self.accept(*acceptance),
-            NpqCommand::Reject {
+            NpqCourseCommand::Accept(acceptance) => self.accept(*acceptance),
+            NpqCourseCommand::Reject {
                 application_id,
                 lead_provider_id,
                 at,
@@ -409,8 +409,8 @@ impl NpqCourse {
                     at,
                 }]),
             },
-            NpqCommand::Change(change) => self.change(*change),
-            NpqCommand::Reassign { from, to } => Ok(self
+            NpqCourseCommand::Change(change) => self.change(*change),
+            NpqCourseCommand::Reassign { from, to } => Ok(self
                 .applications
                 .iter()
                 .any(|e| e.person() == from && from != to)
@@ -547,14 +547,14 @@ impl NpqCourse {
 
 impl Aggregate for NpqCourse {
     const TYPE: &'static str = "npq_course";
-    type Command = NpqCommand;
+    type Command = NpqCourseCommand;
     type Event = NpqEvent;
     type Error = NpqError;
     type Services = ();
 
     async fn handle(
         &mut self,
-        command: NpqCommand,
+        command: NpqCourseCommand,
         _services: &(),
         sink: &EventSink<Self>,
     ) -> Result<(), NpqError> {

@@ -6,15 +6,15 @@ use crate::ledger::{Actor, CommandContext, Ledger};
 
 /// NPQ registration-side commands.
 #[derive(Debug, Subcommand)]
-pub enum NpqCommand {
+pub enum NpqRegistrationCommand {
     /// Record an application; prints the application id and the applicant's id.
     Apply(Box<crate::flows::npq::NewApplication>),
 }
 
 /// Runs an NPQ registration-side command as the CLI's operator.
-pub async fn npq(ledger: &Ledger, command: NpqCommand) -> anyhow::Result<()> {
+pub async fn npq(ledger: &Ledger, command: NpqRegistrationCommand) -> anyhow::Result<()> {
     match command {
-        NpqCommand::Apply(new) => {
+        NpqRegistrationCommand::Apply(new) => {
             let application = new
                 .resolve(ledger.pool())
                 .await

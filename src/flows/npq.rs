@@ -9,7 +9,7 @@ use aggregates::declaration::{
 };
 use aggregates::npq::{
     Acceptance, Application, ApplicationStatus, Enrolment, EnrolmentAction, EnrolmentChange,
-    NpqCommand, NpqCourse, NpqError,
+    NpqCourse, NpqCourseCommand, NpqError,
 };
 use aggregates::reference::{DeclarationType, Schedule};
 use aggregates::{LeadProviderId, NpqApplicationId, ParticipantId};
@@ -186,7 +186,7 @@ pub async fn apply(
         application.participant_id,
         application.course,
     );
-    let command = NpqCommand::Apply(Box::new(application));
+    let command = NpqCourseCommand::Apply(Box::new(application));
     ledger
         .execute::<NpqCourse>(&stream, command, context)
         .await?;
@@ -226,7 +226,7 @@ pub async fn accept(
         Some(trn) => npq::person_with_trn(pool, trn, row.participant_id).await?,
         None => None,
     };
-    let command = NpqCommand::Accept(Box::new(Acceptance {
+    let command = NpqCourseCommand::Accept(Box::new(Acceptance {
         application_id: NpqApplicationId(row.id),
         lead_provider_id: provider,
         schedule,
@@ -268,7 +268,7 @@ pub async fn reject(
     context: &CommandContext,
 ) -> Result<ApplicationRow, NpqFlowError> {
     let row = own_application(ledger, provider, id).await?;
-    let command = NpqCommand::Reject {
+    let command = NpqCourseCommand::Reject {
         application_id: NpqApplicationId(row.id),
         lead_provider_id: provider,
         at: now,
@@ -322,7 +322,7 @@ pub async fn change_enrolment(
             }
         }
     };
-    let command = NpqCommand::Change(Box::new(EnrolmentChange {
+    let command = NpqCourseCommand::Change(Box::new(EnrolmentChange {
         application_id: NpqApplicationId(enrolment.id),
         lead_provider_id: provider,
         at: now,
