@@ -11,7 +11,7 @@ use futures::{Stream, TryStreamExt};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::{Page, Projection, ProjectionError, StoredEvent};
+use crate::{Page, Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects NPQ course events.
 pub struct NpqApplications;
@@ -95,23 +95,14 @@ pub struct OutcomeRow {
 
 #[async_trait]
 impl Projection for NpqApplications {
-    fn name(&self) -> &'static str {
-        "npq_applications"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[NpqCourse::TYPE]
-    }
-
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from npq_applications")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from participant_aliases")
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-    }
+    read_model!(
+        name: "npq_applications",
+        reads: [NpqCourse::TYPE],
+        resets: [
+            "delete from npq_applications",
+            "delete from participant_aliases",
+        ],
+    );
 
     async fn apply(
         &self,
