@@ -106,6 +106,41 @@ impl DeclarationState {
     pub fn was_paid(self) -> bool {
         matches!(self, Self::Paid | Self::AwaitingClawback | Self::ClawedBack)
     }
+
+    /// Whether v1 calls it eligible for payment: eligible or payable, not yet paid.
+    pub fn is_eligible_for_payment(self) -> bool {
+        matches!(self, Self::Eligible | Self::Payable)
+    }
+
+    /// Whether the API shows its uplift as paid: a paid `started` declaration on a course that
+    /// carries an uplift the participant has (ECF induction: pupil premium or sparsity; an NPQ
+    /// course with outcomes: targeted delivery funding). Deliberately never for mentors, whose
+    /// uplifts finance still counts (docs/finance.md: "mentors included, as the calculator
+    /// does").
+    pub fn shows_uplift_paid(
+        self,
+        declaration_type: &str,
+        course: Option<Course>,
+        uplifts: Uplifts,
+    ) -> bool {
+        let uplift = match course {
+            Some(Course::EcfInduction) => uplifts.pupil_premium || uplifts.sparsity,
+            Some(course) if course.has_outcomes() => uplifts.targeted_delivery_funding,
+            _ => false,
+        };
+        self.was_paid() && declaration_type == "started" && uplift
+    }
+}
+
+/// The uplifts a participant has, as the declaration's read model records them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Uplifts {
+    /// ECF: the school's pupil premium uplift.
+    pub pupil_premium: bool,
+    /// ECF: the school's sparsity uplift.
+    pub sparsity: bool,
+    /// NPQ: targeted delivery funding.
+    pub targeted_delivery_funding: bool,
 }
 
 /// What one event does to a declaration already recorded and its state: the one transition

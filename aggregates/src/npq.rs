@@ -24,6 +24,19 @@ use crate::training_record::{
     StatusChange, TrainingRecordError, declarations_fit, schedule_permits,
 };
 
+/// Why an application is not eligible for funding, as the API names it: funded before, or an
+/// establishment that is not eligible; `None` when it is eligible.
+pub fn ineligible_for_funding_reason(
+    previously_funded: bool,
+    eligible_for_funding: bool,
+) -> Option<&'static str> {
+    match (previously_funded, eligible_for_funding) {
+        (true, _) => Some("previously-funded"),
+        (false, false) => Some("establishment-ineligible"),
+        (false, true) => None,
+    }
+}
+
 /// Teacher catchment areas that count as the UK and islands (`teacher_catchment: true`).
 pub const UK_CATCHMENTS: &[&str] = &[
     "england",

@@ -7,7 +7,7 @@ mod views;
 
 use aggregates::COURSE_NOT_RECOGNISED;
 use aggregates::course::NPQ_WITHDRAWAL_REASONS;
-use aggregates::npq::UK_CATCHMENTS;
+use aggregates::npq::{UK_CATCHMENTS, ineligible_for_funding_reason};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post, put};
@@ -99,12 +99,8 @@ type ApplicationResource = Resource<ApplicationAttributes>;
 
 impl From<ApplicationRow> for ApplicationResource {
     fn from(row: ApplicationRow) -> Self {
-        let ineligible_for_funding_reason = match (row.previously_funded, row.eligible_for_funding)
-        {
-            (true, _) => Some("previously-funded"),
-            (false, false) => Some("establishment-ineligible"),
-            (false, true) => None,
-        };
+        let ineligible_for_funding_reason =
+            ineligible_for_funding_reason(row.previously_funded, row.eligible_for_funding);
         Resource {
             id: row.id.to_string(),
             kind: "npq_application",
