@@ -20,7 +20,7 @@ macro_rules! dispatch {
         ) -> Action {
             if action.body.is_npq() {
                 let provider = NpqProvider::check(&app, action.provider.clone()).await?;
-                npq::$name(State(app), action.with(provider))
+                npq::participants::$name(State(app), action.with(provider))
                     .await
                     .map(IntoResponse::into_response)
             } else {
