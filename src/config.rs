@@ -119,7 +119,7 @@ pub enum Command {
     School(crate::cli::SchoolCommand),
     /// The NPQ registration side: record applications for providers to accept or reject.
     #[command(subcommand)]
-    Npq(crate::cli::NpqCommand),
+    Npq(crate::cli::NpqRegistrationCommand),
     /// The sandbox's clock: show it, or move it forward for every instance on the database.
     #[command(subcommand)]
     Sandbox(crate::sandbox::SandboxCommand),

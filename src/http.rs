@@ -13,6 +13,7 @@ mod finance_web;
 mod health;
 pub mod json_api;
 mod npq;
+mod participant_action;
 mod participants;
 mod partnerships;
 mod schools;

@@ -5,145 +5,27 @@
 //! milestone, across all providers" is decided on one stream and holds under concurrent
 //! requests: the event store lets only one writer append at a time.
 
+mod error;
 mod moves;
 mod outcome;
 mod rules;
+mod state;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::bounds::Invalid;
 use crate::course::Course;
 use crate::ids::{
     DeclarationId, DeliveryPartnerId, LeadProviderId, ParticipantId, StatementId, TrainingRecordId,
 };
 use crate::reference::{DeclarationType, Schedule};
 
+pub use error::{DeclarationError, DeclarationRejection};
 pub use outcome::{Outcome, OutcomeRequest, OutcomeState};
 pub use rules::parse_declaration_date;
-
-/// The states of a declaration, dasherized as the API shows them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DeclarationState {
-    /// Accepted; the participant is not (yet) fundable.
-    Submitted,
-    /// Fundable; waiting for its statement's deadline.
-    Eligible,
-    /// Its statement closed; to be paid.
-    Payable,
-    /// Paid.
-    Paid,
-    /// Voided by its provider.
-    Voided,
-    /// A duplicate of another person's declaration with the same TRN.
-    Ineligible,
-    /// Voided after payment; to be clawed back.
-    AwaitingClawback,
-    /// Clawed back.
-    ClawedBack,
-}
-
-impl DeclarationState {
-    /// The name the API uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Submitted => "submitted",
-            Self::Eligible => "eligible",
-            Self::Payable => "payable",
-            Self::Paid => "paid",
-            Self::Voided => "voided",
-            Self::Ineligible => "ineligible",
-            Self::AwaitingClawback => "awaiting-clawback",
-            Self::ClawedBack => "clawed-back",
-        }
-    }
-
-    /// Every state.
-    pub const ALL: [Self; 8] = [
-        Self::Submitted,
-        Self::Eligible,
-        Self::Payable,
-        Self::Paid,
-        Self::Voided,
-        Self::Ineligible,
-        Self::AwaitingClawback,
-        Self::ClawedBack,
-    ];
-
-    /// Parses the name the API uses.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|state| state.as_str() == name)
-    }
-
-    /// Whether it holds the milestone: submitted, eligible, payable or paid. Statement events
-    /// never change it (eligible → payable → paid, awaiting clawback → clawed back), so the
-    /// read side's set-based statement updates leave its `live` column as it is.
-    pub fn is_live(self) -> bool {
-        matches!(
-            self,
-            Self::Submitted | Self::Eligible | Self::Payable | Self::Paid
-        )
-    }
-
-    /// Whether its statement counts it as a billable line: eligible, payable or paid, and a
-    /// paid line stays billable once voided (awaiting clawback or clawed back).
-    pub fn is_billable(self) -> bool {
-        matches!(
-            self,
-            Self::Eligible | Self::Payable | Self::Paid | Self::AwaitingClawback | Self::ClawedBack
-        )
-    }
-
-    /// Whether its clawback statement counts it as a refundable line.
-    pub fn is_refundable(self) -> bool {
-        matches!(self, Self::AwaitingClawback | Self::ClawedBack)
-    }
-
-    /// Whether it was paid: paid, or voided after payment.
-    pub fn was_paid(self) -> bool {
-        matches!(self, Self::Paid | Self::AwaitingClawback | Self::ClawedBack)
-    }
-}
-
-/// What one event does to a declaration already recorded and its state: the one transition
-/// function, used by the slot and by finance's fold of the log. Events of other declarations,
-/// and those that do not move one (`Submitted`, `OutcomeRecorded`), change nothing.
-pub fn transition(
-    declaration: &mut Declaration,
-    state: &mut DeclarationState,
-    event: &DeclarationSlotEvent,
-) {
-    use DeclarationSlotEvent as V;
-    if event.moved() != Some(declaration.id) {
-        return;
-    }
-    match *event {
-        V::Submitted(_) | V::OutcomeRecorded(_) | V::MovedOut { .. } | V::MovedIn(_) => {}
-        V::Voided { .. } => *state = DeclarationState::Voided,
-        V::ClawbackRequested { statement_id, .. } => {
-            *state = DeclarationState::AwaitingClawback;
-            declaration.clawback_statement_id = statement_id;
-        }
-        V::BecameEligible { statement_id, .. } => {
-            *state = DeclarationState::Eligible;
-            declaration.statement_id = statement_id;
-        }
-        V::Attached {
-            statement_id,
-            clawback,
-            ..
-        } => match clawback {
-            true => declaration.clawback_statement_id = Some(statement_id),
-            false => declaration.statement_id = Some(statement_id),
-        },
-        V::BecamePayable { .. } => *state = DeclarationState::Payable,
-        V::BecamePaid { .. } => *state = DeclarationState::Paid,
-        V::ClawedBack { .. } => *state = DeclarationState::ClawedBack,
-    }
-}
+pub use state::{DeclarationState, Uplifts, transition};
 
 /// The id of the slot for one participant's milestone of a course.
 pub fn slot_id(participant: &str, course: &str, declaration_type: &str) -> String {
@@ -377,156 +259,6 @@ pub enum DeclarationSlotEvent {
     /// Declarations and outcomes of a retired id arrived, now the kept person's (a live one
     /// arriving where one is live already arrives ineligible, superseded by it).
     MovedIn(Box<Moved>),
-}
-
-/// One broken rule; the message is the API's, the attribute its error title.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DeclarationError {
-    /// Step 1 and 10: not a participant this provider may declare for.
-    #[error("{}", crate::PARTICIPANT_NOT_RECOGNISED)]
-    ParticipantNotRecognised,
-    /// Withdrawn on or before the declaration date.
-    #[error(
-        "This participant withdrew from this course on {0}. Enter a '#/declaration_date' that's on or before the withdrawal date."
-    )]
-    WithdrawnBefore(String),
-    /// No date.
-    #[error("Enter a '#/declaration_date'.")]
-    MissingDate,
-    /// No type.
-    #[error("Enter a '#/declaration_type'.")]
-    MissingType,
-    /// A date in the future.
-    #[error(
-        "The '#/declaration_date' value cannot be a future date. Check the date and try again."
-    )]
-    FutureDate,
-    /// Not an RFC 3339 date-time.
-    #[error("Enter a valid RCF3339 '#/declaration_date'.")]
-    InvalidDate,
-    /// Before the milestone opens.
-    #[error("Enter a '#/declaration_date' that's on or after the milestone start.")]
-    BeforeMilestoneStart,
-    /// After the milestone closes.
-    #[error("Enter a '#/declaration_date' that's before the milestone end date.")]
-    AfterMilestoneEnd,
-    /// No evidence on a declaration that needs it.
-    #[error("Enter a '#/evidence_held' value for this participant.")]
-    MissingEvidence,
-    /// Evidence of an unknown kind.
-    #[error("Enter an available '#/evidence_held' type for this participant's event and course.")]
-    InvalidEvidence,
-    /// The type is not a milestone of the schedule.
-    #[error("The property '#/declaration_type' does not exist for this schedule.")]
-    TypeNotInSchedule,
-    /// The milestone is held by a live declaration.
-    #[error(
-        "A declaration has already been submitted that will be, or has been, paid for this event"
-    )]
-    Duplicate,
-    /// NPQ `completed` without a pass or fail.
-    #[error(
-        "Enter 'true' or 'false' in the '#/has_passed' field to indicate whether this participant has passed or failed their course."
-    )]
-    MissingHasPassed,
-    /// An outcome without a state.
-    #[error(
-        "The '#/state' is missing from your request. Please include a 'passed' or 'failed' value and try again."
-    )]
-    MissingOutcomeState,
-    /// An outcome state other than passed or failed.
-    #[error(
-        "The attribute '#/state' can only include 'passed' or 'failed' values. If you need to void an outcome, you will need to void the associated 'completed' declaration."
-    )]
-    InvalidOutcomeState,
-    /// An outcome without a completion date.
-    #[error(
-        "The '#/completion_date' is missing from your request. Please include a completion_date value and try again."
-    )]
-    MissingCompletionDate,
-    /// A completion date that is not `yyyy-mm-dd`.
-    #[error("The '#/completion_date' value must be in the following format: 'yyyy-mm-dd'")]
-    InvalidCompletionDate,
-    /// A completion date in the future.
-    #[error(
-        "The attribute '#/completion_date' cannot contain a future date. Resubmit the outcome update with a valid date."
-    )]
-    FutureCompletionDate,
-    /// No `completed` declaration to record an outcome on.
-    #[error(
-        "The participant has not had a 'completed' declaration submitted for them. Therefore you cannot update their outcome."
-    )]
-    NoCompletedDeclaration,
-    /// The course is not the participant's.
-    #[error("{}", crate::COURSE_NOT_RECOGNISED)]
-    CourseNotRecognised,
-    /// Voided already.
-    #[error("This declaration has already been voided.")]
-    AlreadyVoided,
-    /// Being or been clawed back.
-    #[error(
-        "This declaration cannot be voided. Contact the DfE if you have any questions about why you cannot void it."
-    )]
-    CannotBeVoided,
-    /// Not in this slot, or not the caller's.
-    #[error("Resource not Found")]
-    NotFound,
-    /// No course was sent.
-    #[error("Enter a '#/course_identifier' value for this participant.")]
-    MissingCourse,
-    /// The participant id was retired while the request was being made.
-    #[error(
-        "This '#/participant_id' has just been retired in favour of another id. Send the request again."
-    )]
-    ParticipantRetired,
-    /// A value outside what the ledger stores.
-    #[error(transparent)]
-    Invalid(#[from] Invalid),
-}
-
-impl DeclarationError {
-    /// The attribute the API names as the error's title.
-    pub fn attribute(&self) -> &'static str {
-        match self {
-            Self::ParticipantNotRecognised
-            | Self::WithdrawnBefore(_)
-            | Self::ParticipantRetired => "participant_id",
-            Self::MissingDate
-            | Self::FutureDate
-            | Self::InvalidDate
-            | Self::BeforeMilestoneStart
-            | Self::AfterMilestoneEnd => "declaration_date",
-            Self::MissingType | Self::TypeNotInSchedule => "declaration_type",
-            Self::MissingEvidence | Self::InvalidEvidence => "evidence_held",
-            Self::Duplicate | Self::NoCompletedDeclaration => "base",
-            Self::CourseNotRecognised | Self::MissingCourse => "course_identifier",
-            Self::MissingHasPassed => "has_passed",
-            Self::MissingOutcomeState | Self::InvalidOutcomeState => "state",
-            Self::MissingCompletionDate | Self::InvalidCompletionDate => "completion_date",
-            Self::AlreadyVoided
-            | Self::CannotBeVoided
-            | Self::NotFound
-            | Self::FutureCompletionDate => "Invalid action",
-            Self::Invalid(invalid) => invalid.attribute(),
-        }
-    }
-}
-
-/// A refused command: the broken rules, in the order they were checked.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
-pub struct DeclarationRejection(pub Vec<DeclarationError>);
-
-impl From<Invalid> for DeclarationRejection {
-    fn from(invalid: Invalid) -> Self {
-        DeclarationError::Invalid(invalid).into()
-    }
-}
-
-impl From<DeclarationError> for DeclarationRejection {
-    fn from(error: DeclarationError) -> Self {
-        Self(vec![error])
-    }
 }
 
 impl DeclarationSlotEvent {

@@ -8,6 +8,7 @@
 //! course and cohort in the same commit.
 
 mod bounds;
+mod error;
 mod schedule;
 
 use chrono::{DateTime, Utc};
@@ -15,6 +16,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
+pub use error::NpqError;
 pub use schedule::schedule_for;
 
 use crate::course::{Course, TrainingStatus};
@@ -23,6 +25,19 @@ use crate::reference::{DeclarationType, Schedule};
 use crate::training_record::{
     StatusChange, TrainingRecordError, declarations_fit, schedule_permits,
 };
+
+/// Why an application is not eligible for funding, as the API names it: funded before, or an
+/// establishment that is not eligible; `None` when it is eligible.
+pub fn ineligible_for_funding_reason(
+    previously_funded: bool,
+    eligible_for_funding: bool,
+) -> Option<&'static str> {
+    match (previously_funded, eligible_for_funding) {
+        (true, _) => Some("previously-funded"),
+        (false, false) => Some("establishment-ineligible"),
+        (false, true) => None,
+    }
+}
 
 /// Teacher catchment areas that count as the UK and islands (`teacher_catchment: true`).
 pub const UK_CATCHMENTS: &[&str] = &[
@@ -211,7 +226,7 @@ impl Entry {
 
 /// Commands on a person's NPQ course.
 #[derive(Clone, Debug)]
-pub enum NpqCommand {
+pub enum NpqCourseCommand {
     /// The registration service sends an application (a repeat with the same details
     /// changes nothing).
     Apply(Box<Application>),
@@ -286,68 +301,6 @@ pub enum NpqEvent {
     },
 }
 
-/// Why an NPQ command was refused; the message is the API's.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NpqError {
-    /// Not one of the caller's applications.
-    #[error("Resource not Found")]
-    NotFound,
-    /// Sent before with other details.
-    #[error("This application is already registered with different details")]
-    AppliedDifferently,
-    /// Accepted already.
-    #[error("This NPQ application has already been accepted")]
-    AlreadyAccepted,
-    /// Rejected applications stay rejected.
-    #[error("Once rejected an application cannot change state")]
-    RejectedIsFinal,
-    /// The person already holds a place on the course.
-    #[error("The participant has already had an application accepted for this course.")]
-    PlaceTaken,
-    /// Rejected already.
-    #[error("This NPQ application has already been rejected")]
-    AlreadyRejected,
-    /// Accepted applications stay accepted.
-    #[error("Once accepted an application cannot change state")]
-    AcceptedIsFinal,
-    /// The course has no schedule in the cohort.
-    #[error("There is no schedule for this course in the application's cohort")]
-    NoSchedule,
-    /// Deferring needs a declaration.
-    #[error("You cannot defer an NPQ participant that has no declarations")]
-    DeferWithoutDeclarations,
-    /// Withdrawing needs a `started` declaration.
-    #[error(
-        "An NPQ participant who has not got a started declaration cannot be withdrawn. Please contact support for assistance"
-    )]
-    WithdrawWithoutStart,
-    /// A rule shared with ECF training records.
-    #[error(transparent)]
-    Training(#[from] TrainingRecordError),
-    /// A value outside what the ledger stores.
-    #[error(transparent)]
-    Invalid(#[from] crate::bounds::Invalid),
-}
-
-impl NpqError {
-    /// The attribute the API names as the error's title.
-    pub fn attribute(&self) -> &'static str {
-        match self {
-            Self::NotFound => "Invalid action",
-            Self::AppliedDifferently
-            | Self::AlreadyAccepted
-            | Self::RejectedIsFinal
-            | Self::PlaceTaken
-            | Self::AlreadyRejected
-            | Self::AcceptedIsFinal
-            | Self::NoSchedule => "npq_application",
-            Self::DeferWithoutDeclarations | Self::WithdrawWithoutStart => "participant_profile",
-            Self::Training(error) => error.attribute(),
-            Self::Invalid(invalid) => invalid.attribute(),
-        }
-    }
-}
-
 impl DomainEvent for NpqEvent {
     fn event_type(&self) -> String {
         let name = match self {
@@ -387,16 +340,16 @@ impl NpqCourse {
             .ok_or(NpqError::NotFound)
     }
 
-    fn decide(&self, command: NpqCommand) -> Result<Vec<NpqEvent>, NpqError> {
+    fn decide(&self, command: NpqCourseCommand) -> Result<Vec<NpqEvent>, NpqError> {
         command.check_bounds()?;
         match command {
-            NpqCommand::Apply(application) => match self.application(application.id) {
+            NpqCourseCommand::Apply(application) => match self.application(application.id) {
                 None => Ok(vec![NpqEvent::Applied(application)]),
                 Some((known, ..)) if *known == *application => Ok(vec![]),
                 Some(_) => Err(NpqError::AppliedDifferently),
             },
-            NpqCommand::Accept(acceptance) => self.accept(*acceptance),
-            NpqCommand::Reject {
+            NpqCourseCommand::Accept(acceptance) => self.accept(*acceptance),
+            NpqCourseCommand::Reject {
                 application_id,
                 lead_provider_id,
                 at,
@@ -409,8 +362,8 @@ impl NpqCourse {
                     at,
                 }]),
             },
-            NpqCommand::Change(change) => self.change(*change),
-            NpqCommand::Reassign { from, to } => Ok(self
+            NpqCourseCommand::Change(change) => self.change(*change),
+            NpqCourseCommand::Reassign { from, to } => Ok(self
                 .applications
                 .iter()
                 .any(|e| e.person() == from && from != to)
@@ -547,14 +500,14 @@ impl NpqCourse {
 
 impl Aggregate for NpqCourse {
     const TYPE: &'static str = "npq_course";
-    type Command = NpqCommand;
+    type Command = NpqCourseCommand;
     type Event = NpqEvent;
     type Error = NpqError;
     type Services = ();
 
     async fn handle(
         &mut self,
-        command: NpqCommand,
+        command: NpqCourseCommand,
         _services: &(),
         sink: &EventSink<Self>,
     ) -> Result<(), NpqError> {

@@ -18,6 +18,23 @@ use crate::bounds::{self, Invalid};
 use crate::course::TrainingStatus;
 use crate::ids::{LeadProviderId, ParticipantId};
 
+/// What the school reported about a participant's placement, as of `now`: leaving or left,
+/// joining, else active or (when the provider withdrew them) withdrawn.
+pub fn participant_status(
+    start_at: DateTime<Utc>,
+    end_at: Option<DateTime<Utc>>,
+    withdrawn: bool,
+    now: DateTime<Utc>,
+) -> &'static str {
+    match end_at {
+        Some(end) if end > now => "leaving",
+        Some(_) => "left",
+        None if start_at > now => "joining",
+        None if withdrawn => "withdrawn",
+        None => "active",
+    }
+}
+
 /// The training record aggregate.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct TrainingRecord {

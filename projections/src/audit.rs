@@ -16,7 +16,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::event::{self, Position};
-use crate::{Projection, ProjectionError, StoredEvent};
+use crate::{Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects the subjects of each stream.
 pub struct Subjects;
@@ -31,27 +31,13 @@ struct Subject {
 
 #[async_trait]
 impl Projection for Subjects {
-    fn name(&self) -> &'static str {
-        "audit_subjects"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[
-            TrainingRecord::TYPE,
-            DeclarationSlot::TYPE,
-            NpqCourse::TYPE,
-            Statement::TYPE,
-            SchoolCohort::TYPE,
-            Retirement::TYPE,
-        ]
-    }
-
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from audit_subjects")
-            .execute(conn)
-            .await
-            .map(drop)
-    }
+    read_model!(
+        name: "audit_subjects",
+        reads: [TrainingRecord::TYPE, DeclarationSlot::TYPE, NpqCourse::TYPE, Statement::TYPE, SchoolCohort::TYPE, Retirement::TYPE],
+        resets: [
+            "delete from audit_subjects",
+        ],
+    );
 
     async fn apply(
         &self,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
-use crate::{Projection, ProjectionError, StoredEvent};
+use crate::{Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects lead provider registrations.
 pub struct LeadProviders;
@@ -28,20 +28,13 @@ pub struct LeadProviderRow {
 
 #[async_trait]
 impl Projection for LeadProviders {
-    fn name(&self) -> &'static str {
-        "lead_providers"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[LeadProvider::TYPE]
-    }
-
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from lead_providers")
-            .execute(conn)
-            .await
-            .map(drop)
-    }
+    read_model!(
+        name: "lead_providers",
+        reads: [LeadProvider::TYPE],
+        resets: [
+            "delete from lead_providers",
+        ],
+    );
 
     async fn apply(
         &self,

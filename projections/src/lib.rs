@@ -22,6 +22,58 @@ pub mod transfers;
 #[cfg(test)]
 mod tests;
 
+/// The parts of an `impl Projection` that every read model writes alike: its `name`, the
+/// aggregate types it reads, and `reset` as one `delete` statement per table, run in order.
+/// Write it first inside the impl block, then `apply`:
+///
+/// ```ignore
+/// impl Projection for Retirements {
+///     read_model!(
+///         name: "participant_retirements",
+///         reads: [Retirement::TYPE],
+///         resets: ["delete from participant_retirements"],
+///     );
+///
+///     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> ... { ... }
+/// }
+/// ```
+macro_rules! read_model {
+    (
+        name: $name:literal,
+        reads: [$($kind:expr),+ $(,)?],
+        resets: [$($delete:literal),+ $(,)?] $(,)?
+    ) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+
+        fn aggregate_types(&self) -> &'static [&'static str] {
+            &[$($kind),+]
+        }
+
+        // `reset` as `#[async_trait]` writes it: that attribute runs before this macro
+        // expands, so it cannot rewrite an `async fn` written here.
+        fn reset<'life0, 'life1, 'async_trait>(
+            &'life0 self,
+            conn: &'life1 mut sqlx::PgConnection,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'async_trait>,
+        >
+        where
+            'life0: 'async_trait,
+            'life1: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                $(sqlx::query!($delete).execute(&mut *conn).await?;)+
+                Ok(())
+            })
+        }
+    };
+}
+
+pub(crate) use read_model;
+
 use std::sync::Arc;
 
 pub use event::{Position, Snapshot, StoredEvent};

@@ -15,36 +15,23 @@ use uuid::Uuid;
 pub use queries::*;
 pub use records::*;
 
-use crate::{Projection, ProjectionError, StoredEvent};
+use crate::{Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects training record events.
 pub struct Participants;
 
 #[async_trait]
 impl Projection for Participants {
-    fn name(&self) -> &'static str {
-        "ecf_participants"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[TrainingRecord::TYPE]
-    }
-
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from stints")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from training_records")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from participants")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from provider_participants")
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-    }
+    read_model!(
+        name: "ecf_participants",
+        reads: [TrainingRecord::TYPE],
+        resets: [
+            "delete from stints",
+            "delete from training_records",
+            "delete from participants",
+            "delete from provider_participants",
+        ],
+    );
 
     async fn apply(
         &self,

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use sqlx::{PgConnection, PgExecutor};
 
-use crate::{Projection, ProjectionError, StoredEvent};
+use crate::{Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects reference records.
 pub struct ReferenceData;
@@ -23,38 +23,17 @@ fn record<R: Record + DeserializeOwned>(event: &StoredEvent) -> Result<R, Projec
 
 #[async_trait]
 impl Projection for ReferenceData {
-    fn name(&self) -> &'static str {
-        "reference_data"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[
-            Cohort::TYPE,
-            Schedule::TYPE,
-            School::TYPE,
-            DeliveryPartner::TYPE,
-            ProviderRelationship::TYPE,
-        ]
-    }
-
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from cohorts")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from schedules")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from schools")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from delivery_partners")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from provider_relationships")
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-    }
+    read_model!(
+        name: "reference_data",
+        reads: [Cohort::TYPE, Schedule::TYPE, School::TYPE, DeliveryPartner::TYPE, ProviderRelationship::TYPE],
+        resets: [
+            "delete from cohorts",
+            "delete from schedules",
+            "delete from schools",
+            "delete from delivery_partners",
+            "delete from provider_relationships",
+        ],
+    );
 
     async fn apply(
         &self,

@@ -7,27 +7,20 @@ use cqrs_es::Aggregate;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::{Projection, ProjectionError, StoredEvent};
+use crate::{Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects retirement events.
 pub struct Retirements;
 
 #[async_trait]
 impl Projection for Retirements {
-    fn name(&self) -> &'static str {
-        "participant_retirements"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[Retirement::TYPE]
-    }
-
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from participant_retirements")
-            .execute(conn)
-            .await
-            .map(drop)
-    }
+    read_model!(
+        name: "participant_retirements",
+        reads: [Retirement::TYPE],
+        resets: [
+            "delete from participant_retirements",
+        ],
+    );
 
     async fn apply(
         &self,

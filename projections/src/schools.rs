@@ -9,30 +9,21 @@ use cqrs_es::Aggregate;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::{Page, Projection, ProjectionError, StoredEvent};
+use crate::{Page, Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects school cohort events.
 pub struct SchoolCohorts;
 
 #[async_trait]
 impl Projection for SchoolCohorts {
-    fn name(&self) -> &'static str {
-        "school_cohorts"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[SchoolCohort::TYPE]
-    }
-
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from school_cohorts")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from partnerships")
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-    }
+    read_model!(
+        name: "school_cohorts",
+        reads: [SchoolCohort::TYPE],
+        resets: [
+            "delete from school_cohorts",
+            "delete from partnerships",
+        ],
+    );
 
     async fn apply(
         &self,

@@ -1,9 +1,13 @@
-//! `token list` and `token revoke`.
+//! `token create`, `token list` and `token revoke`.
 
-use anyhow::Context;
+use aggregates::LeadProviderId;
+use anyhow::{Context, bail};
+use chrono::Utc;
+use projections::{Runner, lead_providers};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::auth::{self, TokenSummary};
+use crate::auth::{self, Role, TokenSummary};
 use crate::ledger::{Actor, CommandContext, Ledger};
 
 /// Prints every token, one a line; never a secret.
@@ -47,4 +51,52 @@ fn line(token: &TokenSummary) -> String {
         at(token.created_at),
         last_used
     )
+}
+
+/// Issues a token for a lead provider (by name) or a staff role, and prints it last.
+pub async fn create_token(
+    pool: &PgPool,
+    provider: Option<String>,
+    role: Option<String>,
+    expires_in: Option<chrono::TimeDelta>,
+) -> anyhow::Result<()> {
+    let (role, provider) = match (provider, role) {
+        (Some(name), _) => {
+            // Make sure the read model has every registered provider before looking one up.
+            Runner::new(pool.clone(), projections::all())
+                .await?
+                .catch_up()
+                .await?;
+            let Some(provider) = lead_providers::find_by_name(pool, &name).await? else {
+                let known: Vec<String> = lead_providers::all(pool)
+                    .await?
+                    .into_iter()
+                    .map(|p| p.name)
+                    .collect();
+                bail!(
+                    "no lead provider is called {name:?}; known providers: {}",
+                    known.join(", ")
+                );
+            };
+            (Role::LeadProvider, Some(provider))
+        }
+        (None, Some(role)) => (auth::parse_role(&role).context("unknown role")?, None),
+        (None, None) => bail!("name a --lead-provider or a --role"),
+    };
+    let id = provider.as_ref().map(|p| LeadProviderId(p.id));
+    let expires_at = expires_in.map(|period| Utc::now() + period);
+    let issued =
+        auth::create_token_until(pool, role, id, "issued with the CLI", expires_at).await?;
+    match provider {
+        Some(provider) => println!(
+            "Token for {} (shown only once; keep it secret):",
+            provider.name
+        ),
+        None => println!("Token for the {role:?} role (shown only once; keep it secret):"),
+    }
+    if let Some(expiry) = expires_at {
+        println!("It expires at {expiry}.");
+    }
+    println!("{}", issued.token);
+    Ok(())
 }

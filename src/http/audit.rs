@@ -326,58 +326,9 @@ async fn transfer_trails_csv(
     _auditor: Auditor,
 ) -> Result<Response, ApiError> {
     let trails = audit::transfer_trails(&app.pool).await?;
-    let body = trails_csv(&trails).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let body = crate::reports::transfers::trails_csv(&trails)
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     Ok(([(header::CONTENT_TYPE, "text/csv")], body).into_response())
-}
-
-/// Writes trails as CSV: one row per action on each declaration.
-pub fn trails_csv(trails: &[Trail]) -> Result<String, csv::Error> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
-        "participant_id",
-        "training_record_id",
-        "providers",
-        "declaration_id",
-        "declaration_type",
-        "declaration_date",
-        "submitted_by",
-        "state",
-        "action",
-        "actor_type",
-        "actor_id",
-        "at",
-        "visible_to",
-    ])?;
-    for trail in trails {
-        let providers: Vec<&str> = trail
-            .placements
-            .iter()
-            .map(|p| p.provider.as_str())
-            .collect();
-        for declaration in &trail.declarations {
-            for action in &declaration.actions {
-                out.write_record([
-                    trail.participant_id.to_string(),
-                    trail.training_record_id.to_string(),
-                    providers.join(" > "),
-                    declaration.id.to_string(),
-                    declaration.declaration_type.clone(),
-                    timestamp(declaration.declaration_date),
-                    declaration.submitted_by.clone(),
-                    declaration.state.clone(),
-                    action.action.clone(),
-                    action.actor_type.clone().unwrap_or_default(),
-                    action.actor_id.clone().unwrap_or_default(),
-                    timestamp(action.at),
-                    declaration.visible_to.join("; "),
-                ])?;
-            }
-        }
-    }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The head of the chain, as `GET /audit/head` describes it (the same fields as

@@ -80,7 +80,7 @@ async fn submit_declaration(
         evidence_held: body.evidence_held,
         has_passed: body.has_passed,
     };
-    let row = crate::provider::submit_declaration(
+    let row = crate::flows::declaring::submit_declaration(
         &app.ledger,
         provider.id,
         request,
@@ -182,9 +182,14 @@ async fn void_declaration(
     Path(id): Path<String>,
 ) -> Result<Document<DeclarationResource>, ApiError> {
     let row = own_declaration(&app, &provider, &id).await?;
-    let row =
-        crate::provider::void_declaration(&app.ledger, provider.id, &row, now, &provider.context)
-            .await?;
+    let row = crate::flows::declaring::void_declaration(
+        &app.ledger,
+        provider.id,
+        &row,
+        now,
+        &provider.context,
+    )
+    .await?;
     Ok(Document {
         data: resource(row, version),
     })

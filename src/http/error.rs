@@ -252,9 +252,9 @@ impl ApiRejection for aggregates::retirement::RetirementError {
     }
 }
 
-impl From<crate::retirement::RetireError> for ApiError {
-    fn from(error: crate::retirement::RetireError) -> Self {
-        use crate::retirement::RetireError;
+impl From<crate::flows::retirement::RetireError> for ApiError {
+    fn from(error: crate::flows::retirement::RetireError) -> Self {
+        use crate::flows::retirement::RetireError;
         match error {
             RetireError::Refused(refused) => refused.into(),
             other => Self::Internal(Box::new(other)),
@@ -317,9 +317,9 @@ fn unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
-impl From<crate::provider::DeclareError> for ApiError {
-    fn from(error: crate::provider::DeclareError) -> Self {
-        use crate::provider::DeclareError;
+impl From<crate::flows::declaring::DeclareError> for ApiError {
+    fn from(error: crate::flows::declaring::DeclareError) -> Self {
+        use crate::flows::declaring::DeclareError;
         match error {
             DeclareError::Rejected(rejection) => rejection.into(),
             other => Self::Internal(Box::new(other)),
@@ -344,9 +344,9 @@ impl From<crate::http::csv_export::ExportError> for ApiError {
     }
 }
 
-impl From<crate::school::SchoolError> for ApiError {
-    fn from(error: crate::school::SchoolError) -> Self {
-        use crate::school::SchoolError;
+impl From<crate::flows::school::SchoolError> for ApiError {
+    fn from(error: crate::flows::school::SchoolError) -> Self {
+        use crate::flows::school::SchoolError;
         let detail = error.to_string();
         let invalid =
             |title: &str| Self::Unprocessable(vec![ErrorEntry::new(title, detail.clone())]);
@@ -379,9 +379,9 @@ impl From<crate::finance::FinanceError> for ApiError {
     }
 }
 
-impl From<crate::npq::NpqFlowError> for ApiError {
-    fn from(error: crate::npq::NpqFlowError) -> Self {
-        use crate::npq::NpqFlowError;
+impl From<crate::flows::npq::NpqFlowError> for ApiError {
+    fn from(error: crate::flows::npq::NpqFlowError) -> Self {
+        use crate::flows::npq::NpqFlowError;
         match error {
             NpqFlowError::Rejected(rejection) => rejection.into(),
             NpqFlowError::Outcome(rejection) => rejection.into(),
@@ -392,6 +392,20 @@ impl From<crate::npq::NpqFlowError> for ApiError {
             )]),
             NpqFlowError::Database(error) => error.into(),
             other @ NpqFlowError::NotProjected => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<crate::flows::training::TrainingFlowError> for ApiError {
+    fn from(error: crate::flows::training::TrainingFlowError) -> Self {
+        use crate::flows::training::TrainingFlowError;
+        match error {
+            TrainingFlowError::Rejected(rejection) => rejection.into(),
+            TrainingFlowError::Database(error) => error.into(),
+            TrainingFlowError::NotRecognised => Self::Unprocessable(vec![ErrorEntry::new(
+                "participant_id",
+                aggregates::PARTICIPANT_NOT_RECOGNISED,
+            )]),
         }
     }
 }

@@ -2,11 +2,11 @@
 //! item per training record in v1 and v2, with a CSV export), and the provider's actions on
 //! them (defer, resume, withdraw, change schedule).
 
-pub(crate) mod actions;
+mod actions;
 mod flat;
 mod legacy;
 
-use aggregates::training_record::Stint;
+use aggregates::training_record::{self, Stint};
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -91,15 +91,10 @@ struct Enrolment {
 /// A participant resource.
 pub type ParticipantResource = Resource<ParticipantAttributes>;
 
-/// What the school reported, as of `now`: leaving or left, joining, else active or withdrawn.
+/// What the school reported, as of `now` ([`training_record::participant_status`]).
 fn participant_status(row: &EnrolmentRow, now: DateTime<Utc>) -> &'static str {
-    match row.end_at {
-        Some(end) if end > now => "leaving",
-        Some(_) => "left",
-        None if row.start_at > now => "joining",
-        None if row.training_status == "withdrawn" => "withdrawn",
-        None => "active",
-    }
+    let withdrawn = row.training_status == "withdrawn";
+    training_record::participant_status(row.start_at, row.end_at, withdrawn, now)
 }
 
 /// A withdrawal or deferral, shown only while the status it made applies.

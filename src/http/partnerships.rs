@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::flows::partnerships::{self, Confirmation, Written};
 use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
 use crate::http::json_api::{Document, Resource, timestamp};
 use crate::http::{ApiError, EcfProvider, JsonApiBody, ListParams, Now, Provider};
 use crate::ledger::Visibility;
-use crate::partnerships::{self, Confirmation, Written};
 
 /// The partnership routes.
 pub fn router() -> Router<AppState> {

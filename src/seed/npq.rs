@@ -17,9 +17,10 @@ use chrono::{DateTime, Days, Utc};
 use projections::{declarations, lead_providers, npq, reference};
 
 use super::SeedError;
+use crate::flows::declaring;
+use crate::flows::npq::NpqFlowError;
+use crate::flows::training::TrainingRequest;
 use crate::ledger::{Actor, CommandContext, Ledger};
-use crate::npq::{EnrolmentRequest, NpqFlowError};
-use crate::provider;
 
 /// Applications per provider.
 const APPLICATIONS: u32 = 24;
@@ -144,7 +145,7 @@ pub async fn claw_back_one(
         .find(|d| d.declaration_type == DeclarationType::Started.as_str() && d.state == "paid");
     if let Some(declaration) = paid {
         let context = CommandContext::of(Actor::Seed);
-        provider::void_declaration(ledger, lead_provider, declaration, now, &context)
+        declaring::void_declaration(ledger, lead_provider, declaration, now, &context)
             .await
             .map_err(|e| SeedError::Command {
                 what: "sandbox NPQ clawback",
@@ -191,16 +192,20 @@ async fn seed_application(
         application.course,
         application.id.to_string(),
     );
-    let row = crate::npq::apply(ledger, application, &context)
+    let row = crate::flows::npq::apply(ledger, application, &context)
         .await
         .map_err(failed)?;
     let row = match (fate(n), row.status.as_str()) {
-        (Fate::Accepted, "pending") => crate::npq::accept(ledger, provider, &id, now, &context)
-            .await
-            .map_err(failed)?,
-        (Fate::Rejected, "pending") => crate::npq::reject(ledger, provider, &id, now, &context)
-            .await
-            .map_err(failed)?,
+        (Fate::Accepted, "pending") => {
+            crate::flows::npq::accept(ledger, provider, &id, now, &context)
+                .await
+                .map_err(failed)?
+        }
+        (Fate::Rejected, "pending") => {
+            crate::flows::npq::reject(ledger, provider, &id, now, &context)
+                .await
+                .map_err(failed)?
+        }
         _ => row,
     };
     if row.status != "accepted" {
@@ -247,7 +252,7 @@ async fn seed_application(
                 has_passed: has_passed.map(|passed| passed.to_string()),
             };
             let context = CommandContext::of(Actor::Seed);
-            provider::submit_declaration(ledger, provider, request, date + Days::new(1), &context)
+            declaring::submit_declaration(ledger, provider, request, date + Days::new(1), &context)
                 .await
                 .map_err(|e| SeedError::Command {
                     what: "sandbox NPQ declaration",
@@ -262,10 +267,10 @@ async fn seed_application(
     let has_passed = course.has_outcomes().then_some(n % 3 != 1);
     declared(DeclarationType::Completed, 200, has_passed).await?;
     let change = match n {
-        6 => Some(EnrolmentRequest::Withdraw(
+        6 => Some(TrainingRequest::Withdraw(
             "expected-commitment-unclear".into(),
         )),
-        7 => Some(EnrolmentRequest::Defer("parental-leave".into())),
+        7 => Some(TrainingRequest::Defer("parental-leave".into())),
         _ => None,
     };
     let Some(change) = change else {
@@ -281,7 +286,7 @@ async fn seed_application(
     if enrolment.and_then(|e| e.training_status).as_deref() != Some("active") {
         return Ok(());
     }
-    crate::npq::change_enrolment(
+    crate::flows::npq::change_enrolment(
         ledger,
         provider,
         &participant,

@@ -15,9 +15,9 @@ use chrono::{DateTime, Days, Utc};
 use projections::{participants, reference};
 
 use super::SeedError;
+use crate::flows::declaring;
+use crate::flows::school::{self, NewParticipant};
 use crate::ledger::{Actor, CommandContext, Ledger};
-use crate::provider;
-use crate::school::{self, NewParticipant};
 
 const FIRST_NAMES: [&str; 10] = [
     "Amara", "Ben", "Chloe", "Dev", "Ella", "Femi", "Grace", "Harry", "Isla", "Jonah",
@@ -191,7 +191,7 @@ async fn seed_cohort(
             }
             3 => {
                 if let Some(declaration) = declare(DeclarationType::Started).await? {
-                    provider::void_declaration(ledger, provider, &declaration, now, &context)
+                    declaring::void_declaration(ledger, provider, &declaration, now, &context)
                         .await
                         .map_err(|e| failed("sandbox declaration")(e.to_string()))?;
                 }
@@ -348,7 +348,7 @@ async fn declare(
             .then(|| "training-event-attended".to_owned()),
         has_passed: None,
     };
-    provider::submit_declaration(
+    declaring::submit_declaration(
         ledger,
         provider,
         request,
@@ -392,7 +392,7 @@ pub async fn claw_back_one(
         d.training_record_id == record.0 && d.declaration_type == "started" && d.state == "paid"
     });
     if let Some(declaration) = paid {
-        provider::void_declaration(
+        declaring::void_declaration(
             ledger,
             lead_provider,
             &declaration,

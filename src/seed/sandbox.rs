@@ -12,8 +12,8 @@ use projections::reference;
 use serde::Deserialize;
 
 use super::{SeedError, npq, participants, read_csv, register_all};
+use crate::flows::partnerships::{self, Confirmation};
 use crate::ledger::{Actor, CommandContext, Ledger, LedgerError};
-use crate::partnerships::{self, Confirmation};
 
 const PARTNERS: (&str, &str) = (
     "delivery-partners.csv",

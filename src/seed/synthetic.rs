@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use projections::reference;
 
 use super::{SeedError, register_all, send_all};
+use crate::flows::partnerships::{self, Confirmation};
 use crate::ledger::{Actor, CommandContext, Ledger};
-use crate::partnerships::{self, Confirmation};
 
 /// The provider that trains the synthetic participants.
 pub const PROVIDER: &str = "Ambition Institute";

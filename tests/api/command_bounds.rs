@@ -5,7 +5,9 @@
 use std::fmt::Debug;
 
 use aggregates::course::{Course, ParticipantType};
-use aggregates::npq::{Acceptance, Application, EnrolmentAction, EnrolmentChange, NpqCommand};
+use aggregates::npq::{
+    Acceptance, Application, EnrolmentAction, EnrolmentChange, NpqCourseCommand,
+};
 use aggregates::npq::{NpqCourse, stream_id};
 use aggregates::school_cohort::{
     PartnershipRequest, SchoolCohort, SchoolCohortCommand, Sent, school_cohort_id,
@@ -280,7 +282,7 @@ async fn every_command_either_is_refused_or_feeds_every_read_model(pool: PgPool)
         let id = application.id;
         let stream = stream_id(Some(&trn), application.participant_id, application.course);
         let change = |action| {
-            NpqCommand::Change(Box::new(EnrolmentChange {
+            NpqCourseCommand::Change(Box::new(EnrolmentChange {
                 application_id: id,
                 lead_provider_id: provider,
                 at,
@@ -288,7 +290,7 @@ async fn every_command_either_is_refused_or_feeds_every_read_model(pool: PgPool)
             }))
         };
         let commands = [
-            NpqCommand::Apply(Box::new(application)),
+            NpqCourseCommand::Apply(Box::new(application)),
             change(EnrolmentAction::Defer {
                 reason: reason.clone(),
                 declared: true,
@@ -302,14 +304,14 @@ async fn every_command_either_is_refused_or_feeds_every_read_model(pool: PgPool)
                 cohort: year,
                 live_declarations: vec![],
             }),
-            NpqCommand::Accept(Box::new(Acceptance {
+            NpqCourseCommand::Accept(Box::new(Acceptance {
                 application_id: id,
                 lead_provider_id: provider,
                 schedule: None,
                 same_trn_as: None,
                 at,
             })),
-            NpqCommand::Reject {
+            NpqCourseCommand::Reject {
                 application_id: id,
                 lead_provider_id: provider,
                 at,

@@ -244,7 +244,7 @@ async fn a_missing_course_gets_both_course_messages_on_actions_and_outcomes(pool
     let admin = app.staff_token(Role::Admin).await;
     let school = app.ecf_school("Teach First", "100001", 2022).await;
     let (ect_id, _) = app.participant(ect("100001", "Jane Smith")).await;
-    let mentor = cpd_ledger::school::NewParticipant {
+    let mentor = cpd_ledger::flows::school::NewParticipant {
         participant_type: aggregates::course::ParticipantType::Mentor,
         ..ect("100001", "Max Mentor")
     };

@@ -81,7 +81,7 @@ async fn a_participant_not_yet_fundable_gets_a_submitted_declaration_that_become
     let app = TestApp::new(pool).await;
     app.schedules().await;
     let school = app.ecf_school("Teach First", "100001", 2022).await;
-    let unfunded = cpd_ledger::school::NewParticipant {
+    let unfunded = cpd_ledger::flows::school::NewParticipant {
         eligible_for_funding: None,
         ..ect("100001", "Sam Lee")
     };

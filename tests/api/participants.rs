@@ -2,7 +2,7 @@
 
 use aggregates::course::ParticipantType;
 use axum::http::StatusCode;
-use cpd_ledger::school::NewParticipant;
+use cpd_ledger::flows::school::NewParticipant;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use cpd_ledger::finance;
+use cpd_ledger::flows::declaring;
 use cpd_ledger::ledger::{Actor, CommandContext};
-use cpd_ledger::provider;
 use projections::declarations;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -44,7 +44,7 @@ async fn a_void_racing_the_payment_is_recorded_on_the_right_side_of_it(pool: PgP
         let context = provider_context.clone();
         async move {
             tokio::time::sleep(Duration::from_millis(4 * i as u64)).await;
-            provider::void_declaration(ledger, w.provider, row, now, &context)
+            declaring::void_declaration(ledger, w.provider, row, now, &context)
                 .await
                 .unwrap();
         }
@@ -60,7 +60,7 @@ async fn a_void_racing_the_payment_is_recorded_on_the_right_side_of_it(pool: PgP
         .await
         .unwrap();
         // One void surely starts after the payment, from its stale read.
-        provider::void_declaration(ledger, w.provider, last, now, &provider_context)
+        declaring::void_declaration(ledger, w.provider, last, now, &provider_context)
             .await
             .unwrap();
     };

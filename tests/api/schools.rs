@@ -5,7 +5,7 @@ use aggregates::reference::DeliveryPartner;
 use aggregates::{DeliveryPartnerId, SchoolId};
 use axum::http::StatusCode;
 use cpd_ledger::auth::Role;
-use cpd_ledger::school::NewParticipant;
+use cpd_ledger::flows::school::NewParticipant;
 use serde_json::json;
 use sqlx::PgPool;
 

@@ -1,9 +1,9 @@
 //! The bounds an NPQ command's values must meet before anything is decided.
 
-use super::{Application, EnrolmentAction, NpqCommand};
+use super::{Application, EnrolmentAction, NpqCourseCommand};
 use crate::bounds::{self, Invalid};
 
-impl NpqCommand {
+impl NpqCourseCommand {
     /// Refuses dates, cohorts and text that a read model could not store or a view render.
     pub fn check_bounds(&self) -> Result<(), Invalid> {
         match self {

@@ -87,8 +87,8 @@ fn leadership_autumn() -> Schedule {
     schedule("npq-leadership-autumn", 2022, ScheduleType::NpqLeadership)
 }
 
-fn accept(n: u128, provider: LeadProviderId) -> NpqCommand {
-    NpqCommand::Accept(Box::new(Acceptance {
+fn accept(n: u128, provider: LeadProviderId) -> NpqCourseCommand {
+    NpqCourseCommand::Accept(Box::new(Acceptance {
         application_id: NpqApplicationId(Uuid::from_u128(n)),
         lead_provider_id: provider,
         schedule: Some(leadership_autumn()),
@@ -108,8 +108,8 @@ fn accepted(n: u128) -> NpqEvent {
     }
 }
 
-fn change(n: u128, action: EnrolmentAction) -> NpqCommand {
-    NpqCommand::Change(Box::new(EnrolmentChange {
+fn change(n: u128, action: EnrolmentAction) -> NpqCourseCommand {
+    NpqCourseCommand::Change(Box::new(EnrolmentChange {
         application_id: NpqApplicationId(Uuid::from_u128(n)),
         lead_provider_id: ambition(),
         at: at("2023-02-01T09:00:00Z"),
@@ -166,7 +166,7 @@ fn accepting_or_rejecting_twice_or_after_the_other_is_refused() {
         .when(accept(1, ambition()))
         .then_expect_error(NpqError::AlreadyAccepted);
     given()
-        .when(NpqCommand::Reject {
+        .when(NpqCourseCommand::Reject {
             application_id: NpqApplicationId(Uuid::from_u128(1)),
             lead_provider_id: ambition(),
             at: at("2022-10-02T09:00:00Z"),
@@ -194,13 +194,13 @@ fn another_providers_application_is_not_found() {
 #[test]
 fn an_applicant_whose_trn_another_person_holds_merges_into_them() {
     let someone = ParticipantId(Uuid::from_u128(7));
-    let NpqCommand::Accept(mut acceptance) = accept(1, ambition()) else {
+    let NpqCourseCommand::Accept(mut acceptance) = accept(1, ambition()) else {
         unreachable!()
     };
     acceptance.same_trn_as = Some(someone);
     Stream::with(())
         .given(vec![applied(1, ambition(), Course::NpqHeadship)])
-        .when(NpqCommand::Accept(acceptance))
+        .when(NpqCourseCommand::Accept(acceptance))
         .then_expect_events(vec![NpqEvent::Accepted {
             application_id: NpqApplicationId(Uuid::from_u128(1)),
             participant_id: someone,

@@ -9,10 +9,10 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
+use crate::flows::npq::NewApplication;
 use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody};
-use crate::npq::NewApplication;
 
 /// The NPQ registration routes.
 pub fn router() -> Router<AppState> {
@@ -60,7 +60,7 @@ async fn apply(
         .resolve(&app.pool)
         .await
         .map_err(|(title, detail)| ApiError::Unprocessable(vec![ErrorEntry::new(title, detail)]))?;
-    let row = crate::npq::apply(&app.ledger, application, &admin.context).await?;
+    let row = crate::flows::npq::apply(&app.ledger, application, &admin.context).await?;
     let resource = Resource {
         id: row.id.to_string(),
         kind: "npq_application",

@@ -13,12 +13,12 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::flows::school::{self, NewParticipant};
 use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::extract::Path;
 use crate::http::extract::parse_instant;
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody, Now};
-use crate::school::{self, NewParticipant};
 
 /// The school-side routes.
 pub fn router() -> Router<AppState> {

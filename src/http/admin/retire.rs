@@ -10,11 +10,11 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::flows::retirement::{self, RetireRequest, RetirementSummary};
 use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::extract::Path;
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody};
-use crate::retirement::{self, RetireRequest, RetirementSummary};
 
 /// The retirement route.
 pub fn router() -> Router<AppState> {

@@ -11,11 +11,11 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::flows::partnerships;
 use crate::http::error::{ErrorBody, ErrorsBody};
 use crate::http::extract::Path;
 use crate::http::json_api::{Document, Resource};
 use crate::http::{Admin, ApiError, ErrorEntry, JsonApiBody, Now};
-use crate::partnerships;
 
 /// The school-side partnership routes.
 pub fn router() -> Router<AppState> {

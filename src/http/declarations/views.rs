@@ -1,7 +1,7 @@
 //! A declaration in the shape of each version, built from the same row.
 
 use aggregates::course::Course;
-use aggregates::declaration::DeclarationState;
+use aggregates::declaration::{DeclarationState, Uplifts};
 use projections::declarations::DeclarationRow;
 use serde::Serialize;
 
@@ -77,7 +77,8 @@ pub(super) fn resource(row: DeclarationRow, version: ApiVersion) -> DeclarationR
     } = v3_resource(row);
     let attributes = match version {
         ApiVersion::V1 => DeclarationView::V1(DeclarationAttributesV1 {
-            eligible_for_payment: matches!(attributes.state.as_str(), "eligible" | "payable"),
+            eligible_for_payment: DeclarationState::parse(&attributes.state)
+                .is_some_and(DeclarationState::is_eligible_for_payment),
             voided: attributes.state == "voided",
             participant_id: attributes.participant_id,
             declaration_type: attributes.declaration_type,
@@ -106,15 +107,14 @@ pub(super) fn resource(row: DeclarationRow, version: ApiVersion) -> DeclarationR
 }
 
 fn v3_resource(row: DeclarationRow) -> Resource<DeclarationAttributes> {
-    let paid = DeclarationState::parse(&row.state).is_some_and(DeclarationState::was_paid);
-    // Mentors never show an uplift paid, though finance counts their uplifts (docs/finance.md:
-    // "mentors included, as the calculator does").
-    let uplift = match Course::parse(&row.course_identifier) {
-        Some(Course::EcfInduction) => row.pupil_premium_uplift || row.sparsity_uplift,
-        Some(course) if course.has_outcomes() => row.targeted_delivery_funding,
-        _ => false,
+    let uplifts = Uplifts {
+        pupil_premium: row.pupil_premium_uplift,
+        sparsity: row.sparsity_uplift,
+        targeted_delivery_funding: row.targeted_delivery_funding,
     };
-    let uplift_paid = paid && row.declaration_type == "started" && uplift;
+    let course = Course::parse(&row.course_identifier);
+    let uplift_paid = DeclarationState::parse(&row.state)
+        .is_some_and(|state| state.shows_uplift_paid(&row.declaration_type, course, uplifts));
     let ineligible = row.state == "ineligible" && row.superseded_by.is_some();
     Resource {
         id: row.id.to_string(),

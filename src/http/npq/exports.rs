@@ -6,8 +6,8 @@ use axum::response::Response;
 use projections::npq::{self, ApplicationFilter, ApplicationRow};
 use serde::Serialize;
 
+use super::applications::{ApplicationAttributes, ApplicationResource, application_filter};
 use super::views::EnrolmentV2;
-use super::{ApplicationAttributes, ApplicationResource, application_filter};
 use crate::AppState;
 use crate::http::csv_export::{csv_response, with_id};
 use crate::http::json_api::Resource;

@@ -4,12 +4,10 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
-use super::actions::{self, ActionBody};
+use super::actions;
 use crate::AppState;
-use crate::http::extract::Path;
-use crate::http::{
-    ApiError, ApiVersion, EcfProvider, JsonApiBody, Now, NpqProvider, Provider, npq,
-};
+use crate::http::participant_action::ParticipantAction;
+use crate::http::{ApiError, EcfProvider, NpqProvider, Provider, npq};
 
 type Action = Result<Response, ApiError>;
 
@@ -17,21 +15,17 @@ macro_rules! dispatch {
     ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
         #[$doc]
         pub(super) async fn $name(
-            app: State<AppState>,
-            provider: Provider,
-            version: ApiVersion,
-            now: Now,
-            id: Path<String>,
-            body: JsonApiBody<ActionBody>,
+            State(app): State<AppState>,
+            action: ParticipantAction<Provider>,
         ) -> Action {
-            if body.0.is_npq() {
-                let provider = NpqProvider::check(&app, provider).await?;
-                npq::$name(app, provider, version, now, id, body)
+            if action.body.is_npq() {
+                let provider = NpqProvider::check(&app, action.provider.clone()).await?;
+                npq::participants::$name(State(app), action.with(provider))
                     .await
                     .map(IntoResponse::into_response)
             } else {
-                let provider = EcfProvider::check(&app, provider).await?;
-                actions::$name(app, provider, version, now, id, body).await
+                let provider = EcfProvider::check(&app, action.provider.clone()).await?;
+                actions::$name(State(app), action.with(provider)).await
             }
         }
     )*};

@@ -9,7 +9,7 @@ use aggregates::declaration::{
 };
 use aggregates::npq::{
     Acceptance, Application, ApplicationStatus, Enrolment, EnrolmentAction, EnrolmentChange,
-    NpqCommand, NpqCourse, NpqError,
+    NpqCourse, NpqCourseCommand, NpqError,
 };
 use aggregates::reference::{DeclarationType, Schedule};
 use aggregates::{LeadProviderId, NpqApplicationId, ParticipantId};
@@ -20,6 +20,7 @@ use projections::{declarations, lead_providers, reference};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::flows::training::TrainingRequest;
 use crate::ledger::{CommandContext, Ledger, LedgerError, Visibility};
 
 /// Why an NPQ flow failed.
@@ -185,7 +186,7 @@ pub async fn apply(
         application.participant_id,
         application.course,
     );
-    let command = NpqCommand::Apply(Box::new(application));
+    let command = NpqCourseCommand::Apply(Box::new(application));
     ledger
         .execute::<NpqCourse>(&stream, command, context)
         .await?;
@@ -225,7 +226,7 @@ pub async fn accept(
         Some(trn) => npq::person_with_trn(pool, trn, row.participant_id).await?,
         None => None,
     };
-    let command = NpqCommand::Accept(Box::new(Acceptance {
+    let command = NpqCourseCommand::Accept(Box::new(Acceptance {
         application_id: NpqApplicationId(row.id),
         lead_provider_id: provider,
         schedule,
@@ -267,7 +268,7 @@ pub async fn reject(
     context: &CommandContext,
 ) -> Result<ApplicationRow, NpqFlowError> {
     let row = own_application(ledger, provider, id).await?;
-    let command = NpqCommand::Reject {
+    let command = NpqCourseCommand::Reject {
         application_id: NpqApplicationId(row.id),
         lead_provider_id: provider,
         at: now,
@@ -278,22 +279,6 @@ pub async fn reject(
     answer(ledger, row, visibility, now).await
 }
 
-/// What a provider asks of an enrolment, before the facts are looked up.
-#[derive(Clone, Debug)]
-pub enum EnrolmentRequest {
-    /// Defer for a reason.
-    Defer(String),
-    /// Resume.
-    Resume,
-    /// Withdraw for a reason.
-    Withdraw(String),
-    /// Move to a schedule of a cohort (`None`: not a year).
-    ChangeSchedule {
-        identifier: String,
-        cohort: Option<i32>,
-    },
-}
-
 /// The provider defers, resumes, withdraws or moves its enrolment of a person on a course,
 /// and gets the person's id (after any merge) back, with the write when the read model does
 /// not show it yet.
@@ -302,7 +287,7 @@ pub async fn change_enrolment(
     provider: LeadProviderId,
     participant: &str,
     course: Course,
-    request: EnrolmentRequest,
+    request: TrainingRequest,
     now: DateTime<Utc>,
     context: &CommandContext,
 ) -> Result<(Uuid, Option<CommittedApplication>), NpqFlowError> {
@@ -314,18 +299,18 @@ pub async fn change_enrolment(
         .ok_or(NpqFlowError::NotEnrolled)?;
     let declared = declarations::types_of_record(pool, enrolment.id).await?;
     let action = match request {
-        EnrolmentRequest::Defer(reason) => EnrolmentAction::Defer {
+        TrainingRequest::Defer(reason) => EnrolmentAction::Defer {
             reason,
             declared: !declared.is_empty(),
         },
-        EnrolmentRequest::Resume => EnrolmentAction::Resume,
-        EnrolmentRequest::Withdraw(reason) => EnrolmentAction::Withdraw {
+        TrainingRequest::Resume => EnrolmentAction::Resume,
+        TrainingRequest::Withdraw(reason) => EnrolmentAction::Withdraw {
             reason,
             started: declared
                 .iter()
                 .any(|t| t == DeclarationType::Started.as_str()),
         },
-        EnrolmentRequest::ChangeSchedule { identifier, cohort } => {
+        TrainingRequest::ChangeSchedule { identifier, cohort } => {
             let target = match cohort {
                 Some(cohort) => reference::schedule(pool, &identifier, cohort).await?,
                 None => None,
@@ -337,7 +322,7 @@ pub async fn change_enrolment(
             }
         }
     };
-    let command = NpqCommand::Change(Box::new(EnrolmentChange {
+    let command = NpqCourseCommand::Change(Box::new(EnrolmentChange {
         application_id: NpqApplicationId(enrolment.id),
         lead_provider_id: provider,
         at: now,

@@ -1,5 +1,5 @@
-//! Provider-side command flows shared by the API and the sandbox seed: each looks up the facts
-//! a command needs, runs it, and reads back the result.
+//! Declaring: submitting and voiding a provider's declarations, shared by the API and the
+//! seeds. Each looks up the facts the declaration slot needs, runs it, and reads back the result.
 
 use aggregates::course::Course;
 use aggregates::declaration::{

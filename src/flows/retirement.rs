@@ -16,7 +16,7 @@ use aggregates::declaration::{
     DeclarationRejection, DeclarationSlot, DeclarationSlotCommand, DeclarationSlotEvent, Moved,
     slot_id,
 };
-use aggregates::npq::{NpqCommand, NpqCourse, NpqError};
+use aggregates::npq::{NpqCourse, NpqCourseCommand, NpqError};
 use aggregates::reference::DeclarationType;
 use aggregates::retirement::{
     Clash, Retirement, RetirementCommand, RetirementError, RetirementFacts,
@@ -100,7 +100,7 @@ pub async fn retire_id(
         summary.training_records += 1;
     }
     for stream in retirements::npq_streams_of(pool, retired.0).await? {
-        let command = NpqCommand::Reassign {
+        let command = NpqCourseCommand::Reassign {
             from: retired,
             to: kept,
         };
