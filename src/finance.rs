@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use aggregates::finance::{Totals, VAT_CHARGEABLE, ecf, npq};
 use aggregates::reference::{DeclarationType, EcfContract, NpqContract};
 use aggregates::{
-    DeclarationId, LeadProviderId, Programme, Statement, StatementCommand, StatementError,
-    StatementId, StatementTerms,
+    LeadProviderId, Programme, Statement, StatementCommand, StatementError, StatementId,
+    StatementTerms,
 };
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use cqrs_es::Aggregate;
@@ -202,10 +202,10 @@ pub async fn add_statement(
             terms.programme.as_str(),
             terms.cohort,
         );
-        for line in declarations::unattached(ledger.pool(), Some(group)).await? {
-            match line.state.as_str() {
-                "awaiting-clawback" => clawbacks.push(DeclarationId(line.id)),
-                _ => lines.push(DeclarationId(line.id)),
+        for (line, clawback) in declarations::unattached_lines(ledger.pool(), group).await? {
+            match clawback {
+                true => clawbacks.push(line),
+                false => lines.push(line),
             }
         }
     }

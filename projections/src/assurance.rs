@@ -55,10 +55,9 @@ pub async fn line_counts(
     sqlx::query_as!(
         LineCount,
         r#"
-        select clawback_statement_id is not distinct from $1 as "clawback!",
-               declaration_type, state, count(*) as "count!"
-        from declarations
-        where statement_id = $1 or clawback_statement_id = $1
+        select clawback, declaration_type, state, sum(lines)::bigint as "count!"
+        from statement_line_counts
+        where statement_id = $1 and lines <> 0
         group by 1, 2, 3
         order by 1, 2, 3
         "#,
@@ -96,8 +95,10 @@ pub async fn clawbacks(
         r#"
         select d.id, d.participant_id, d.course_identifier, d.declaration_type, d.state,
                s.name as "paid_on?"
-        from declarations d left join statements s on s.id = d.statement_id
-        where d.clawback_statement_id = $1
+        from statement_lines l
+        join declarations d on d.id = l.declaration_id
+        left join statements s on s.id = d.statement_id
+        where l.statement_id = $1 and l.clawback
         order by d.created_at, d.id
         limit $2
         "#,
@@ -171,7 +172,7 @@ pub fn assurance<'a>(
         left join training_records tr on tr.id = d.training_record_id
         left join npq_applications a on a.id = d.training_record_id
         left join delivery_partners dp on dp.id = d.delivery_partner_id
-        where d.statement_id = $1 or d.clawback_statement_id = $1
+        where d.id in (select declaration_id from statement_lines where statement_id = $1)
         order by d.created_at, d.id
         "#,
         statement,

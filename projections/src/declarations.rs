@@ -100,7 +100,14 @@ impl Projection for Declarations {
         sqlx::query!("delete from npq_outcomes")
             .execute(&mut *conn)
             .await?;
+        sqlx::query!("delete from statement_lines")
+            .execute(&mut *conn)
+            .await?;
         sqlx::query!("delete from declarations")
+            .execute(&mut *conn)
+            .await?;
+        // After the declarations, whose deletion left their counts at zero.
+        sqlx::query!("delete from statement_line_counts")
             .execute(conn)
             .await
             .map(drop)
@@ -157,7 +164,8 @@ impl Projection for Declarations {
                 )
                 .execute(&mut *conn)
                 .await?;
-                if d.statement_id.is_some() {
+                if let Some(statement) = d.statement_id {
+                    hold_line(&mut *conn, d.id, statement).await?;
                     follow_statements(conn, d.id).await?;
                 }
                 return Ok(());
@@ -254,7 +262,9 @@ async fn apply_statement(
     Ok(())
 }
 
-/// Puts the lines a statement took on it, unless another statement took them first.
+/// Puts the lines a statement took on it, unless another statement took them first. Only
+/// `statement_id` and `clawback_statement_id` change on `declarations`, neither indexed, so
+/// the update is heap-only where its pages have room; `statement_lines` records the taking.
 async fn take_lines(
     conn: &mut PgConnection,
     statement: StatementId,
@@ -264,14 +274,30 @@ async fn take_lines(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
-        update declarations
-        set statement_id = case when id = any($2) and statement_id is null
-                                then $1 else statement_id end,
-            clawback_statement_id = case when id = any($3) and clawback_statement_id is null
-                                         then $1 else clawback_statement_id end,
+        with wanted (id, clawback) as (
+            select id, false from unnest($2::uuid[]) as id
+            union all
+            select id, true from unnest($3::uuid[]) as id
+        ), taken as (
+            insert into statement_lines (statement_id, clawback, declaration_id)
+            select $1, w.clawback, d.id
+            from wanted w join declarations d on d.id = w.id
+            where case when w.clawback then d.clawback_statement_id else d.statement_id end
+                  is null
+            order by w.clawback, d.id
+            on conflict do nothing
+            returning declaration_id, clawback
+        )
+        update declarations d
+        set statement_id = case when t.line then $1 else d.statement_id end,
+            clawback_statement_id = case when t.clawback then $1
+                                         else d.clawback_statement_id end,
             updated_at = $4
-        where (id = any($2) and statement_id is null)
-           or (id = any($3) and clawback_statement_id is null)
+        from (
+            select declaration_id, bool_or(not clawback) as line, bool_or(clawback) as clawback
+            from taken group by declaration_id
+        ) t
+        where d.id = t.declaration_id
         "#,
         statement.0,
         lines,
@@ -300,8 +326,10 @@ async fn close_lines(
     .await?;
     sqlx::query!(
         r#"
-        update declarations set state = 'payable', updated_at = $2
-        where statement_id = $1 and state = 'eligible'
+        update declarations d set state = 'payable', updated_at = $2
+        from statement_lines l
+        where l.statement_id = $1 and not l.clawback and d.id = l.declaration_id
+          and d.state = 'eligible'
         "#,
         statement.0,
         at,
@@ -329,8 +357,10 @@ async fn pay_lines(
     .await?;
     sqlx::query!(
         r#"
-        update declarations set state = 'paid', updated_at = $2
-        where statement_id = $1 and state in ('eligible', 'payable')
+        update declarations d set state = 'paid', updated_at = $2
+        from statement_lines l
+        where l.statement_id = $1 and not l.clawback and d.id = l.declaration_id
+          and d.state in ('eligible', 'payable')
         "#,
         statement.0,
         at,
@@ -339,8 +369,10 @@ async fn pay_lines(
     .await?;
     sqlx::query!(
         r#"
-        update declarations set state = 'clawed-back', updated_at = $2
-        where clawback_statement_id = $1 and state = 'awaiting-clawback'
+        update declarations d set state = 'clawed-back', updated_at = $2
+        from statement_lines l
+        where l.statement_id = $1 and l.clawback and d.id = l.declaration_id
+          and d.state = 'awaiting-clawback'
         "#,
         statement.0,
         at,
@@ -458,7 +490,8 @@ async fn move_in(
     .map(drop)
 }
 
-/// Puts a declaration's billable or clawback line on a statement.
+/// Puts a declaration's billable or clawback line on a statement (or on none), in
+/// `statement_lines` as on the declaration.
 async fn set_statement(
     conn: &mut PgConnection,
     declaration: DeclarationId,
@@ -467,16 +500,48 @@ async fn set_statement(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
-        update declarations
-        set statement_id = case when $3 then statement_id else $2 end,
-            clawback_statement_id = case when $3 then $2 else clawback_statement_id end
-        where id = $1
+        with dropped as (
+            delete from statement_lines l
+            using declarations d
+            where d.id = $1 and l.declaration_id = $1 and l.clawback = $3
+              and l.statement_id = case when $3 then d.clawback_statement_id
+                                        else d.statement_id end
+              and l.statement_id is distinct from $2
+        ), moved as (
+            update declarations
+            set statement_id = case when $3 then statement_id else $2 end,
+                clawback_statement_id = case when $3 then $2 else clawback_statement_id end
+            where id = $1
+        )
+        insert into statement_lines (statement_id, clawback, declaration_id)
+        select $2::uuid, $3, $1 where $2::uuid is not null
+        on conflict do nothing
         "#,
         declaration.0,
         statement.map(|s| s.0),
         clawback,
     )
     .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Records a declaration's billable line on the statement chosen when it was accepted.
+async fn hold_line(
+    db: impl PgExecutor<'_>,
+    declaration: DeclarationId,
+    statement: StatementId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        insert into statement_lines (statement_id, clawback, declaration_id)
+        values ($2, false, $1)
+        on conflict do nothing
+        "#,
+        declaration.0,
+        statement.0,
+    )
+    .execute(db)
     .await
     .map(drop)
 }
@@ -668,4 +733,31 @@ pub async fn unattached(
     )
     .fetch_all(db)
     .await
+}
+
+/// The lines of [`unattached`] for one provider's programme (`ecf` or `npq`) and cohort, oldest
+/// first: each declaration's id, and whether it is a clawback line. What a statement finance
+/// adds takes, read without the rest of each row.
+pub async fn unattached_lines(
+    db: impl PgExecutor<'_>,
+    (provider, programme, cohort): (LeadProviderId, &str, i32),
+) -> Result<Vec<(DeclarationId, bool)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"
+        select id, state = 'awaiting-clawback' as "clawback!" from declarations
+        where lead_provider_id = $1 and programme = $2 and cohort = $3
+          and ((state in ('eligible', 'ineligible') and statement_id is null)
+               or (state = 'awaiting-clawback' and clawback_statement_id is null))
+        order by created_at, id
+        "#,
+        provider.0,
+        programme,
+        cohort,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (DeclarationId(r.id), r.clawback))
+        .collect())
 }

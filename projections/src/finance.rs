@@ -165,14 +165,13 @@ pub async fn live(
         })
         .collect();
     let mut ledgers = Ledgers::new(HashMap::from([(group, statements)]));
+    // The projection keeps the lines counted (`statement_line_counts`), so pricing does not
+    // group every line of every statement.
     let mut lines = sqlx::query!(
         r#"
-        select statement_id, clawback_statement_id, state, declaration_type, course_identifier,
-               pupil_premium_uplift or sparsity_uplift or targeted_delivery_funding as "uplift!",
-               count(*) as "lines!"
-        from declarations
-        where statement_id = any($1) or clawback_statement_id = any($1)
-        group by 1, 2, 3, 4, 5, 6
+        select statement_id, clawback, state, declaration_type, course_identifier, uplift, lines
+        from statement_line_counts
+        where statement_id = any($1) and lines <> 0
         "#,
         &ids
     )
@@ -181,10 +180,14 @@ pub async fn live(
         let state = DeclarationState::parse(&line.state).ok_or_else(|| {
             sqlx::Error::Decode(format!("unknown declaration state {:?}", line.state).into())
         })?;
+        let (statement, clawback) = match line.clawback {
+            true => (None, Some(line.statement_id)),
+            false => (Some(line.statement_id), None),
+        };
         ledgers.count(Line {
             lines: line.lines,
-            statement: line.statement_id,
-            clawback: line.clawback_statement_id,
+            statement,
+            clawback,
             state,
             course: &line.course_identifier,
             declaration_type: &line.declaration_type,
