@@ -2,8 +2,8 @@
 //! the ledger and reads the answer back. The API, the admin API, the CLI and the seeds all go
 //! through here, so a handler only parses, calls a flow and answers.
 //!
-//! The statement lifecycle and pricing (`crate::finance`) are flows too, kept in their own
-//! module.
+//! The statement lifecycle (`crate::finance::lifecycle`) is a flow too, kept beside the
+//! pricing it shares its types with.
 
 pub mod declaring;
 pub mod npq;

@@ -12,7 +12,7 @@ use futures::stream::BoxStream;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::{Page, Projection, ProjectionError, StoredEvent};
+use crate::{Page, Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects declaration slot events.
 pub struct Declarations;
@@ -85,33 +85,18 @@ pub struct DeclarationFilter {
 
 #[async_trait]
 impl Projection for Declarations {
-    fn name(&self) -> &'static str {
-        "declarations"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[DeclarationSlot::TYPE, Statement::TYPE]
-    }
-
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from line_statements")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from npq_outcomes")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from statement_lines")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query!("delete from declarations")
-            .execute(&mut *conn)
-            .await?;
-        // After the declarations, whose deletion left their counts at zero.
-        sqlx::query!("delete from statement_line_counts")
-            .execute(conn)
-            .await
-            .map(drop)
-    }
+    read_model!(
+        name: "declarations",
+        reads: [DeclarationSlot::TYPE, Statement::TYPE],
+        resets: [
+            "delete from line_statements",
+            "delete from npq_outcomes",
+            "delete from statement_lines",
+            "delete from declarations",
+            // After the declarations, whose deletion left their counts at zero.
+            "delete from statement_line_counts",
+        ],
+    );
 
     async fn apply(
         &self,

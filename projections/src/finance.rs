@@ -62,13 +62,13 @@ fn kind(programme: Programme, course: &str, declaration_type: &str) -> String {
     }
 }
 
-/// Statements being filled with lines, found by id.
-struct Ledgers {
+/// The statements of one or more groups, being filled with line counts, found by id.
+struct StatementTally {
     groups: HashMap<Group, CohortLines>,
     by_id: HashMap<Uuid, (Group, usize)>,
 }
 
-impl Ledgers {
+impl StatementTally {
     /// Orders each group's statements by payment date, then deadline, then id, and indexes them.
     fn new(mut groups: HashMap<Group, CohortLines>) -> Self {
         let mut by_id = HashMap::new();
@@ -164,7 +164,7 @@ pub async fn live(
             lines: BTreeMap::new(),
         })
         .collect();
-    let mut ledgers = Ledgers::new(HashMap::from([(group, statements)]));
+    let mut tally = StatementTally::new(HashMap::from([(group, statements)]));
     // The projection keeps the lines counted (`statement_line_counts`), so pricing does not
     // group every line of every statement.
     let mut lines = sqlx::query!(
@@ -184,7 +184,7 @@ pub async fn live(
             true => (None, Some(line.statement_id)),
             false => (Some(line.statement_id), None),
         };
-        ledgers.count(Line {
+        tally.count(Line {
             lines: line.lines,
             statement,
             clawback,
@@ -194,7 +194,7 @@ pub async fn live(
             uplift: line.uplift,
         });
     }
-    Ok(ledgers.groups.remove(&group).unwrap_or_default())
+    Ok(tally.groups.remove(&group).unwrap_or_default())
 }
 
 /// The lines of one group as the event log stood at `as_of`, folded from the events recorded
@@ -276,7 +276,7 @@ pub async fn all_as_of(
             StatementEvent::Paid { .. } => statement.paid = true,
         }
     }
-    let mut ledgers = Ledgers::new(groups);
+    let mut tally = StatementTally::new(groups);
 
     let mut declarations: HashMap<Uuid, (Declaration, DeclarationState)> = HashMap::new();
     let mut events = sqlx::query!(
@@ -315,7 +315,7 @@ pub async fn all_as_of(
         }
     }
     for (declaration, state) in declarations.values() {
-        ledgers.count(Line {
+        tally.count(Line {
             lines: 1,
             statement: declaration.statement_id.map(|s| s.0),
             clawback: declaration.clawback_statement_id.map(|s| s.0),
@@ -327,7 +327,7 @@ pub async fn all_as_of(
                 || declaration.targeted_delivery_funding,
         });
     }
-    Ok(ledgers.groups)
+    Ok(tally.groups)
 }
 
 /// Applies one declaration slot event to the folded declarations, by the aggregate's own

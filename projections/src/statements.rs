@@ -7,7 +7,7 @@ use cqrs_es::Aggregate;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::{Page, Projection, ProjectionError, StoredEvent};
+use crate::{Page, Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects statement events.
 pub struct Statements;
@@ -48,20 +48,11 @@ pub struct StatementFilter {
 
 #[async_trait]
 impl Projection for Statements {
-    fn name(&self) -> &'static str {
-        "statements"
-    }
-
-    fn aggregate_types(&self) -> &'static [&'static str] {
-        &[Statement::TYPE]
-    }
-
-    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query!("delete from statements")
-            .execute(conn)
-            .await
-            .map(drop)
-    }
+    read_model!(
+        name: "statements",
+        reads: [Statement::TYPE],
+        resets: ["delete from statements"],
+    );
 
     async fn apply(
         &self,

@@ -182,7 +182,7 @@ async fn find_statement(
 fn print_breakdown(priced: &StatementBreakdown, format: &str) -> anyhow::Result<()> {
     match format {
         "json" => println!("{}", serde_json::to_string_pretty(priced)?),
-        "html" => print!("{}", crate::http::finance::html(priced)),
+        "html" => print!("{}", crate::reports::statement_page::html(priced)),
         "csv" => statements::breakdown_csv(priced, std::io::stdout())?,
         _ => statements::breakdown_text(priced, &mut std::io::stdout().lock())?,
     }

@@ -1,6 +1,6 @@
 //! Statements as the CLI prints them: one statement's breakdown as CSV or text, and a list
-//! of statements' totals as CSV or tab-separated text. (A statement's HTML page is rendered by
-//! `http::finance`.)
+//! of statements' totals as CSV or tab-separated text (a statement's HTML page is
+//! [`super::statement_page`]).
 
 use std::collections::HashMap;
 use std::io::{self, Write};

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{FinanceSession, page, problem};
 use crate::AppState;
 use crate::finance::{self, FinanceError, StatementBreakdown, StatementStatus};
-use crate::http::finance::pounds;
+use crate::reports::statement_page::pounds;
 
 /// An amount as every finance page shows it: to the penny, in pounds.
 pub(super) fn money(amount: Decimal) -> String {
