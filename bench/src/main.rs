@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use aggregates::LeadProviderId;
 use anyhow::{Context, bail};
-use futures::TryStreamExt;
 use clap::Parser;
 use cpd_ledger::auth::{self, Authenticator, Role};
 use cpd_ledger::clock::Clock;
 use cpd_ledger::ledger::Ledger;
 use cpd_ledger::seed::{self, SeedSet, synthetic};
 use cpd_ledger::{AppState, app};
+use futures::TryStreamExt;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode};
