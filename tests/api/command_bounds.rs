@@ -9,6 +9,7 @@ use aggregates::npq::{
     Acceptance, Application, EnrolmentAction, EnrolmentChange, NpqCourseCommand,
 };
 use aggregates::npq::{NpqCourse, stream_id};
+use aggregates::retirement::{Clash, Retirement, RetirementCommand, RetirementFacts};
 use aggregates::school_cohort::{
     PartnershipRequest, SchoolCohort, SchoolCohortCommand, Sent, school_cohort_id,
 };
@@ -369,4 +370,42 @@ async fn every_command_either_is_refused_or_feeds_every_read_model(pool: PgPool)
         submit::<Statement>(&app, &id, add).await;
     }
     projections_apply_everything(&app, "added statement").await;
+
+    // Retirements: the registered participant or unknown ids, any facts, clashes with any text.
+    let person = prop_oneof![
+        Just(participant),
+        any::<u128>().prop_map(|n| ParticipantId(Uuid::from_u128(n))),
+    ];
+    let clash = (text(), text(), any::<u128>(), any::<u128>()).prop_map(
+        |(course, declaration_type, retired, kept)| Clash {
+            course,
+            declaration_type,
+            retired_declaration: DeclarationId(Uuid::from_u128(retired)),
+            kept_declaration: DeclarationId(Uuid::from_u128(kept)),
+        },
+    );
+    let facts = (
+        (person.clone(), person.clone(), proptest::option::of(person)),
+        any::<[bool; 4]>(),
+        proptest::collection::vec(clash, 0..3),
+    )
+        .prop_map(
+            |((retired_id, kept_id, kept_retired_into), flags, clashes)| RetirementFacts {
+                retired_id,
+                kept_id,
+                retired_known: flags[0],
+                kept_known: flags[1],
+                kept_retired_into,
+                same_trn: flags[2],
+                confirmed_same_person: flags[3],
+                clashes,
+            },
+        );
+    for facts in samples(facts, &mut rng) {
+        let id = facts.retired_id.to_string();
+        let retire = RetirementCommand::Retire(Box::new(facts));
+        submit::<Retirement>(&app, &id, retire.clone()).await;
+        submit::<Retirement>(&app, &id, retire).await;
+    }
+    projections_apply_everything(&app, "retirement").await;
 }
