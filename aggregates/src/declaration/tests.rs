@@ -702,3 +702,55 @@ fn a_paid_line_stays_billable_once_voided_and_is_refundable() {
     assert_eq!(paid, [S::Paid, S::AwaitingClawback, S::ClawedBack]);
     assert!(S::ALL.into_iter().all(|s| S::parse(s.as_str()) == Some(s)));
 }
+
+#[test]
+fn only_a_paid_started_declaration_with_its_courses_uplift_shows_the_uplift_paid() {
+    let pupil_premium = Uplifts {
+        pupil_premium: true,
+        ..Uplifts::default()
+    };
+    let funded = Uplifts {
+        targeted_delivery_funding: true,
+        ..Uplifts::default()
+    };
+    let shown = |state: DeclarationState, kind: &str, course: Course, uplifts: Uplifts| {
+        state.shows_uplift_paid(kind, Some(course), uplifts)
+    };
+    let paid = DeclarationState::Paid;
+    assert!(shown(paid, "started", Course::EcfInduction, pupil_premium));
+    assert!(shown(
+        DeclarationState::ClawedBack,
+        "started",
+        Course::EcfInduction,
+        pupil_premium
+    ));
+    assert!(shown(paid, "started", Course::NpqHeadship, funded));
+    // Mentors' uplifts are never shown paid, though finance counts them.
+    assert!(!shown(paid, "started", Course::EcfMentor, pupil_premium));
+    assert!(!shown(
+        paid,
+        "retained-1",
+        Course::EcfInduction,
+        pupil_premium
+    ));
+    assert!(!shown(
+        DeclarationState::Payable,
+        "started",
+        Course::EcfInduction,
+        pupil_premium
+    ));
+    assert!(!shown(paid, "started", Course::EcfInduction, funded));
+    assert!(!shown(paid, "started", Course::NpqHeadship, pupil_premium));
+}
+
+#[test]
+fn eligible_and_payable_declarations_are_eligible_for_payment() {
+    let eligible: Vec<DeclarationState> = DeclarationState::ALL
+        .into_iter()
+        .filter(|state| state.is_eligible_for_payment())
+        .collect();
+    assert_eq!(
+        eligible,
+        [DeclarationState::Eligible, DeclarationState::Payable]
+    );
+}

@@ -371,3 +371,16 @@ fn the_schedule_follows_course_cohort_and_day_of_acceptance() {
         );
     }
 }
+
+#[test]
+fn funding_before_outranks_an_ineligible_establishment() {
+    assert_eq!(
+        ineligible_for_funding_reason(true, false),
+        Some("previously-funded")
+    );
+    assert_eq!(
+        ineligible_for_funding_reason(false, false),
+        Some("establishment-ineligible")
+    );
+    assert_eq!(ineligible_for_funding_reason(false, true), None);
+}

@@ -297,3 +297,17 @@ fn after_a_transfer_each_provider_acts_on_its_own_stint() {
             at: at("2023-05-01T00:00:00Z"),
         }]);
 }
+
+#[test]
+fn a_stints_status_follows_its_dates_then_its_withdrawal() {
+    let now = at("2024-03-01T00:00:00Z");
+    let (before, after) = (at("2024-01-01T00:00:00Z"), at("2024-06-01T00:00:00Z"));
+    assert_eq!(participant_status(before, None, false, now), "active");
+    assert_eq!(participant_status(before, None, true, now), "withdrawn");
+    assert_eq!(participant_status(after, None, true, now), "joining");
+    assert_eq!(
+        participant_status(before, Some(after), true, now),
+        "leaving"
+    );
+    assert_eq!(participant_status(before, Some(before), false, now), "left");
+}
