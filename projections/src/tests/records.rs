@@ -1,7 +1,9 @@
-//! The reference, participant, statement and audit read models.
+//! The reference, participant, retirement, statement and audit read models.
 
+use aggregates::retirement::{Retirement, RetirementEvent};
 use aggregates::training_record::TrainingRecordEvent;
 use aggregates::{Programme, StatementEvent};
+use cqrs_es::Aggregate;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -111,5 +113,41 @@ async fn a_declarations_stream_concerns_its_person_provider_and_declaration(pool
     assert!(
         subjects.contains(&(Some(ann.0.0), Some(alpha.0), Some(started.id.0))),
         "{subjects:?}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_id_retired_into_one_retired_later_names_the_person_kept_last(pool: PgPool) {
+    let [first, second, kept] = [1, 2, 3].map(|n| ParticipantId(Uuid::from_u128(n)));
+    for (retired_id, kept_id) in [(first, second), (second, kept)] {
+        let retired = RetirementEvent::Retired {
+            retired_id,
+            kept_id,
+            confirmed_same_person: retired_id == first,
+        };
+        append(
+            &pool,
+            (Retirement::TYPE, &retired_id.0.to_string()),
+            &retired,
+        )
+        .await;
+    }
+
+    catch_up(&pool).await;
+
+    let rows: Vec<(Uuid, Uuid, bool)> = sqlx::query_as(
+        "select retired_id, kept_id, confirmed_same_person from participant_retirements
+         order by retired_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![(first.0, kept.0, true), (second.0, kept.0, false)]
+    );
+    assert_eq!(
+        crate::retirements::kept_for(&pool, first.0).await.unwrap(),
+        Some(kept.0)
     );
 }
