@@ -16,7 +16,7 @@ use crate::{Projection, ProjectionError, StoredEvent, read_model};
 pub use queries::{
     ApplicationFilter, ApplicationRow, EnrolmentFilter, OutcomeRow, application, applications,
     enrolment, enrolments_of, latest_outcome, list_applications, list_participants, outcomes,
-    person_with_trn, resolve, stream_applications,
+    person_with_trn, previously_funded, resolve, stream_applications,
 };
 
 /// Projects NPQ course events.

@@ -9,7 +9,7 @@ use aggregates::declaration::{
 };
 use aggregates::npq::{
     Acceptance, Application, ApplicationStatus, Enrolment, EnrolmentAction, EnrolmentChange,
-    NpqCourse, NpqCourseCommand, NpqError,
+    NpqCourse, NpqCourseCommand, NpqError, NpqEvent,
 };
 use aggregates::reference::{DeclarationType, Schedule};
 use aggregates::{LeadProviderId, NpqApplicationId, ParticipantId};
@@ -41,8 +41,8 @@ pub enum NpqFlowError {
     /// The provider has no enrolment of the person on the course.
     #[error("the participant is not enrolled with the provider on the course")]
     NotEnrolled,
-    /// Committed, but the read model does not show it yet.
-    #[error("the change was committed but the read model does not show it yet")]
+    /// Committed, yet neither the read model nor the committed events show it: a bug.
+    #[error("the change was committed but neither the read model nor the log shows it")]
     NotProjected,
 }
 
@@ -187,12 +187,48 @@ pub async fn apply(
         application.course,
     );
     let command = NpqCourseCommand::Apply(Box::new(application));
-    ledger
+    let visibility = ledger
         .execute::<NpqCourse>(&stream, command, context)
         .await?;
-    npq::application(ledger.pool(), id.0)
-        .await?
-        .ok_or(NpqFlowError::NotProjected)
+    match (visibility, npq::application(ledger.pool(), id.0).await?) {
+        (Visibility::Shown, Some(row)) => Ok(row),
+        // Sent before: the row shows it, and this resend recorded nothing.
+        (Visibility::Behind, Some(row)) => Ok(row),
+        (_, None) => applied(ledger, &stream, id).await,
+    }
+}
+
+/// An application as its committed `Applied` event records it: the answer when the read model
+/// does not show it yet.
+async fn applied(
+    ledger: &Ledger,
+    stream: &str,
+    id: NpqApplicationId,
+) -> Result<ApplicationRow, NpqFlowError> {
+    let pool = ledger.pool();
+    for event in projections::event::of_aggregate(pool, NpqCourse::TYPE, stream).await? {
+        let decoded: NpqEvent = event
+            .decode()
+            .map_err(|error| LedgerError::<NpqError>::Store(error.into()))?;
+        if let NpqEvent::Applied(application) = decoded
+            && application.id == id
+        {
+            let previously_funded = npq::previously_funded(
+                pool,
+                application.participant_id.0,
+                id.0,
+                application.course.as_str(),
+            )
+            .await?;
+            return Ok(ApplicationRow::applied(
+                &application,
+                stream,
+                event.recorded_at,
+                previously_funded,
+            ));
+        }
+    }
+    Err(NpqFlowError::NotProjected)
 }
 
 /// One of the provider's applications, by the id in a path.

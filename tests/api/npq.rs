@@ -827,9 +827,6 @@ async fn accepting_outcomes_and_deferring_are_answered_from_their_commit_when_th
     let app = TestApp::impatient(pool.clone()).await;
     let w = &world_on(app).await;
     let person = Uuid::new_v4().to_string();
-    let id = w
-        .apply(json!({"participant_id": person, "lead_provider": "Church of England"}))
-        .await;
     let stored = |id: String| {
         let pool = pool.clone();
         async move {
@@ -837,11 +834,25 @@ async fn accepting_outcomes_and_deferring_are_answered_from_their_commit_when_th
                 "select status || '/' || coalesce(training_status, '-') from npq_applications where id = $1::uuid",
             )
             .bind(id)
-            .fetch_one(&pool)
+            .fetch_optional(&pool)
             .await
             .unwrap()
+            .unwrap_or_default()
         }
     };
+
+    // `apply` asserts `201 Created`: the new application is answered from its commit.
+    let mut held = hold_writes_to(&pool, "npq_applications").await;
+    let id = w
+        .apply(json!({"participant_id": person, "lead_provider": "Church of England"}))
+        .await;
+    assert_eq!(
+        stored(id.clone()).await,
+        "",
+        "the read model had not applied it"
+    );
+    sqlx::query("rollback").execute(&mut held).await.unwrap();
+    eventually(|| async { stored(id.clone()).await == "pending/-" }).await;
 
     let mut held = hold_writes_to(&pool, "npq_applications").await;
     let accepted = ok(&w.accept(&id, &w.church).await);

@@ -1,7 +1,7 @@
 //! What the NPQ read model answers: applications, enrolments, outcomes and which person an id
 //! stands for now.
 
-use aggregates::npq::ApplicationStatus;
+use aggregates::npq::{Application, ApplicationStatus};
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use futures::{Stream, TryStreamExt};
@@ -52,6 +52,57 @@ pub struct ApplicationRow {
     pub accepted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl ApplicationRow {
+    /// A new application as its `Applied` event records it, before any decision: what an
+    /// application is answered with when the read model does not show it yet.
+    pub fn applied(
+        application: &Application,
+        stream_id: &str,
+        at: DateTime<Utc>,
+        previously_funded: bool,
+    ) -> Self {
+        let a = application.clone();
+        Self {
+            id: a.id.0,
+            stream_id: stream_id.to_owned(),
+            participant_id: a.participant_id.0,
+            lead_provider_id: a.lead_provider_id.0,
+            full_name: a.full_name,
+            email: a.email,
+            trn: a.trn,
+            trn_validated: a.trn_validated,
+            course_identifier: a.course.as_str().to_owned(),
+            cohort: a.cohort,
+            works_in_school: a.works_in_school,
+            employer_name: a.employer_name,
+            employment_role: a.employment_role,
+            school_urn: a.school_urn,
+            school_ukprn: a.school_ukprn,
+            private_childcare_provider_urn: a.private_childcare_provider_urn,
+            headteacher_status: a.headteacher_status,
+            funding_choice: a.funding_choice,
+            eligible_for_funding: a.eligible_for_funding,
+            previously_funded,
+            targeted_delivery_funding_eligibility: a.targeted_delivery_funding_eligibility,
+            teacher_catchment: a.teacher_catchment,
+            teacher_catchment_country: a.teacher_catchment_country,
+            teacher_catchment_iso_country_code: a.teacher_catchment_iso_country_code,
+            lead_mentor: a.lead_mentor,
+            itt_provider: a.itt_provider,
+            status: ApplicationStatus::Pending.as_str().to_owned(),
+            schedule_identifier: None,
+            training_status: None,
+            withdrawal_reason: None,
+            withdrawn_at: None,
+            deferral_reason: None,
+            deferred_at: None,
+            accepted_at: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
 }
 
 /// Filters of the applications list.
@@ -138,6 +189,24 @@ pub async fn application(
     Ok(applications(db, None, &[id]).await?.into_iter().next())
 }
 
+/// Whether the person holds another accepted, funded application for the course (the
+/// additional support and early headship coaching offers as one).
+pub async fn previously_funded(
+    db: impl PgExecutor<'_>,
+    person: Uuid,
+    application: Uuid,
+    course: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select npq_previously_funded($1, $2, $3) as "previously_funded!""#,
+        person,
+        application,
+        course,
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// Applications by id, in the order of `ids`; only the provider's when one is given.
 pub async fn applications(
     db: impl PgExecutor<'_>,
@@ -152,13 +221,8 @@ pub async fn applications(
                a.employer_name, a.employment_role, a.school_urn, a.school_ukprn,
                a.private_childcare_provider_urn, a.headteacher_status, a.funding_choice,
                a.eligible_for_funding,
-               exists (
-                   select 1 from npq_applications o
-                   where o.participant_id = a.participant_id and o.id <> a.id
-                     and o.status = 'accepted' and o.eligible_for_funding
-                     and (o.course_identifier = a.course_identifier
-                          or o.course_identifier in ($3, $4) and a.course_identifier in ($3, $4))
-               ) as "previously_funded!",
+               npq_previously_funded(a.participant_id, a.id, a.course_identifier)
+                   as "previously_funded!",
                a.targeted_delivery_funding_eligibility, a.teacher_catchment,
                a.teacher_catchment_country, a.teacher_catchment_iso_country_code, a.lead_mentor,
                a.itt_provider, a.status, a.schedule_identifier, a.training_status,
@@ -171,8 +235,6 @@ pub async fn applications(
         "#,
         provider,
         ids,
-        "npq-additional-support-offer",
-        "npq-early-headship-coaching-offer",
     )
     .fetch_all(db)
     .await
