@@ -3,8 +3,8 @@
 //! read models show the result.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aggregates::LeadProviderId;
 use chrono::{SecondsFormat, Utc};
@@ -22,7 +22,7 @@ const HOLD_CONNECTIONS: u32 = 4;
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Who caused an event.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Actor {
     /// A lead provider's system, through the API.
     LeadProvider(LeadProviderId),
@@ -163,7 +163,12 @@ pub struct Ledger {
     runner: Arc<Runner>,
     settle_timeout: Duration,
     readiness: Readiness,
+    unseen: Arc<Mutex<Unseen>>,
 }
+
+/// Each actor's writes that were answered before the read models showed them: per aggregate
+/// type, the latest such write's transaction. The actor's next read waits for them.
+type Unseen = HashMap<Actor, HashMap<String, i64>>;
 
 impl Ledger {
     /// A ledger writing through `pool`, whose read models `runner` keeps up to date.
@@ -179,6 +184,7 @@ impl Ledger {
             runner,
             settle_timeout: SETTLE_TIMEOUT,
             readiness: Readiness::default(),
+            unseen: Arc::default(),
         }
     }
 
@@ -231,7 +237,7 @@ impl Ledger {
         A::Command: Clone,
     {
         self.submit::<A>(aggregate_id, command, context).await?;
-        Ok(self.settle(A::TYPE, aggregate_id).await)
+        Ok(self.settle(A::TYPE, aggregate_id, context).await)
     }
 
     /// The aggregate as its committed events leave it: what a write that the read models do
@@ -284,7 +290,13 @@ impl Ledger {
     }
 
     /// Waits (bounded) until the read models have applied the latest event of one aggregate.
-    pub async fn settle(&self, aggregate_type: &str, aggregate_id: &str) -> Visibility {
+    /// When they have not, the actor's next read waits for it (see [`Self::read_own_writes`]).
+    pub async fn settle(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        context: &CommandContext,
+    ) -> Visibility {
         let target = match self.last_transaction(aggregate_type, aggregate_id).await {
             Ok(Some(target)) => target,
             Ok(None) => return Visibility::Shown,
@@ -298,15 +310,52 @@ impl Ledger {
             .wait_for(aggregate_type, target, self.settle_timeout)
             .await
         {
-            Visibility::Shown
-        } else {
-            tracing::warn!(
-                aggregate_type,
-                aggregate_id,
-                "read models are behind the commit"
-            );
-            Visibility::Behind
+            return Visibility::Shown;
         }
+        tracing::warn!(
+            aggregate_type,
+            aggregate_id,
+            "read models are behind the commit"
+        );
+        let mut unseen = self.unseen.lock().expect("unseen writes");
+        let latest = unseen
+            .entry(context.actor.clone())
+            .or_default()
+            .entry(aggregate_type.to_owned())
+            .or_default();
+        *latest = (*latest).max(target);
+        Visibility::Behind
+    }
+
+    /// Waits (bounded, as a write does) until the read models show the actor's writes that
+    /// were answered from their commit, so that a read after such a write shows it. Only the
+    /// read models fed by those writes' aggregates are waited for, and a halted one is not.
+    /// Returns whether they all show them.
+    pub async fn read_own_writes(&self, actor: &Actor) -> bool {
+        let waits = match self.unseen.lock().expect("unseen writes").get(actor) {
+            Some(writes) => writes.clone(),
+            None => return true,
+        };
+        let deadline = Instant::now() + self.settle_timeout;
+        let mut shown = true;
+        for (aggregate_type, target) in waits {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.runner.wait_for(&aggregate_type, target, left).await {
+                let mut unseen = self.unseen.lock().expect("unseen writes");
+                if let Some(writes) = unseen.get_mut(actor) {
+                    // A later write of the same kind stays until it is shown too.
+                    if writes.get(&aggregate_type) == Some(&target) {
+                        writes.remove(&aggregate_type);
+                    }
+                    if writes.is_empty() {
+                        unseen.remove(actor);
+                    }
+                }
+            } else {
+                shown = false;
+            }
+        }
+        shown
     }
 
     /// The transaction that wrote the latest event of one aggregate.

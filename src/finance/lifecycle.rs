@@ -82,7 +82,7 @@ pub async fn pay(
         .submit::<Statement>(&id, StatementCommand::Pay { at }, context)
         .await?;
     held.commit().await?;
-    ledger.settle(Statement::TYPE, &id).await;
+    ledger.settle(Statement::TYPE, &id, context).await;
     Ok(())
 }
 

@@ -199,7 +199,7 @@ pub async fn void_declaration(
         held.commit().await?;
     }
     ledger
-        .settle(DeclarationSlot::TYPE, &declaration.slot_id)
+        .settle(DeclarationSlot::TYPE, &declaration.slot_id, context)
         .await;
     let shown = declarations::find_own(ledger.pool(), provider, declaration.id).await?;
     match shown {

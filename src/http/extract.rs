@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use aggregates::LeadProviderId;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
@@ -120,7 +121,7 @@ impl FromRequestParts<AppState> for Provider {
             .lead_provider_id
             .filter(|_| principal.role == Role::LeadProvider);
         let id = id.ok_or(ApiError::Forbidden)?;
-        let context = context(parts, Actor::LeadProvider(id));
+        let context = acting(parts, state, Actor::LeadProvider(id)).await;
         Ok(Self { id, context })
     }
 }
@@ -141,7 +142,7 @@ impl FromRequestParts<AppState> for Admin {
             return Err(ApiError::Forbidden);
         }
         Ok(Self {
-            context: context(parts, Actor::Admin(Some(principal.token_id))),
+            context: acting(parts, state, Actor::Admin(Some(principal.token_id))).await,
         })
     }
 }
@@ -162,7 +163,7 @@ impl FromRequestParts<AppState> for Finance {
             return Err(ApiError::Forbidden);
         }
         Ok(Self {
-            context: context(parts, Actor::Finance(principal.token_id)),
+            context: acting(parts, state, Actor::Finance(principal.token_id)).await,
         })
     }
 }
@@ -183,7 +184,13 @@ impl FromRequestParts<AppState> for Auditor {
     }
 }
 
-fn context(parts: &Parts, actor: Actor) -> CommandContext {
+/// The circumstances of a request by `actor`. A read first waits (bounded) until the read
+/// models show the actor's own writes that were answered from their commit, so that it shows
+/// them; after the bound it reads the read models as they stand.
+async fn acting(parts: &Parts, state: &AppState, actor: Actor) -> CommandContext {
+    if matches!(parts.method, Method::GET | Method::HEAD) {
+        state.ledger.read_own_writes(&actor).await;
+    }
     let api_version = ApiVersion::of_path(parts.uri.path()).map(ApiVersion::as_str);
     let request_id = parts
         .headers
