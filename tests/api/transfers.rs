@@ -195,3 +195,48 @@ async fn a_provider_outside_the_transfer_sees_nothing(pool: PgPool) {
     assert_eq!(list["data"], json!([]));
     assert_eq!(one.status, StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test]
+async fn the_new_providers_pages_merge_its_own_and_the_old_providers_declarations_in_order(
+    pool: PgPool,
+) {
+    let (app, _, new, _, _, declaration) = transferred(pool).await;
+    let mut own = Vec::new();
+    for name in ["Sam Lee", "Ada Byron"] {
+        let (person, _) = app.participant(ect("100002", name)).await;
+        let declared = app.declare(&new, started(person)).await;
+        assert_eq!(declared.status, StatusCode::OK, "{}", declared.text);
+        own.push(declared.json()["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let ids = |query: String| {
+        let (app, new) = (&app, &new);
+        async move {
+            let listed = app
+                .get(
+                    &format!("/api/v3/participant-declarations{query}"),
+                    Some(new),
+                )
+                .await
+                .json();
+            listed["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let all = ids(String::new()).await;
+    assert_eq!(all, [declaration, own[0].clone(), own[1].clone()]);
+    let mut paged = Vec::new();
+    for page in 1..=4 {
+        paged.extend(ids(format!("?page[per_page]=1&page[page]={page}")).await);
+    }
+    assert_eq!(
+        paged, all,
+        "pages of one, in the same order, and nothing after the last"
+    );
+    assert_eq!(ids("?filter[cohort]=2022".into()).await, all);
+    assert!(ids("?filter[cohort]=2021".into()).await.is_empty());
+}

@@ -144,8 +144,10 @@ pub async fn list<'a>(
 }
 
 /// The declarations of [`list`], all of them when `page` is `None`, read as a stream. The
-/// caller's own and the others' visible ones are read apart and merged, so that its own come
-/// in index order rather than through a filter over every declaration.
+/// page is cut from ids and times alone, and only its rows are then read whole. The caller's
+/// own and the others' visible ones are each filtered, ordered and cut at the page's end
+/// apart, then merged: its own in index order (without filters, an index-only read, however
+/// deep the page), the others' found from the caller's later placements.
 pub fn stream<'a>(
     db: impl PgExecutor<'a> + 'a,
     provider: LeadProviderId,
@@ -154,25 +156,39 @@ pub fn stream<'a>(
 ) -> BoxStream<'a, Result<DeclarationRow, sqlx::Error>> {
     select_rows!(
         "(
-            select * from declarations where lead_provider_id = $1
-            union all
-            select o.* from declarations o
-            -- The view decides; the stored columns first leave out the caller's own and the
-            -- dead ones without probing it.
-            where o.lead_provider_id <> $1 and o.live
-              and exists (
-                select 1 from declaration_viewers v
-                where v.declaration_id = o.id and v.lead_provider_id = $1
-            )
-        ) d
+            select v.id, v.created_at
+            from (
+                (
+                    select d.id, d.created_at from declarations d
+                    where d.lead_provider_id = $1
+                      and ($2::uuid[] is null or d.participant_id = any($2))
+                      and ($3::int[] is null or d.cohort = any($3))
+                      and ($4::uuid[] is null or d.delivery_partner_id = any($4))
+                      and ($5::timestamptz is null or d.updated_at >= $5)
+                      and ($8::timestamptz is null or d.updated_at > $8)
+                    order by d.created_at, d.id
+                    limit $6::bigint + $7::bigint
+                )
+                union all
+                (
+                    select d.id, d.created_at
+                    from declaration_viewers w join declarations d on d.id = w.declaration_id
+                    where w.lead_provider_id = $1
+                      and ($2::uuid[] is null or d.participant_id = any($2))
+                      and ($3::int[] is null or d.cohort = any($3))
+                      and ($4::uuid[] is null or d.delivery_partner_id = any($4))
+                      and ($5::timestamptz is null or d.updated_at >= $5)
+                      and ($8::timestamptz is null or d.updated_at > $8)
+                    order by d.created_at, d.id
+                    limit $6::bigint + $7::bigint
+                )
+            ) v
+            order by v.created_at, v.id
+            limit $6 offset $7
+        ) page
+        join declarations d on d.id = page.id
         join lead_providers lp on lp.id = d.lead_provider_id
-        where ($2::uuid[] is null or d.participant_id = any($2))
-          and ($3::int[] is null or d.cohort = any($3))
-          and ($4::uuid[] is null or d.delivery_partner_id = any($4))
-          and ($5::timestamptz is null or d.updated_at >= $5)
-          and ($8::timestamptz is null or d.updated_at > $8)
-        order by d.created_at, d.id
-        limit $6 offset $7",
+        order by page.created_at, page.id",
         provider.0,
         filter.participant_ids.as_deref(),
         filter.cohorts.as_deref(),
