@@ -6,6 +6,8 @@ mod actions;
 mod flat;
 mod legacy;
 
+use std::collections::HashMap;
+
 use aggregates::training_record::{self, Stint};
 use axum::Router;
 use axum::extract::State;
@@ -157,19 +159,23 @@ pub async fn resources(
     Ok(nest(people, enrolments, now))
 }
 
-/// Nests each person's enrolments under them.
+/// Nests each person's enrolments under them, in the order given.
 fn nest(
     people: Vec<ParticipantRow>,
-    mut enrolments: Vec<EnrolmentRow>,
+    enrolments: Vec<EnrolmentRow>,
     now: DateTime<Utc>,
 ) -> Vec<ParticipantResource> {
+    let mut by_person: HashMap<Uuid, Vec<EnrolmentRow>> = HashMap::new();
+    for enrolment in enrolments {
+        by_person
+            .entry(enrolment.participant_id)
+            .or_default()
+            .push(enrolment);
+    }
     people
         .into_iter()
         .map(|person| {
-            let (mine, rest) = enrolments
-                .drain(..)
-                .partition(|e| e.participant_id == person.id);
-            enrolments = rest;
+            let mine = by_person.remove(&person.id).unwrap_or_default();
             Resource {
                 id: person.id.to_string(),
                 kind: "participant",

@@ -77,6 +77,7 @@ async fn an_ect_who_is_also_a_mentor_is_one_participant_with_two_enrolments(pool
         ..ect("100001", "Jane Smith")
     };
     app.participant(mentor).await;
+    let (sam, _) = app.participant(ect("100001", "Sam Lee")).await;
 
     let list = app
         .get("/api/v3/participants/ecf", Some(&school.token))
@@ -84,14 +85,26 @@ async fn an_ect_who_is_also_a_mentor_is_one_participant_with_two_enrolments(pool
         .json();
 
     let people = list["data"].as_array().unwrap();
-    assert_eq!(people.len(), 1);
-    let types: Vec<&str> = people[0]["attributes"]["ecf_enrolments"]
-        .as_array()
-        .unwrap()
+    let nested: Vec<(&str, Vec<&str>)> = people
         .iter()
-        .map(|e| e["participant_type"].as_str().unwrap())
+        .map(|person| {
+            let types = person["attributes"]["ecf_enrolments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["participant_type"].as_str().unwrap())
+                .collect();
+            (person["id"].as_str().unwrap(), types)
+        })
         .collect();
-    assert_eq!(types, vec!["ect", "mentor"]);
+    let (jane, sam) = (participant.to_string(), sam.to_string());
+    assert_eq!(
+        nested,
+        [
+            (jane.as_str(), vec!["ect", "mentor"]),
+            (sam.as_str(), vec!["ect"])
+        ]
+    );
 }
 
 #[sqlx::test]
