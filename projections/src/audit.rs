@@ -44,21 +44,23 @@ impl Projection for Subjects {
         conn: &mut PgConnection,
         event: &StoredEvent,
     ) -> Result<(), ProjectionError> {
-        let decode = |e: serde_json::Error| ProjectionError::decode(event, e);
-        if let Some(subjects) = moves::retirement_subjects(event).map_err(decode)? {
-            for subject in subjects {
-                insert(&mut *conn, event, subject).await?;
-            }
-            return Ok(());
-        }
-        let subject = match event.aggregate_type.as_str() {
-            TrainingRecord::TYPE => match event.decode::<TrainingRecordEvent>().map_err(decode)? {
-                TrainingRecordEvent::Registered(r) => Subject {
-                    participant: Some(r.participant_id.0),
-                    provider: Some(r.placement.lead_provider_id.0),
-                    declaration: None,
-                },
-                TrainingRecordEvent::Joined(p) => {
+        self.apply_run(conn, &[event]).await
+    }
+
+    /// Finds each event's subjects and writes a run's in one insert; an event whose subject
+    /// is looked up in the table (the person of a later placement) first writes those before
+    /// it.
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut found = Found::default();
+        for &event in events {
+            match subjects(event).map_err(|e| ProjectionError::decode(event, e))? {
+                Said::These(subjects) => found.add(event, subjects),
+                Said::PersonOfStreamWith(provider) => {
+                    found.write(&mut *conn).await?;
                     let participant = sqlx::query_scalar!(
                         r#"
                         select participant_id from audit_subjects
@@ -71,80 +73,131 @@ impl Projection for Subjects {
                     .fetch_optional(&mut *conn)
                     .await?
                     .flatten();
-                    Subject {
+                    let subject = Subject {
                         participant,
-                        provider: Some(p.lead_provider_id.0),
+                        provider: Some(provider),
                         declaration: None,
-                    }
-                }
-                _ => return Ok(()),
-            },
-            DeclarationSlot::TYPE => {
-                match event.decode::<DeclarationSlotEvent>().map_err(decode)? {
-                    DeclarationSlotEvent::Submitted(d) => Subject {
-                        participant: Some(d.participant_id.0),
-                        provider: Some(d.lead_provider_id.0),
-                        declaration: Some(d.id.0),
-                    },
-                    _ => return Ok(()),
+                    };
+                    found.add(event, vec![subject]);
                 }
             }
-            NpqCourse::TYPE => match event.decode::<NpqEvent>().map_err(decode)? {
-                NpqEvent::Applied(a) => Subject {
-                    participant: Some(a.participant_id.0),
-                    provider: Some(a.lead_provider_id.0),
-                    declaration: None,
-                },
-                NpqEvent::Accepted { participant_id, .. } => Subject {
-                    participant: Some(participant_id.0),
-                    ..Subject::default()
-                },
-                _ => return Ok(()),
-            },
-            Statement::TYPE => match event.decode::<StatementEvent>().map_err(decode)? {
-                StatementEvent::Created(terms) | StatementEvent::Added { terms, .. } => Subject {
-                    provider: Some(terms.lead_provider_id.0),
-                    ..Subject::default()
-                },
-                _ => return Ok(()),
-            },
-            _ => match event.decode::<SchoolCohortEvent>().map_err(decode)? {
-                SchoolCohortEvent::PartnershipConfirmed {
-                    lead_provider_id, ..
-                } => Subject {
-                    provider: Some(lead_provider_id.0),
-                    ..Subject::default()
-                },
-                _ => return Ok(()),
-            },
-        };
-        insert(conn, event, subject).await?;
+        }
+        found.write(conn).await?;
         Ok(())
     }
 }
 
-/// Records that a stream concerns a subject.
-async fn insert(
-    conn: &mut PgConnection,
-    event: &StoredEvent,
-    subject: Subject,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"
-        insert into audit_subjects (aggregate_type, aggregate_id, participant_id,
-            lead_provider_id, declaration_id)
-        values ($1, $2, $3, $4, $5)
-        on conflict do nothing
-        "#,
-        event.aggregate_type,
-        event.aggregate_id,
-        subject.participant,
-        subject.provider,
-        subject.declaration,
-    )
-    .execute(conn)
-    .await
-    .map(drop)
+/// What an event says its stream concerns.
+enum Said {
+    /// These subjects.
+    These(Vec<Subject>),
+    /// A provider, with the person the stream already concerns (a training record's later
+    /// placement).
+    PersonOfStreamWith(Uuid),
+}
+
+/// The subjects of one event; none for an event that adds none.
+fn subjects(event: &StoredEvent) -> Result<Said, serde_json::Error> {
+    if let Some(subjects) = moves::retirement_subjects(event)? {
+        return Ok(Said::These(subjects));
+    }
+    let subject = match event.aggregate_type.as_str() {
+        TrainingRecord::TYPE => match event.decode::<TrainingRecordEvent>()? {
+            TrainingRecordEvent::Registered(r) => Subject {
+                participant: Some(r.participant_id.0),
+                provider: Some(r.placement.lead_provider_id.0),
+                declaration: None,
+            },
+            TrainingRecordEvent::Joined(p) => {
+                return Ok(Said::PersonOfStreamWith(p.lead_provider_id.0));
+            }
+            _ => return Ok(Said::These(Vec::new())),
+        },
+        DeclarationSlot::TYPE => match event.decode::<DeclarationSlotEvent>()? {
+            DeclarationSlotEvent::Submitted(d) => Subject {
+                participant: Some(d.participant_id.0),
+                provider: Some(d.lead_provider_id.0),
+                declaration: Some(d.id.0),
+            },
+            _ => return Ok(Said::These(Vec::new())),
+        },
+        NpqCourse::TYPE => match event.decode::<NpqEvent>()? {
+            NpqEvent::Applied(a) => Subject {
+                participant: Some(a.participant_id.0),
+                provider: Some(a.lead_provider_id.0),
+                declaration: None,
+            },
+            NpqEvent::Accepted { participant_id, .. } => Subject {
+                participant: Some(participant_id.0),
+                ..Subject::default()
+            },
+            _ => return Ok(Said::These(Vec::new())),
+        },
+        Statement::TYPE => match event.decode::<StatementEvent>()? {
+            StatementEvent::Created(terms) | StatementEvent::Added { terms, .. } => Subject {
+                provider: Some(terms.lead_provider_id.0),
+                ..Subject::default()
+            },
+            _ => return Ok(Said::These(Vec::new())),
+        },
+        _ => match event.decode::<SchoolCohortEvent>()? {
+            SchoolCohortEvent::PartnershipConfirmed {
+                lead_provider_id, ..
+            } => Subject {
+                provider: Some(lead_provider_id.0),
+                ..Subject::default()
+            },
+            _ => return Ok(Said::These(Vec::new())),
+        },
+    };
+    Ok(Said::These(vec![subject]))
+}
+
+/// Subjects found and not yet written, as the columns of `audit_subjects`.
+#[derive(Default)]
+struct Found {
+    aggregate_types: Vec<String>,
+    aggregate_ids: Vec<String>,
+    participants: Vec<Option<Uuid>>,
+    providers: Vec<Option<Uuid>>,
+    declarations: Vec<Option<Uuid>>,
+}
+
+impl Found {
+    fn add(&mut self, event: &StoredEvent, subjects: Vec<Subject>) {
+        for subject in subjects {
+            self.aggregate_types.push(event.aggregate_type.clone());
+            self.aggregate_ids.push(event.aggregate_id.clone());
+            self.participants.push(subject.participant);
+            self.providers.push(subject.provider);
+            self.declarations.push(subject.declaration);
+        }
+    }
+
+    /// Records that the streams concern the subjects (once each), and empties the list.
+    async fn write(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.aggregate_ids.is_empty() {
+            return Ok(());
+        }
+        let found = std::mem::take(self);
+        sqlx::query!(
+            r#"
+            insert into audit_subjects (aggregate_type, aggregate_id, participant_id,
+                lead_provider_id, declaration_id)
+            select distinct * from unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[],
+                $5::uuid[])
+            on conflict do nothing
+            "#,
+            &found.aggregate_types,
+            &found.aggregate_ids,
+            &found.participants as &[Option<Uuid>],
+            &found.providers as &[Option<Uuid>],
+            &found.declarations as &[Option<Uuid>],
+        )
+        .execute(conn)
+        .await
+        .map(drop)
+    }
 }
 
 /// Which events an auditor asks for.
