@@ -6,8 +6,11 @@ mod queries;
 mod reassign;
 mod records;
 
-use aggregates::training_record::{TrainingRecord, TrainingRecordEvent as V};
+use std::collections::HashMap;
+
+use aggregates::training_record::{Registration, TrainingRecord, TrainingRecordEvent as V};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -50,64 +53,13 @@ impl Projection for Participants {
             V::Registered(_) | V::Joined(_) | V::Reassigned { .. }
         );
         match decoded {
-            V::Registered(r) => {
-                sqlx::query!(
-                    r#"
-                    insert into participants (id, full_name, trn, created_at, updated_at)
-                    values ($1, $2, $3, $4, $4)
-                    on conflict (id) do update
-                    set trn = coalesce(participants.trn, excluded.trn), updated_at = excluded.updated_at
-                    "#,
-                    r.participant_id.0,
-                    r.full_name,
-                    r.trn,
-                    at,
-                )
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query!(
-                    r#"
-                    insert into training_records (id, participant_id, participant_type, email,
-                        trn_validated, eligible_for_funding, pupil_premium_uplift, sparsity_uplift,
-                        mentor_id, cohort, schedule_identifier, created_at, updated_at)
-                    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
-                    on conflict (id) do nothing
-                    "#,
+            V::Registered(registration) => {
+                let registered = Registered {
                     record,
-                    r.participant_id.0,
-                    r.participant_type.as_str(),
-                    r.email,
-                    r.trn.is_some() && r.trn_validated,
-                    r.eligible_for_funding,
-                    r.pupil_premium_uplift,
-                    r.sparsity_uplift,
-                    r.mentor_id.map(|m| m.0),
-                    r.cohort,
-                    r.schedule_identifier,
+                    registration,
                     at,
-                )
-                .execute(&mut *conn)
-                .await?;
-                let p = &r.placement;
-                sqlx::query!(
-                    r#"
-                    insert into stints (training_record_id, seq, lead_provider_id, school_id,
-                        school_urn, delivery_partner_id, start_at, transfer, latest,
-                        training_status, schedule_identifier, created_at, updated_at)
-                    values ($1, 0, $2, $3, $4, $5, $6, false, true, 'active', $7, $8, $8)
-                    on conflict do nothing
-                    "#,
-                    record,
-                    p.lead_provider_id.0,
-                    p.school_id.0,
-                    p.school_urn,
-                    p.delivery_partner_id.0,
-                    p.start,
-                    r.schedule_identifier,
-                    at,
-                )
-                .execute(&mut *conn)
-                .await?;
+                };
+                return register(conn, vec![registered]).await.map_err(Into::into);
             }
             V::MentorAssigned { mentor_id } => {
                 sqlx::query!(
@@ -266,14 +218,173 @@ impl Projection for Participants {
         }
         touch(&mut *conn, record, at).await?;
         if placed {
-            list_for_providers(conn, record).await?;
+            list_for_providers(conn, &[record]).await?;
         }
+        Ok(())
+    }
+
+    /// Applies a run of events, writing each stretch of registrations (most of a log) in one
+    /// statement per table, and every other event as [`Projection::apply`] does.
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut stretch = Vec::new();
+        for &event in events {
+            if event.event_type == "Registered"
+                && let V::Registered(registration) = event
+                    .decode::<V>()
+                    .map_err(|e| ProjectionError::decode(event, e))?
+            {
+                let record = event
+                    .aggregate_uuid()
+                    .map_err(|e| ProjectionError::decode(event, e))?;
+                stretch.push(Registered {
+                    record,
+                    registration,
+                    at: event.recorded_at,
+                });
+                continue;
+            }
+            register(&mut *conn, std::mem::take(&mut stretch)).await?;
+            self.apply(&mut *conn, event).await?;
+        }
+        register(conn, stretch).await?;
         Ok(())
     }
 }
 
-/// Lists the record's person under every provider with a placement on it.
-async fn list_for_providers(conn: &mut PgConnection, record: Uuid) -> Result<(), sqlx::Error> {
+/// One column of the registrations, for `unnest`.
+fn column<T>(stretch: &[Registered], value: impl Fn(&Registered) -> T) -> Vec<T> {
+    stretch.iter().map(value).collect()
+}
+
+/// A record's registration, as its event gives it.
+struct Registered {
+    record: Uuid,
+    registration: Box<Registration>,
+    at: DateTime<Utc>,
+}
+
+/// Writes registrations, in log order: each person once (named and created as first
+/// registered, with the first TRN any registration gives, updated when last registered),
+/// each record, its first stint, and its person listed under the provider.
+async fn register(conn: &mut PgConnection, stretch: Vec<Registered>) -> Result<(), sqlx::Error> {
+    if stretch.is_empty() {
+        return Ok(());
+    }
+    // One row per person: `ON CONFLICT DO UPDATE` may not meet a row twice in one statement.
+    let (mut ids, mut names, mut trns, mut created, mut updated) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::<Option<String>>::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    let mut row_of: HashMap<Uuid, usize> = HashMap::new();
+    for Registered {
+        registration: r,
+        at,
+        ..
+    } in &stretch
+    {
+        let id = r.participant_id.0;
+        match row_of.get(&id) {
+            Some(&row) => {
+                trns[row] = trns[row].take().or_else(|| r.trn.clone());
+                updated[row] = *at;
+            }
+            None => {
+                row_of.insert(id, ids.len());
+                ids.push(id);
+                names.push(r.full_name.clone());
+                trns.push(r.trn.clone());
+                created.push(*at);
+                updated.push(*at);
+            }
+        }
+    }
+    sqlx::query!(
+        r#"
+        insert into participants (id, full_name, trn, created_at, updated_at)
+        select * from unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[],
+            $5::timestamptz[])
+        on conflict (id) do update
+        set trn = coalesce(participants.trn, excluded.trn), updated_at = excluded.updated_at
+        "#,
+        &ids,
+        &names,
+        &trns as &[Option<String>],
+        &created,
+        &updated,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let records: Vec<Uuid> = stretch.iter().map(|r| r.record).collect();
+    sqlx::query!(
+        r#"
+        insert into training_records (id, participant_id, participant_type, email,
+            trn_validated, eligible_for_funding, pupil_premium_uplift, sparsity_uplift,
+            mentor_id, cohort, schedule_identifier, created_at, updated_at)
+        select r.*, r.created_at
+        from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bool[], $6::bool[],
+            $7::bool[], $8::bool[], $9::uuid[], $10::int[], $11::text[], $12::timestamptz[])
+            as r (id, participant_id, participant_type, email, trn_validated,
+                  eligible_for_funding, pupil_premium_uplift, sparsity_uplift, mentor_id,
+                  cohort, schedule_identifier, created_at)
+        on conflict (id) do nothing
+        "#,
+        &records,
+        &column(&stretch, |r| r.registration.participant_id.0),
+        &column(&stretch, |r| r
+            .registration
+            .participant_type
+            .as_str()
+            .to_owned()),
+        &column(&stretch, |r| r.registration.email.clone()),
+        &column(&stretch, |r| r.registration.trn.is_some()
+            && r.registration.trn_validated),
+        &column(&stretch, |r| r.registration.eligible_for_funding) as &[Option<bool>],
+        &column(&stretch, |r| r.registration.pupil_premium_uplift),
+        &column(&stretch, |r| r.registration.sparsity_uplift),
+        &column(&stretch, |r| r.registration.mentor_id.map(|m| m.0)) as &[Option<Uuid>],
+        &column(&stretch, |r| r.registration.cohort),
+        &column(&stretch, |r| r.registration.schedule_identifier.clone()),
+        &column(&stretch, |r| r.at),
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"
+        insert into stints (training_record_id, seq, lead_provider_id, school_id, school_urn,
+            delivery_partner_id, start_at, transfer, latest, training_status,
+            schedule_identifier, created_at, updated_at)
+        select s.training_record_id, 0, s.lead_provider_id, s.school_id, s.school_urn,
+               s.delivery_partner_id, s.start_at, false, true, 'active', s.schedule_identifier,
+               s.created_at, s.created_at
+        from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[],
+            $6::timestamptz[], $7::text[], $8::timestamptz[])
+            as s (training_record_id, lead_provider_id, school_id, school_urn,
+                  delivery_partner_id, start_at, schedule_identifier, created_at)
+        on conflict do nothing
+        "#,
+        &records,
+        &column(&stretch, |r| r.registration.placement.lead_provider_id.0),
+        &column(&stretch, |r| r.registration.placement.school_id.0),
+        &column(&stretch, |r| r.registration.placement.school_urn.clone()),
+        &column(&stretch, |r| r.registration.placement.delivery_partner_id.0),
+        &column(&stretch, |r| r.registration.placement.start),
+        &column(&stretch, |r| r.registration.schedule_identifier.clone()),
+        &column(&stretch, |r| r.at),
+    )
+    .execute(&mut *conn)
+    .await?;
+    list_for_providers(conn, &records).await
+}
+
+/// Lists the records' people under every provider with a placement on them.
+async fn list_for_providers(conn: &mut PgConnection, records: &[Uuid]) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
         insert into provider_participants (lead_provider_id, participant_id, participant_created_at)
@@ -281,10 +392,10 @@ async fn list_for_providers(conn: &mut PgConnection, record: Uuid) -> Result<(),
         from stints s
         join training_records r on r.id = s.training_record_id
         join participants p on p.id = r.participant_id
-        where s.training_record_id = $1
+        where s.training_record_id = any($1)
         on conflict do nothing
         "#,
-        record
+        records
     )
     .execute(conn)
     .await

@@ -79,7 +79,15 @@ async fn ect(
 ) -> (ParticipantId, TrainingRecordId) {
     let participant = ParticipantId(aggregates::ids::derived(&format!("person:{name}")));
     let record = TrainingRecordId(aggregates::ids::derived(&format!("record:{name}")));
-    let registration = Registration {
+    let event =
+        TrainingRecordEvent::Registered(Box::new(registration(participant, name, provider)));
+    append(pool, ("training_record", &record.0.to_string()), &event).await;
+    (participant, record)
+}
+
+/// An ECT's registration with a provider, starting on 1 January.
+fn registration(participant: ParticipantId, name: &str, provider: LeadProviderId) -> Registration {
+    Registration {
         participant_id: participant,
         participant_type: ParticipantType::Ect,
         full_name: name.to_owned(),
@@ -93,10 +101,7 @@ async fn ect(
         cohort: 2024,
         schedule_identifier: "ecf-standard-september".to_owned(),
         placement: placement(provider, day(1, 1)),
-    };
-    let event = TrainingRecordEvent::Registered(Box::new(registration));
-    append(pool, ("training_record", &record.0.to_string()), &event).await;
-    (participant, record)
+    }
 }
 
 /// A placement with a provider from `start`.

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::*;
+use crate::Projection;
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_registered_lead_provider_is_a_row(pool: PgPool) {
@@ -150,4 +151,90 @@ async fn an_id_retired_into_one_retired_later_names_the_person_kept_last(pool: P
         crate::retirements::kept_for(&pool, first.0).await.unwrap(),
         Some(kept.0)
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn registrations_written_as_a_run_leave_the_rows_of_one_event_at_a_time(pool: PgPool) {
+    let alpha = provider(&pool, "Alpha").await;
+    let beta = provider(&pool, "Beta").await;
+    let (ann, _) = ect(&pool, "ann", alpha).await;
+    // Ann is also a mentor, registered with her TRN: one person, two records.
+    let mentor_record = Uuid::new_v4().to_string();
+    let mut mentor = registration(ann, "ann", alpha);
+    mentor.participant_type = ParticipantType::Mentor;
+    mentor.trn = Some("1234567".to_owned());
+    let registered = TrainingRecordEvent::Registered(Box::new(mentor));
+    append(&pool, ("training_record", &mentor_record), &registered).await;
+    let (_, bob) = ect(&pool, "bob", alpha).await;
+    let joined = TrainingRecordEvent::Joined(placement(beta, day(4, 1)));
+    append(&pool, ("training_record", &bob.0.to_string()), &joined).await;
+    ect(&pool, "cat", beta).await;
+
+    // The runner reads the log in one batch: two stretches of registrations around a move.
+    catch_up(&pool).await;
+    let as_a_run = participant_rows(&pool).await;
+
+    let mut conn = pool.acquire().await.unwrap();
+    for table in [
+        "stints",
+        "training_records",
+        "participants",
+        "provider_participants",
+    ] {
+        sqlx::query(&format!("delete from {table}"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let mut events = Vec::new();
+    for record in sqlx::query_scalar::<_, String>(
+        "select distinct aggregate_id from events where aggregate_type = 'training_record'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    {
+        events.extend(
+            crate::event::of_aggregate(&pool, "training_record", &record)
+                .await
+                .unwrap(),
+        );
+    }
+    events.sort_by_key(|event| event.position.position);
+    for event in &events {
+        crate::participants::Participants
+            .apply(&mut conn, event)
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(participant_rows(&pool).await, as_a_run);
+    let trn: Option<String> = sqlx::query_scalar("select trn from participants where id = $1")
+        .bind(ann.0)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(trn.as_deref(), Some("1234567"));
+    assert_eq!(
+        as_a_run.len(),
+        3 + 4 + 5 + 4,
+        "people, records, stints, listings"
+    );
+}
+
+/// Every row of the participants read model, as text, in a stable order.
+async fn participant_rows(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        r#"
+        select t from (
+            select 'participant ' || p::text as t from participants p
+            union all select 'record ' || r::text from training_records r
+            union all select 'stint ' || s::text from stints s
+            union all select 'listed ' || l::text from provider_participants l
+        ) rows order by t
+        "#,
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
 }
