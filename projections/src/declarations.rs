@@ -2,14 +2,17 @@
 //! follows from its own stream and from the statement it is on: statement events move every
 //! line on the statement in one set-based update, in the same transaction as the checkpoint.
 
-use aggregates::declaration::{DeclarationSlot, DeclarationSlotEvent as V, DeclarationState};
+use aggregates::declaration::{
+    Declaration, DeclarationSlot, DeclarationSlotEvent as V, DeclarationState,
+};
 use aggregates::{DeclarationId, Statement, StatementEvent, StatementId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::stretches::{self, Stretches, column};
 use crate::{Projection, ProjectionError, StoredEvent, read_model};
 
 mod queries;
@@ -47,49 +50,13 @@ impl Projection for Declarations {
             .decode::<V>()
             .map_err(|e| ProjectionError::decode(event, e))?
         {
-            V::Submitted(d) => {
-                sqlx::query!(
-                    r#"
-                    insert into declarations (id, slot_id, participant_id, training_record_id,
-                        lead_provider_id, course_identifier, declaration_type, declaration_date,
-                        evidence_held, state, superseded_by, delivery_partner_id, mentor_id,
-                        pupil_premium_uplift, sparsity_uplift, cohort, statement_id,
-                        targeted_delivery_funding, has_passed, created_at, updated_at, live,
-                        programme)
-                    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $18, $19, $20, $17, $17, $21, $22)
-                    on conflict (id) do nothing
-                    "#,
-                    d.id.0,
-                    event.aggregate_id,
-                    d.participant_id.0,
-                    d.training_record_id.0,
-                    d.lead_provider_id.0,
-                    d.course.as_str(),
-                    d.declaration_type.as_str(),
-                    d.declaration_date,
-                    d.evidence_held,
-                    d.state.as_str(),
-                    d.superseded_by.map(|s| s.0),
-                    d.delivery_partner_id.map(|p| p.0),
-                    d.mentor_id.map(|m| m.0),
-                    d.pupil_premium_uplift,
-                    d.sparsity_uplift,
-                    d.cohort,
+            V::Submitted(declaration) => {
+                let submitted = Submitted {
+                    slot: event.aggregate_id.clone(),
+                    declaration,
                     at,
-                    d.statement_id.map(|s| s.0),
-                    d.targeted_delivery_funding,
-                    d.has_passed,
-                    d.state.is_live(),
-                    d.course.programme().as_str(),
-                )
-                .execute(&mut *conn)
-                .await?;
-                if let Some(statement) = d.statement_id {
-                    hold_line(&mut *conn, d.id, statement).await?;
-                    follow_statements(conn, d.id).await?;
-                }
-                return Ok(());
+                };
+                return submit(conn, vec![submitted]).await.map_err(Into::into);
             }
             V::Voided { declaration_id } => (declaration_id, DeclarationState::Voided),
             V::ClawbackRequested {
@@ -119,7 +86,7 @@ impl Projection for Declarations {
                 )
                 .execute(&mut *conn)
                 .await?;
-                follow_statements(conn, declaration_id).await?;
+                follow_statements(conn, &[declaration_id.0]).await?;
                 return Ok(());
             }
             V::BecamePayable { declaration_id } => (declaration_id, DeclarationState::Payable),
@@ -148,10 +115,136 @@ impl Projection for Declarations {
             state,
             DeclarationState::Eligible | DeclarationState::AwaitingClawback
         ) {
-            follow_statements(conn, id).await?;
+            follow_statements(conn, &[id.0]).await?;
         }
         Ok(())
     }
+
+    /// Applies a run of events, writing each stretch of submissions (most of a log) in one
+    /// statement per table, and every other event as [`Projection::apply`] does.
+    async fn apply_run(
+        &self,
+        conn: &mut PgConnection,
+        events: &[&StoredEvent],
+    ) -> Result<(), ProjectionError> {
+        stretches::apply_run(self, conn, events).await
+    }
+}
+
+#[async_trait]
+impl Stretches for Declarations {
+    type Item = Submitted;
+
+    fn gather(&self, event: &StoredEvent) -> Result<Option<Submitted>, ProjectionError> {
+        if event.aggregate_type != DeclarationSlot::TYPE || event.event_type != "Submitted" {
+            return Ok(None);
+        }
+        let V::Submitted(declaration) = event
+            .decode::<V>()
+            .map_err(|e| ProjectionError::decode(event, e))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Submitted {
+            slot: event.aggregate_id.clone(),
+            declaration,
+            at: event.recorded_at,
+        }))
+    }
+
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        stretch: Vec<Submitted>,
+    ) -> Result<(), sqlx::Error> {
+        submit(conn, stretch).await
+    }
+}
+
+/// A declaration as its slot's event submitted it.
+pub(crate) struct Submitted {
+    slot: String,
+    declaration: Box<Declaration>,
+    at: DateTime<Utc>,
+}
+
+/// Writes submitted declarations, each as submitted; one the aggregate put on a statement is
+/// held as that statement's line and follows the statement's state.
+async fn submit(conn: &mut PgConnection, stretch: Vec<Submitted>) -> Result<(), sqlx::Error> {
+    if stretch.is_empty() {
+        return Ok(());
+    }
+    let slots: Vec<String> = stretch.iter().map(|s| s.slot.clone()).collect();
+    let times: Vec<DateTime<Utc>> = stretch.iter().map(|s| s.at).collect();
+    let ids = column(&stretch, |s| s.declaration.id.0);
+    let statements = column(&stretch, |s| s.declaration.statement_id.map(|s| s.0));
+    sqlx::query!(
+        r#"
+        insert into declarations (id, slot_id, participant_id, training_record_id,
+            lead_provider_id, course_identifier, declaration_type, declaration_date,
+            evidence_held, state, superseded_by, delivery_partner_id, mentor_id,
+            pupil_premium_uplift, sparsity_uplift, cohort, statement_id,
+            targeted_delivery_funding, has_passed, created_at, updated_at, live, programme)
+        select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
+               d.course_identifier, d.declaration_type, d.declaration_date, d.evidence_held,
+               d.state, d.superseded_by, d.delivery_partner_id, d.mentor_id,
+               d.pupil_premium_uplift, d.sparsity_uplift, d.cohort, d.statement_id,
+               d.targeted_delivery_funding, d.has_passed, d.at, d.at, d.live, d.programme
+        from unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
+            $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::uuid[], $12::uuid[],
+            $13::uuid[], $14::bool[], $15::bool[], $16::int[], $17::uuid[], $18::bool[],
+            $19::bool[], $20::timestamptz[], $21::bool[], $22::text[])
+            as d (id, slot_id, participant_id, training_record_id, lead_provider_id,
+                  course_identifier, declaration_type, declaration_date, evidence_held, state,
+                  superseded_by, delivery_partner_id, mentor_id, pupil_premium_uplift,
+                  sparsity_uplift, cohort, statement_id, targeted_delivery_funding, has_passed,
+                  at, live, programme)
+        on conflict (id) do nothing
+        "#,
+        &ids,
+        &slots,
+        &column(&stretch, |s| s.declaration.participant_id.0),
+        &column(&stretch, |s| s.declaration.training_record_id.0),
+        &column(&stretch, |s| s.declaration.lead_provider_id.0),
+        &column(&stretch, |s| s.declaration.course.as_str().to_owned()),
+        &column(&stretch, |s| s
+            .declaration
+            .declaration_type
+            .as_str()
+            .to_owned()),
+        &column(&stretch, |s| s.declaration.declaration_date),
+        &column(&stretch, |s| s.declaration.evidence_held.clone()) as &[Option<String>],
+        &column(&stretch, |s| s.declaration.state.as_str().to_owned()),
+        &column(&stretch, |s| s.declaration.superseded_by.map(|s| s.0)) as &[Option<Uuid>],
+        &column(&stretch, |s| s.declaration.delivery_partner_id.map(|p| p.0)) as &[Option<Uuid>],
+        &column(&stretch, |s| s.declaration.mentor_id.map(|m| m.0)) as &[Option<Uuid>],
+        &column(&stretch, |s| s.declaration.pupil_premium_uplift),
+        &column(&stretch, |s| s.declaration.sparsity_uplift),
+        &column(&stretch, |s| s.declaration.cohort),
+        &statements as &[Option<Uuid>],
+        &column(&stretch, |s| s.declaration.targeted_delivery_funding),
+        &column(&stretch, |s| s.declaration.has_passed) as &[Option<bool>],
+        &times,
+        &column(&stretch, |s| s.declaration.state.is_live()),
+        &column(&stretch, |s| s
+            .declaration
+            .course
+            .programme()
+            .as_str()
+            .to_owned()),
+    )
+    .execute(&mut *conn)
+    .await?;
+    let (held, on): (Vec<Uuid>, Vec<Uuid>) = ids
+        .iter()
+        .zip(&statements)
+        .filter_map(|(id, statement)| Some((*id, (*statement)?)))
+        .unzip();
+    if held.is_empty() {
+        return Ok(());
+    }
+    hold_lines(&mut *conn, &held, &on).await?;
+    follow_statements(conn, &held).await
 }
 
 /// A statement event: it takes lines, or moves every line on it to the state it implies.
@@ -303,9 +396,9 @@ async fn pay_lines(
     .map(drop)
 }
 
-/// Brings one line into line with the statements it is on, after its own stream moved it
+/// Brings lines into line with the statements they are on, after their own streams moved them
 /// (a line can join a statement that has already closed, or even been paid).
-async fn follow_statements(conn: &mut PgConnection, id: DeclarationId) -> Result<(), sqlx::Error> {
+async fn follow_statements(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
         update declarations d
@@ -317,9 +410,9 @@ async fn follow_statements(conn: &mut PgConnection, id: DeclarationId) -> Result
         from declarations l
         left join line_statements s on s.statement_id = l.statement_id
         left join line_statements c on c.statement_id = l.clawback_statement_id
-        where d.id = $1 and l.id = $1 and (s.state is not null or c.state is not null)
+        where l.id = any($1) and d.id = l.id and (s.state is not null or c.state is not null)
         "#,
-        id.0,
+        ids,
     )
     .execute(conn)
     .await
@@ -447,22 +540,23 @@ async fn set_statement(
     .map(drop)
 }
 
-/// Records a declaration's billable line on the statement chosen when it was accepted.
-async fn hold_line(
-    db: impl PgExecutor<'_>,
-    declaration: DeclarationId,
-    statement: StatementId,
+/// Records declarations' billable lines on the statements chosen when they were accepted.
+async fn hold_lines(
+    conn: &mut PgConnection,
+    declarations: &[Uuid],
+    statements: &[Uuid],
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
         insert into statement_lines (statement_id, clawback, declaration_id)
-        values ($2, false, $1)
+        select statement_id, false, declaration_id
+        from unnest($1::uuid[], $2::uuid[]) as l (declaration_id, statement_id)
         on conflict do nothing
         "#,
-        declaration.0,
-        statement.0,
+        declarations,
+        statements,
     )
-    .execute(db)
+    .execute(conn)
     .await
     .map(drop)
 }

@@ -17,6 +17,7 @@ pub mod runner;
 pub mod schools;
 pub mod seals;
 pub mod statements;
+mod stretches;
 pub mod transfers;
 
 #[cfg(test)]

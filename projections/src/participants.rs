@@ -18,6 +18,7 @@ use uuid::Uuid;
 pub use queries::*;
 pub use records::*;
 
+use crate::stretches::{self, Stretches, column};
 use crate::{Projection, ProjectionError, StoredEvent, read_model};
 
 /// Projects training record events.
@@ -230,38 +231,44 @@ impl Projection for Participants {
         conn: &mut PgConnection,
         events: &[&StoredEvent],
     ) -> Result<(), ProjectionError> {
-        let mut stretch = Vec::new();
-        for &event in events {
-            if event.event_type == "Registered"
-                && let V::Registered(registration) = event
-                    .decode::<V>()
-                    .map_err(|e| ProjectionError::decode(event, e))?
-            {
-                let record = event
-                    .aggregate_uuid()
-                    .map_err(|e| ProjectionError::decode(event, e))?;
-                stretch.push(Registered {
-                    record,
-                    registration,
-                    at: event.recorded_at,
-                });
-                continue;
-            }
-            register(&mut *conn, std::mem::take(&mut stretch)).await?;
-            self.apply(&mut *conn, event).await?;
-        }
-        register(conn, stretch).await?;
-        Ok(())
+        stretches::apply_run(self, conn, events).await
     }
 }
 
-/// One column of the registrations, for `unnest`.
-fn column<T>(stretch: &[Registered], value: impl Fn(&Registered) -> T) -> Vec<T> {
-    stretch.iter().map(value).collect()
+#[async_trait]
+impl Stretches for Participants {
+    type Item = Registered;
+
+    fn gather(&self, event: &StoredEvent) -> Result<Option<Registered>, ProjectionError> {
+        if event.event_type != "Registered" {
+            return Ok(None);
+        }
+        let V::Registered(registration) = event
+            .decode::<V>()
+            .map_err(|e| ProjectionError::decode(event, e))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Registered {
+            record: event
+                .aggregate_uuid()
+                .map_err(|e| ProjectionError::decode(event, e))?,
+            registration,
+            at: event.recorded_at,
+        }))
+    }
+
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        stretch: Vec<Registered>,
+    ) -> Result<(), sqlx::Error> {
+        register(conn, stretch).await
+    }
 }
 
 /// A record's registration, as its event gives it.
-struct Registered {
+pub(crate) struct Registered {
     record: Uuid,
     registration: Box<Registration>,
     at: DateTime<Utc>,

@@ -49,6 +49,50 @@ async fn catch_up(pool: &PgPool) {
     runner.catch_up().await.expect("read models catch up");
 }
 
+/// Empties a read model and applies every event of the log it reads one at a time, as
+/// [`Projection::apply`] does: the rows any run of the same events must leave too.
+async fn apply_one_at_a_time(pool: &PgPool, projection: &dyn crate::Projection) {
+    let mut conn = pool.acquire().await.unwrap();
+    projection.reset(&mut conn).await.unwrap();
+    let streams: Vec<(String, String)> =
+        sqlx::query_as("select distinct aggregate_type, aggregate_id from events")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let mut events = Vec::new();
+    for (aggregate_type, aggregate_id) in streams {
+        if projection
+            .aggregate_types()
+            .contains(&aggregate_type.as_str())
+        {
+            events.extend(
+                crate::event::of_aggregate(pool, &aggregate_type, &aggregate_id)
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    events.sort_by_key(|event| event.position.position);
+    for event in &events {
+        projection.apply(&mut conn, event).await.unwrap();
+    }
+}
+
+/// Every row of these tables, as text, in a stable order.
+async fn rows_of(pool: &PgPool, tables: &[&str]) -> Vec<String> {
+    let mut rows = Vec::new();
+    for table in tables {
+        let sql = format!("select '{table} ' || t::text from {table} t order by 1");
+        rows.extend(
+            sqlx::query_scalar::<_, String>(&sql)
+                .fetch_all(pool)
+                .await
+                .unwrap(),
+        );
+    }
+    rows
+}
+
 /// A day of 2024, at noon.
 fn day(month: u32, day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, month, day, 12, 0, 0).unwrap()

@@ -236,3 +236,58 @@ async fn a_provider_that_took_a_participant_on_sees_the_others_live_ecf_declarat
         ]
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn submissions_written_as_a_run_leave_the_rows_of_one_event_at_a_time(pool: PgPool) {
+    let alpha = provider(&pool, "Alpha").await;
+    let first = statement(&pool, terms(alpha, Programme::Ecf, 3)).await;
+    let on_first = |id, person| {
+        let mut d = declaration(
+            id,
+            alpha,
+            person,
+            Course::EcfInduction,
+            DeclarationType::Started,
+            S::Eligible,
+        );
+        d.statement_id = Some(first);
+        d
+    };
+    let ann = on_first(1, ect(&pool, "ann", alpha).await);
+    on_slot(&pool, &ann, V::Submitted(Box::new(ann.clone()))).await;
+    on_statement(&pool, first, StatementEvent::Closed { at: day(3, 2) }).await;
+    // Submitted onto a statement that has closed: the line follows it to payable.
+    let bob = on_first(2, ect(&pool, "bob", alpha).await);
+    on_slot(&pool, &bob, V::Submitted(Box::new(bob.clone()))).await;
+    let cat = ect(&pool, "cat", alpha).await;
+    submit_started(&pool, 3, alpha, cat, S::Submitted).await;
+    on_slot(
+        &pool,
+        &ann,
+        V::Voided {
+            declaration_id: ann.id,
+        },
+    )
+    .await;
+    let dan = on_first(4, ect(&pool, "dan", alpha).await);
+    on_slot(&pool, &dan, V::Submitted(Box::new(dan.clone()))).await;
+
+    catch_up(&pool).await;
+    let as_a_run = rows_of(&pool, DECLARATION_TABLES).await;
+    apply_one_at_a_time(&pool, &crate::declarations::Declarations).await;
+
+    assert_eq!(rows_of(&pool, DECLARATION_TABLES).await, as_a_run);
+    assert_eq!(state_of(&pool, 2).await, ("payable".into(), true));
+    assert_eq!(state_of(&pool, 4).await, ("payable".into(), true));
+    assert_eq!(state_of(&pool, 1).await, ("voided".into(), false));
+    assert_eq!(state_of(&pool, 3).await, ("submitted".into(), true));
+}
+
+/// The declarations read model's tables.
+const DECLARATION_TABLES: &[&str] = &[
+    "declarations",
+    "statement_lines",
+    "statement_line_counts",
+    "line_statements",
+    "npq_outcomes",
+];

@@ -8,7 +8,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::*;
-use crate::Projection;
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_registered_lead_provider_is_a_row(pool: PgPool) {
@@ -172,43 +171,11 @@ async fn registrations_written_as_a_run_leave_the_rows_of_one_event_at_a_time(po
 
     // The runner reads the log in one batch: two stretches of registrations around a move.
     catch_up(&pool).await;
-    let as_a_run = participant_rows(&pool).await;
+    let as_a_run = rows_of(&pool, PARTICIPANT_TABLES).await;
 
-    let mut conn = pool.acquire().await.unwrap();
-    for table in [
-        "stints",
-        "training_records",
-        "participants",
-        "provider_participants",
-    ] {
-        sqlx::query(&format!("delete from {table}"))
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-    }
-    let mut events = Vec::new();
-    for record in sqlx::query_scalar::<_, String>(
-        "select distinct aggregate_id from events where aggregate_type = 'training_record'",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap()
-    {
-        events.extend(
-            crate::event::of_aggregate(&pool, "training_record", &record)
-                .await
-                .unwrap(),
-        );
-    }
-    events.sort_by_key(|event| event.position.position);
-    for event in &events {
-        crate::participants::Participants
-            .apply(&mut conn, event)
-            .await
-            .unwrap();
-    }
+    apply_one_at_a_time(&pool, &crate::participants::Participants).await;
 
-    assert_eq!(participant_rows(&pool).await, as_a_run);
+    assert_eq!(rows_of(&pool, PARTICIPANT_TABLES).await, as_a_run);
     let trn: Option<String> = sqlx::query_scalar("select trn from participants where id = $1")
         .bind(ann.0)
         .fetch_one(&pool)
@@ -222,19 +189,38 @@ async fn registrations_written_as_a_run_leave_the_rows_of_one_event_at_a_time(po
     );
 }
 
-/// Every row of the participants read model, as text, in a stable order.
-async fn participant_rows(pool: &PgPool) -> Vec<String> {
-    sqlx::query_scalar(
-        r#"
-        select t from (
-            select 'participant ' || p::text as t from participants p
-            union all select 'record ' || r::text from training_records r
-            union all select 'stint ' || s::text from stints s
-            union all select 'listed ' || l::text from provider_participants l
-        ) rows order by t
-        "#,
+/// The participants read model's tables.
+const PARTICIPANT_TABLES: &[&str] = &[
+    "participants",
+    "training_records",
+    "stints",
+    "provider_participants",
+];
+
+#[sqlx::test(migrations = "../migrations")]
+async fn audit_subjects_written_as_a_run_leave_the_rows_of_one_event_at_a_time(pool: PgPool) {
+    let alpha = provider(&pool, "Alpha").await;
+    let beta = provider(&pool, "Beta").await;
+    let ann = ect(&pool, "ann", alpha).await;
+    submit_started(&pool, 1, alpha, ann, DeclarationState::Eligible).await;
+    // A later placement's subject names the person the stream already concerns.
+    let joined = TrainingRecordEvent::Joined(placement(beta, day(4, 1)));
+    append(&pool, ("training_record", &ann.1.0.to_string()), &joined).await;
+    let bob = ect(&pool, "bob", beta).await;
+    submit_started(&pool, 2, beta, bob, DeclarationState::Eligible).await;
+
+    catch_up(&pool).await;
+    let as_a_run = rows_of(&pool, &["audit_subjects"]).await;
+    apply_one_at_a_time(&pool, &crate::audit::Subjects).await;
+
+    assert_eq!(rows_of(&pool, &["audit_subjects"]).await, as_a_run);
+    let beta_concerns_ann: bool = sqlx::query_scalar(
+        "select exists (select 1 from audit_subjects where participant_id = $1 and lead_provider_id = $2)",
     )
-    .fetch_all(pool)
+    .bind(ann.0.0)
+    .bind(beta.0)
+    .fetch_one(&pool)
     .await
-    .unwrap()
+    .unwrap();
+    assert!(beta_concerns_ann, "{as_a_run:?}");
 }
