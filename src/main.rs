@@ -162,9 +162,25 @@ async fn ledger(pool: &PgPool) -> anyhow::Result<(Ledger, tokio::task::JoinHandl
     Ok((Ledger::new(pool.clone(), runner), following))
 }
 
+/// Warns when the server does not vacuum tables by itself: pages are read from indexes alone
+/// only where a table's rows are marked visible, so until a vacuum they slow down as rows
+/// change.
+async fn warn_without_autovacuum(pool: &PgPool) {
+    let autovacuum = sqlx::query_scalar::<_, String>("show autovacuum")
+        .fetch_one(pool)
+        .await;
+    if autovacuum.is_ok_and(|setting| setting == "off") {
+        tracing::warn!(
+            "autovacuum is off on this PostgreSQL server: list pages slow down as rows change \
+             until the tables are vacuumed; turn it on, or run VACUUM ANALYZE regularly"
+        );
+    }
+}
+
 async fn serve(database: &Database, config: ServeConfig) -> anyhow::Result<()> {
     // Before anything records a metric, or it would be lost.
     cpd_ledger::metrics::install();
+    warn_without_autovacuum(&database.pool).await;
     let (ledger, runner) = ledger(&database.pool).await?;
     let ledger = ledger.with_readiness(Readiness {
         max_lag_events: config.ready_max_lag_events,
