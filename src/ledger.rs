@@ -330,14 +330,12 @@ impl Ledger {
     /// Waits (bounded, as a write does) until the read models show the actor's writes that
     /// were answered from their commit, so that a read after such a write shows it. Only the
     /// read models fed by those writes' aggregates are waited for, and a halted one is not.
-    /// Returns whether they all show them.
-    pub async fn read_own_writes(&self, actor: &Actor) -> bool {
+    pub async fn read_own_writes(&self, actor: &Actor) {
         let waits = match self.unseen.lock().expect("unseen writes").get(actor) {
             Some(writes) => writes.clone(),
-            None => return true,
+            None => return,
         };
         let deadline = Instant::now() + self.settle_timeout;
-        let mut shown = true;
         for (aggregate_type, target) in waits {
             let left = deadline.saturating_duration_since(Instant::now());
             if self.runner.wait_for(&aggregate_type, target, left).await {
@@ -351,11 +349,8 @@ impl Ledger {
                         unseen.remove(actor);
                     }
                 }
-            } else {
-                shown = false;
             }
         }
-        shown
     }
 
     /// The transaction that wrote the latest event of one aggregate.

@@ -187,14 +187,14 @@ pub async fn apply(
         application.course,
     );
     let command = NpqCourseCommand::Apply(Box::new(application));
-    let visibility = ledger
+    ledger
         .execute::<NpqCourse>(&stream, command, context)
         .await?;
-    match (visibility, npq::application(ledger.pool(), id.0).await?) {
-        (Visibility::Shown, Some(row)) => Ok(row),
-        // Sent before: the row shows it, and this resend recorded nothing.
-        (Visibility::Behind, Some(row)) => Ok(row),
-        (_, None) => applied(ledger, &stream, id).await,
+    // A row shows the application whether the read model has caught up or it was sent before
+    // (a resend records nothing); without one, the committed event answers.
+    match npq::application(ledger.pool(), id.0).await? {
+        Some(row) => Ok(row),
+        None => applied(ledger, &stream, id).await,
     }
 }
 
@@ -221,7 +221,7 @@ async fn applied(
             )
             .await?;
             return Ok(ApplicationRow::applied(
-                &application,
+                *application,
                 stream,
                 event.recorded_at,
                 previously_funded,

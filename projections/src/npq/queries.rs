@@ -58,12 +58,11 @@ impl ApplicationRow {
     /// A new application as its `Applied` event records it, before any decision: what an
     /// application is answered with when the read model does not show it yet.
     pub fn applied(
-        application: &Application,
+        a: Application,
         stream_id: &str,
         at: DateTime<Utc>,
         previously_funded: bool,
     ) -> Self {
-        let a = application.clone();
         Self {
             id: a.id.0,
             stream_id: stream_id.to_owned(),
