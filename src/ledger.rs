@@ -1,6 +1,7 @@
-//! The write side: runs commands against aggregates in the event store (cqrs-es with
-//! postgres-es), stamps every event with who caused it, and lets the caller wait until the
-//! read models show the result.
+//! The write side: runs commands against aggregates (cqrs-es) in the event store, stamps every
+//! event with who caused it, and lets the caller wait until the read models show the result.
+
+mod store;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aggregates::LeadProviderId;
 use chrono::{SecondsFormat, Utc};
-use cqrs_es::{Aggregate, AggregateError};
+use cqrs_es::Aggregate;
 use projections::Runner;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -116,15 +117,19 @@ pub enum LedgerError<E: std::error::Error> {
     Store(Box<dyn std::error::Error + Send + Sync>),
 }
 
-impl<E: std::error::Error> From<AggregateError<E>> for LedgerError<E> {
-    fn from(error: AggregateError<E>) -> Self {
-        match error {
-            AggregateError::UserError(e) => Self::Rejected(e),
-            AggregateError::AggregateConflict => Self::Conflict,
-            AggregateError::DatabaseConnectionError(e)
-            | AggregateError::DeserializationError(e)
-            | AggregateError::UnexpectedError(e) => Self::Store(e),
-        }
+/// What a command left in the log, for waiting until the read models show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// The transaction that committed its events; when it decided on nothing (a repeated
+    /// command), the one that wrote the aggregate's last event, if any.
+    transaction_id: Option<i64>,
+    events: u64,
+}
+
+impl Written {
+    /// How many events it recorded.
+    pub fn events(&self) -> u64 {
+        self.events
     }
 }
 
@@ -236,8 +241,8 @@ impl Ledger {
         A: Aggregate<Services = ()>,
         A::Command: Clone,
     {
-        self.submit::<A>(aggregate_id, command, context).await?;
-        Ok(self.settle(A::TYPE, aggregate_id, context).await)
+        let written = self.submit::<A>(aggregate_id, command, context).await?;
+        Ok(self.settle(A::TYPE, written, context).await)
     }
 
     /// The aggregate as its committed events leave it: what a write that the read models do
@@ -246,64 +251,48 @@ impl Ledger {
     where
         A: Aggregate,
     {
-        let events = projections::event::of_aggregate(&self.pool, A::TYPE, aggregate_id)
-            .await
-            .map_err(|error| LedgerError::Store(error.into()))?;
-        let mut aggregate = A::default();
-        for event in &events {
-            let event = event
-                .decode()
-                .map_err(|error| LedgerError::Store(error.into()))?;
-            aggregate.apply(event);
-        }
-        Ok(aggregate)
+        Ok(store::load::<A>(&self.pool, aggregate_id).await?.aggregate)
     }
 
     /// Runs a command without waiting for the read models (for bulk loads, which catch up
-    /// once at the end). A conflict with another writer is retried on fresh state.
+    /// once at the end). Its events are appended in one statement, the command's one
+    /// transaction; a conflict with another writer is retried on fresh state.
     pub async fn submit<A>(
         &self,
         aggregate_id: &str,
         command: A::Command,
         context: &CommandContext,
-    ) -> Result<(), LedgerError<A::Error>>
+    ) -> Result<Written, LedgerError<A::Error>>
     where
         A: Aggregate<Services = ()>,
         A::Command: Clone,
     {
-        let counted = Box::new(crate::metrics::EventsAppended);
-        let cqrs = postgres_es::postgres_cqrs::<A>(self.pool.clone(), vec![counted], ());
         let mut attempt = 1;
         loop {
             let metadata = context.metadata();
-            match cqrs
-                .execute_with_metadata(aggregate_id, command.clone(), metadata)
-                .await
-            {
-                Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS => attempt += 1,
+            let result =
+                store::run::<A>(&self.pool, aggregate_id, command.clone(), &metadata).await;
+            match result {
+                Err(LedgerError::Conflict) if attempt < MAX_ATTEMPTS => attempt += 1,
                 result => {
-                    crate::metrics::command_finished(A::TYPE, &result);
-                    return result.map_err(LedgerError::from);
+                    crate::metrics::command_finished::<A>(&result);
+                    return result;
                 }
             }
         }
     }
 
-    /// Waits (bounded) until the read models have applied the latest event of one aggregate.
-    /// When they have not, the actor's next read waits for it (see [`Self::read_own_writes`]).
+    /// Waits (bounded) until the read models fed by `aggregate_type` have applied a command's
+    /// events. When they have not, the actor's next read waits for them (see
+    /// [`Self::read_own_writes`]).
     pub async fn settle(
         &self,
         aggregate_type: &str,
-        aggregate_id: &str,
+        written: Written,
         context: &CommandContext,
     ) -> Visibility {
-        let target = match self.last_transaction(aggregate_type, aggregate_id).await {
-            Ok(Some(target)) => target,
-            Ok(None) => return Visibility::Shown,
-            Err(error) => {
-                tracing::warn!(%error, "cannot find the position to wait for");
-                return Visibility::Behind;
-            }
+        let Some(target) = written.transaction_id else {
+            return Visibility::Shown;
         };
         if self
             .runner
@@ -314,7 +303,7 @@ impl Ledger {
         }
         tracing::warn!(
             aggregate_type,
-            aggregate_id,
+            transaction_id = target,
             "read models are behind the commit"
         );
         let mut unseen = self.unseen.lock().expect("unseen writes");
@@ -351,17 +340,5 @@ impl Ledger {
                 }
             }
         }
-    }
-
-    /// The transaction that wrote the latest event of one aggregate.
-    async fn last_transaction(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-    ) -> Result<Option<i64>, sqlx::Error> {
-        let mut conn = projections::pool::acquire(&self.pool).await?;
-        let last =
-            projections::event::last_of_aggregate(&mut conn, aggregate_type, aggregate_id).await?;
-        Ok(last.map(|position| position.transaction_id))
     }
 }

@@ -39,6 +39,11 @@ pub async fn profiles(
         return Ok(None);
     };
     let participant = npq::resolve(pool, participant).await?;
+    profiles_of(pool, participant).await
+}
+
+/// The profiles of a (resolved) person; `None` when there is nobody of that id.
+async fn profiles_of(pool: &PgPool, participant: Uuid) -> Result<Option<Profiles>, sqlx::Error> {
     let kinds = participants::profile_kinds(pool, participant).await?;
     let has = |kind: &str| kinds.iter().any(|k| k == kind);
     Ok((!kinds.is_empty()).then(|| Profiles {
@@ -54,7 +59,11 @@ pub async fn declaration_resolution(
     provider: LeadProviderId,
     request: &DeclarationRequest,
 ) -> Result<Resolution, sqlx::Error> {
-    let Some(profiles) = profiles(pool, &request.participant_id).await? else {
+    let Ok(participant) = Uuid::parse_str(request.participant_id.trim()) else {
+        return Ok(Resolution::UnknownParticipant);
+    };
+    let participant = npq::resolve(pool, participant).await?;
+    let Some(profiles) = profiles_of(pool, participant).await? else {
         return Ok(Resolution::UnknownParticipant);
     };
     let course = request.course_identifier.as_deref().map(str::trim);
@@ -64,10 +73,6 @@ pub async fn declaration_resolution(
     else {
         return Ok(Resolution::UnknownCourse);
     };
-    let Ok(participant) = Uuid::parse_str(request.participant_id.trim()) else {
-        return Ok(Resolution::UnknownParticipant);
-    };
-    let participant = npq::resolve(pool, participant).await?;
     let Some(kind) = course.participant_type() else {
         return npq_resolution(pool, provider, participant, course).await;
     };
@@ -124,15 +129,14 @@ pub async fn declaration_resolution(
     })))
 }
 
-/// What the declaration rules need to know of an NPQ participant: the provider's enrolment
-/// of them on the course (an old, merged id resolves to the person it merged into).
+/// What the declaration rules need to know of an NPQ participant (already resolved: an old,
+/// merged id names the person it merged into): the provider's enrolment of them on the course.
 async fn npq_resolution(
     pool: &PgPool,
     provider: LeadProviderId,
     participant: Uuid,
     course: Course,
 ) -> Result<Resolution, sqlx::Error> {
-    let participant = npq::resolve(pool, participant).await?;
     let Some(enrolment) = npq::enrolment(pool, provider.0, participant, course.as_str()).await?
     else {
         return Ok(Resolution::UnknownParticipant);

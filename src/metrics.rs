@@ -5,14 +5,13 @@
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use cqrs_es::{Aggregate, AggregateError, EventEnvelope, Query};
+use cqrs_es::Aggregate;
 use metrics::{describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
@@ -142,29 +141,21 @@ pub fn set_leader(leading: bool) {
     metrics::gauge!(LEADER).set(if leading { 1.0 } else { 0.0 });
 }
 
-/// Counts a command's final outcome: `committed`, `rejected`, `conflict` or `failed`.
-pub fn command_finished<E: std::error::Error>(
-    aggregate_type: &'static str,
-    result: &Result<(), AggregateError<E>>,
+/// Counts a command's final outcome (`committed`, `rejected`, `conflict` or `failed`) and the
+/// events it committed.
+pub fn command_finished<A: Aggregate>(
+    result: &Result<crate::ledger::Written, crate::ledger::LedgerError<A::Error>>,
 ) {
+    use crate::ledger::LedgerError;
     let outcome = match result {
-        Ok(()) => "committed",
-        Err(AggregateError::UserError(_)) => "rejected",
-        Err(AggregateError::AggregateConflict) => "conflict",
-        Err(_) => "failed",
+        Ok(_) => "committed",
+        Err(LedgerError::Rejected(_)) => "rejected",
+        Err(LedgerError::Conflict) => "conflict",
+        Err(LedgerError::Store(_)) => "failed",
     };
-    metrics::counter!(COMMANDS, "aggregate_type" => aggregate_type, "outcome" => outcome)
-        .increment(1);
-}
-
-/// Counts committed events; cqrs-es hands it every commit's events.
-pub struct EventsAppended;
-
-#[async_trait]
-impl<A: Aggregate> Query<A> for EventsAppended {
-    async fn dispatch(&self, _aggregate_id: &str, events: &[EventEnvelope<A>]) {
-        metrics::counter!(EVENTS_APPENDED, "aggregate_type" => A::TYPE)
-            .increment(events.len() as u64);
+    metrics::counter!(COMMANDS, "aggregate_type" => A::TYPE, "outcome" => outcome).increment(1);
+    if let Ok(written) = result {
+        metrics::counter!(EVENTS_APPENDED, "aggregate_type" => A::TYPE).increment(written.events());
     }
 }
 

@@ -112,7 +112,7 @@ where
             what,
             message: error.to_string(),
         })
-        .try_fold(0usize, |count, ()| async move { Ok(count + 1) })
+        .try_fold(0usize, |count, _| async move { Ok(count + 1) })
         .await?;
     tracing::info!(count = sent, "seeded {what}");
     Ok(())

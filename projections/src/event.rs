@@ -293,30 +293,6 @@ pub async fn of_aggregate(
     Ok(rows.into_iter().map(StoredEvent::from).collect())
 }
 
-/// The last event of one aggregate, for read-your-writes waits.
-pub async fn last_of_aggregate(
-    conn: &mut PgConnection,
-    aggregate_type: &str,
-    aggregate_id: &str,
-) -> Result<Option<Position>, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"
-        select transaction_id::text::bigint as "transaction_id!", position from events
-        where aggregate_type = $1 and aggregate_id = $2
-        order by sequence desc
-        limit 1
-        "#,
-        aggregate_type,
-        aggregate_id,
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|row| Position {
-        transaction_id: row.transaction_id,
-        position: row.position,
-    }))
-}
-
 /// Whether the log holds an event of this type for one aggregate, whatever the read models
 /// have applied yet.
 pub async fn recorded(

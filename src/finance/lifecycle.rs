@@ -78,11 +78,11 @@ pub async fn pay(
         .ok_or(FinanceError::UnknownStatement(statement))?;
     let id = statement.to_string();
     let held = hold_payment(ledger, statement, true).await?;
-    ledger
+    let written = ledger
         .submit::<Statement>(&id, StatementCommand::Pay { at }, context)
         .await?;
     held.commit().await?;
-    ledger.settle(Statement::TYPE, &id, context).await;
+    ledger.settle(Statement::TYPE, written, context).await;
     Ok(())
 }
 

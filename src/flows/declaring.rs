@@ -192,15 +192,13 @@ pub async fn void_declaration(
         clawback_statement,
         statement_paid,
     };
-    ledger
+    let written = ledger
         .submit::<DeclarationSlot>(&declaration.slot_id, command, context)
         .await?;
     if let Some(held) = held {
         held.commit().await?;
     }
-    ledger
-        .settle(DeclarationSlot::TYPE, &declaration.slot_id, context)
-        .await;
+    ledger.settle(DeclarationSlot::TYPE, written, context).await;
     let shown = declarations::find_own(ledger.pool(), provider, declaration.id).await?;
     match shown {
         Some(row) if row.updated_at > declaration.updated_at || row.state != declaration.state => {

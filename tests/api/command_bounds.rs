@@ -88,7 +88,7 @@ where
 {
     let context = CommandContext::of(Actor::Admin(None));
     match app.ledger.submit::<A>(id, command.clone(), &context).await {
-        Ok(()) | Err(LedgerError::Rejected(_)) => {}
+        Ok(_) | Err(LedgerError::Rejected(_)) => {}
         Err(other) => panic!("{command:?} was neither refused nor stored: {other}"),
     }
 }
