@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::PlanCache;
 use crate::seed::SeedSet;
 
 /// The command line.
@@ -52,6 +53,17 @@ pub struct DatabaseConfig {
         global = true
     )]
     pub database_timeout_seconds: f64,
+    /// How PostgreSQL plans the service's statements: `generic` plans are reused (for servers
+    /// whose autovacuum keeps statistics current), `custom` ones made for every execution;
+    /// `auto` picks `generic` where the server runs autovacuum.
+    #[arg(
+        long,
+        env = "PLAN_CACHE",
+        value_enum,
+        default_value_t = PlanCache::Auto,
+        global = true
+    )]
+    pub plan_cache: PlanCache,
 }
 
 impl fmt::Debug for DatabaseConfig {

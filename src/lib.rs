@@ -23,7 +23,8 @@ pub mod tokens;
 
 use std::sync::Arc;
 
-use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, PgPool};
 
 pub use http::app;
 
@@ -40,11 +41,47 @@ pub struct AppState {
     pub clock: clock::Clock,
 }
 
-/// Connection settings every pool of the service uses: statements are planned for their
-/// actual parameters each time, so a generic plan made while a table was small (a sequential
-/// scan) can never stand in for a key lookup once it has grown.
-pub fn stable_plans(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
-    options.options([("plan_cache_mode", "force_custom_plan")])
+/// How PostgreSQL plans the service's prepared statements (`plan_cache_mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanCache {
+    /// `generic` where the server runs autovacuum, `custom` where it does not.
+    #[default]
+    Auto,
+    /// PostgreSQL's own choice: a prepared statement settles on one generic plan once that
+    /// costs no more than fresh ones, and plans again when ANALYZE renews its tables'
+    /// statistics. Without autovacuum a plan made while a table was small (a sequential scan)
+    /// would stand in for a key lookup however large the table grows.
+    Generic,
+    /// Every execution planned for its parameters (`force_custom_plan`): right whatever the
+    /// statistics, at the cost of planning every statement (a quarter of the CPU while
+    /// declarations stream in; docs/benchmarks.md).
+    Custom,
+}
+
+impl PlanCache {
+    /// The mode to use on the server `options` name: `Auto` asks it whether it runs autovacuum.
+    pub async fn on(self, options: &PgConnectOptions) -> Result<Self, sqlx::Error> {
+        if self != Self::Auto {
+            return Ok(self);
+        }
+        let mut conn = options.connect().await?;
+        let autovacuum: String = sqlx::query_scalar("show autovacuum")
+            .fetch_one(&mut conn)
+            .await?;
+        sqlx::Connection::close(conn).await?;
+        Ok(match autovacuum.as_str() {
+            "on" => Self::Generic,
+            _ => Self::Custom,
+        })
+    }
+
+    /// Connection options that plan this way.
+    pub fn apply(self, options: PgConnectOptions) -> PgConnectOptions {
+        match self {
+            Self::Auto | Self::Generic => options.options([("plan_cache_mode", "auto")]),
+            Self::Custom => options.options([("plan_cache_mode", "force_custom_plan")]),
+        }
+    }
 }
 
 /// Applies the database migrations (event store, tokens, read models).

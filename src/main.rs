@@ -134,10 +134,16 @@ impl Database {
             }
         };
         let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a valid URL")?;
+        let plans = config
+            .plan_cache
+            .on(&options)
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        tracing::debug!(?plans, "planning statements");
         let pool = PgPoolOptions::new()
             .max_connections(20)
             .acquire_timeout(Duration::from_secs_f64(config.database_timeout_seconds))
-            .connect_with(cpd_ledger::stable_plans(options))
+            .connect_with(plans.apply(options))
             .await
             .context("cannot connect to PostgreSQL")?;
         cpd_ledger::migrate(&pool)
@@ -172,7 +178,8 @@ async fn warn_without_autovacuum(pool: &PgPool) {
     if autovacuum.is_ok_and(|setting| setting == "off") {
         tracing::warn!(
             "autovacuum is off on this PostgreSQL server: list pages slow down as rows change \
-             until the tables are vacuumed; turn it on, or run VACUUM ANALYZE regularly"
+             until the tables are vacuumed, and every statement is planned afresh unless \
+             --plan-cache says otherwise; turn it on, or run VACUUM ANALYZE regularly"
         );
     }
 }

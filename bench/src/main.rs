@@ -13,7 +13,7 @@ use cpd_ledger::auth::{self, Authenticator, Role};
 use cpd_ledger::clock::Clock;
 use cpd_ledger::ledger::Ledger;
 use cpd_ledger::seed::{self, SeedSet, synthetic};
-use cpd_ledger::{AppState, app};
+use cpd_ledger::{AppState, PlanCache, app};
 use futures::TryStreamExt;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -57,7 +57,15 @@ struct Args {
     /// Top the event log up with filler to this many events before replaying every statement.
     #[arg(long, default_value_t = 0)]
     log_events: i64,
+    /// How the service's statements are planned. `generic` (PostgreSQL's own plan cache) is
+    /// what the service uses on a server with autovacuum; where the server has none, the
+    /// benchmark stands in for autovacuum (see `autovacuum`).
+    #[arg(long, value_enum, default_value_t = PlanCache::Generic)]
+    plan_cache: PlanCache,
 }
+
+/// How often the stand-in for autovacuum looks for tables to vacuum or analyse.
+const AUTOVACUUM_NAPTIME: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -68,7 +76,18 @@ async fn main() -> anyhow::Result<()> {
     if args.declarations > args.participants {
         bail!("--declarations may not exceed --participants (one started declaration each)");
     }
-    let pool = fresh_database(&args.server).await?;
+    let pool = fresh_database(&args.server, args.plan_cache).await?;
+    let autovacuum_setting: String = sqlx::query_scalar("show autovacuum")
+        .fetch_one(&pool)
+        .await?;
+    println!("statements planned: {:?}", args.plan_cache);
+    if autovacuum_setting == "off" && args.plan_cache != PlanCache::Custom {
+        println!(
+            "autovacuum is off on this server: the benchmark vacuums and analyses what autovacuum would, every {}s",
+            AUTOVACUUM_NAPTIME.as_secs()
+        );
+        tokio::spawn(autovacuum(pool.clone()));
+    }
     let runner = Runner::new(pool.clone(), projections::all()).await?;
     tokio::spawn(runner.clone().run());
     let ledger = Ledger::new(pool.clone(), runner.clone());
@@ -151,13 +170,13 @@ async fn main() -> anyhow::Result<()> {
 /// Vacuums and analyses the database, as autovacuum would after a load on a live database
 /// (where it is on: some servers, CI's among them, turn it off).
 async fn vacuum(pool: &PgPool) -> anyhow::Result<()> {
-    let autovacuum: String = sqlx::query_scalar("show autovacuum")
+    let setting: String = sqlx::query_scalar("show autovacuum")
         .fetch_one(pool)
         .await?;
     let started = Instant::now();
     sqlx::query("vacuum (analyze)").execute(pool).await?;
     println!(
-        "vacuumed and analysed in {:.1}s, as autovacuum would (autovacuum is {autovacuum} on this server)",
+        "vacuumed and analysed in {:.1}s, as autovacuum would (autovacuum is {setting} on this server)",
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -432,7 +451,33 @@ async fn audit(pool: &PgPool, runner: &Runner, count: i64, ceiling: f64) -> anyh
 }
 
 /// Drops and recreates the benchmark database, migrated.
-async fn fresh_database(server: &str) -> anyhow::Result<PgPool> {
+/// Stands in for autovacuum on a server that runs without it: every naptime, vacuums each
+/// table with more dead rows than autovacuum's default threshold (50 and a fifth of the
+/// table), and analyses each changed since its last analysis by more than its threshold (50
+/// rows and a tenth of the table). An analysis makes cached plans of the table's statements
+/// plan again, as they would on a server with autovacuum.
+async fn autovacuum(pool: PgPool) {
+    loop {
+        tokio::time::sleep(AUTOVACUUM_NAPTIME).await;
+        let due: Result<Vec<(String, String)>, _> = sqlx::query_as(
+            "select format('%I.%I', s.schemaname, s.relname),
+                    case when s.n_dead_tup > 50 + 0.2 * greatest(c.reltuples, 0)
+                         then 'vacuum (analyze)' else 'analyze' end
+             from pg_stat_user_tables s join pg_class c on c.oid = s.relid
+             where s.n_dead_tup > 50 + 0.2 * greatest(c.reltuples, 0)
+                or s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0)",
+        )
+        .fetch_all(&pool)
+        .await;
+        for (table, work) in due.unwrap_or_default() {
+            if let Err(error) = sqlx::query(&format!("{work} {table}")).execute(&pool).await {
+                eprintln!("cannot {work} {table}: {error}");
+            }
+        }
+    }
+}
+
+async fn fresh_database(server: &str, plans: PlanCache) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = server.parse().context("bad --server URL")?;
     let mut admin = options
         .connect()
@@ -447,7 +492,7 @@ async fn fresh_database(server: &str) -> anyhow::Result<PgPool> {
     admin.close().await?;
     let pool = PgPoolOptions::new()
         .max_connections(32)
-        .connect_with(cpd_ledger::stable_plans(options.database(DATABASE)))
+        .connect_with(plans.apply(options.database(DATABASE)))
         .await?;
     cpd_ledger::migrate(&pool).await?;
     Ok(pool)
