@@ -138,12 +138,19 @@ async fn main() -> anyhow::Result<()> {
         token,
     };
 
+    let statements_before = statements_run(&pool).await;
     let rate = bench.declarations(args.declarations, args.clients).await?;
     println!(
         "declarations: {rate:.0} accepted/s = {:.3} x the ceiling",
         rate / ceiling
     );
     settle(&runner).await?;
+    if let (Some(before), Some(after)) = (statements_before, statements_run(&pool).await) {
+        println!(
+            "declarations: {:.1} statements per declaration, the read models' catch-up included (pg_stat_statements)",
+            (after - before) as f64 / args.declarations.max(1) as f64
+        );
+    }
     vacuum(&pool).await?;
     bench
         .paging(
@@ -451,6 +458,22 @@ async fn audit(pool: &PgPool, runner: &Runner, count: i64, ceiling: f64) -> anyh
 }
 
 /// Drops and recreates the benchmark database, migrated.
+/// Statements this database has run so far, where the server tracks them (the
+/// `pg_stat_statements` library is loaded); `None` where it does not.
+async fn statements_run(pool: &PgPool) -> Option<i64> {
+    sqlx::query("create extension if not exists pg_stat_statements")
+        .execute(pool)
+        .await
+        .ok()?;
+    sqlx::query_scalar(
+        "select sum(calls)::bigint from pg_stat_statements
+         where dbid = (select oid from pg_database where datname = current_database())",
+    )
+    .fetch_one(pool)
+    .await
+    .ok()
+}
+
 /// Stands in for autovacuum on a server that runs without it: every naptime, vacuums each
 /// table with more dead rows than autovacuum's default threshold (50 and a fifth of the
 /// table), and analyses each changed since its last analysis by more than its threshold (50

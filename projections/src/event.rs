@@ -171,13 +171,40 @@ pub(crate) async fn current_snapshot(conn: &mut PgConnection) -> Result<Snapshot
         .map_err(|reason: String| sqlx::Error::Decode(reason.into()))
 }
 
+/// Whether the log holds an event of a transaction `applied` does not see: one begun since,
+/// or one that was still running when it was taken. Both are index lookups whatever the plan
+/// (the newest event, and the running transactions' events); a range test in an `exists`
+/// would let a generic plan scan the whole log for rows that are not there.
+pub(crate) async fn committed_unseen(
+    conn: &mut PgConnection,
+    applied: &Snapshot,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"
+        select coalesce((
+                   select transaction_id >= pg_snapshot_xmax($1::text::pg_snapshot)
+                   from events order by transaction_id desc limit 1), false)
+            or exists (
+                   select 1 from events
+                   where transaction_id = any(array(
+                       select x from pg_snapshot_xip($1::text::pg_snapshot) x)))
+            as "unseen!"
+        "#,
+        applied.to_text(),
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// The events of one batch: those of the given aggregate types whose transaction `target`
 /// sees and `applied` does not, after the cursor `after`, up to `limit` of them, in
 /// (transaction, position) order. The two halves of the batch (transactions still running at
 /// `applied`, and those begun since) are each cut from the global-order index with their own
 /// limit, so a batch costs the same however far behind the reader is; ordering the output by
 /// the cast `transaction_id` instead sorted every pending event (1.15 s a batch with 444,000
-/// pending).
+/// pending). The second half starts at one row bound, the later of `applied`'s end and the
+/// cursor: given both, the index scan started at the cursor, the start of the log for a new
+/// batch, and walked every event before `applied` (30 ms a batch at 200,000 events).
 pub(crate) async fn read_batch(
     conn: &mut PgConnection,
     aggregate_types: &[&str],
@@ -202,9 +229,11 @@ pub(crate) async fn read_batch(
              limit $2)
             union all
             (select * from events
-             where transaction_id >= pg_snapshot_xmax($3::text::pg_snapshot)
+             where (transaction_id, position) > (
+                       greatest(pg_snapshot_xmax($3::text::pg_snapshot), $5::bigint::text::xid8),
+                       case when $5::bigint::text::xid8 >= pg_snapshot_xmax($3::text::pg_snapshot)
+                            then $6 else 0 end)
                and transaction_id < pg_snapshot_xmax($4::text::pg_snapshot)
-               and (transaction_id, position) > ($5::bigint::text::xid8, $6)
                and pg_visible_in_snapshot(transaction_id, $4::text::pg_snapshot)
                and ('*' = any($1) or aggregate_type = any($1))
              order by transaction_id, position
@@ -252,8 +281,10 @@ pub(crate) async fn lag(
               and ('*' = any($1) or aggregate_type = any($1))
             union all
             select recorded_at from events
-            where transaction_id >= pg_snapshot_xmax($3::text::pg_snapshot)
-              and (transaction_id, position) > ($4::bigint::text::xid8, $5)
+            where (transaction_id, position) > (
+                      greatest(pg_snapshot_xmax($3::text::pg_snapshot), $4::bigint::text::xid8),
+                      case when $4::bigint::text::xid8 >= pg_snapshot_xmax($3::text::pg_snapshot)
+                           then $5 else 0 end)
               and pg_visible_in_snapshot(transaction_id, $6::text::pg_snapshot)
               and ('*' = any($1) or aggregate_type = any($1))
             limit $2

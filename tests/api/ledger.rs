@@ -102,6 +102,33 @@ async fn two_runners_never_apply_an_event_twice(pool: PgPool) {
     assert_eq!(statement_ids(&pool).await.len(), 50);
 }
 
+#[sqlx::test]
+async fn a_backlog_longer_than_a_batch_is_applied_once_in_order(pool: PgPool) {
+    let runner = Runner::new(pool.clone(), projections::all()).await.unwrap();
+    runner.catch_up().await.unwrap();
+    // Three transactions, the first larger than a batch (1,000 events), so the reader resumes
+    // inside a transaction's events and then moves on to the later ones.
+    for (first, count) in [(0, 1_500), (1_500, 300), (1_800, 200)] {
+        let mut tx = pool.begin().await.unwrap();
+        for n in first..first + count {
+            insert_statement_event(&mut tx, &format!("statement {n:04}")).await;
+        }
+        tx.commit().await.unwrap();
+    }
+
+    let read = read_until(&runner, 2_000).await;
+    let again = runner.catch_up().await.unwrap();
+
+    assert_eq!(read, 2_000, "every event is read once");
+    assert_eq!(again, 0, "nothing is read twice");
+    let names: Vec<String> = sqlx::query_scalar("select name from statements order by name")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let expected: Vec<String> = (0..2_000).map(|n| format!("statement {n:04}")).collect();
+    assert_eq!(names, expected);
+}
+
 /// Every read model table, as JSON rows in a stable order.
 const READ_MODELS: [&str; 18] = [
     "lead_providers",
