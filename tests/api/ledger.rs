@@ -263,3 +263,37 @@ async fn concurrent_identical_commands_write_one_event(pool: PgPool) {
         .unwrap();
     assert_eq!(count, 1);
 }
+
+#[sqlx::test]
+async fn auto_plans_generically_only_where_autovacuum_keeps_statistics(pool: PgPool) {
+    use cpd_ledger::PlanCache;
+    use sqlx::ConnectOptions;
+
+    let autovacuum: String = sqlx::query_scalar("show autovacuum")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let options = (*pool.connect_options()).clone();
+    let expected = match autovacuum.as_str() {
+        "on" => PlanCache::Generic,
+        _ => PlanCache::Custom,
+    };
+
+    assert_eq!(PlanCache::Auto.on(&options).await.unwrap(), expected);
+    assert_eq!(
+        PlanCache::Generic.on(&options).await.unwrap(),
+        PlanCache::Generic,
+        "a mode given is kept"
+    );
+    for (plans, setting) in [
+        (PlanCache::Generic, "auto"),
+        (PlanCache::Custom, "force_custom_plan"),
+    ] {
+        let mut conn = plans.apply(options.clone()).connect().await.unwrap();
+        let mode: String = sqlx::query_scalar("show plan_cache_mode")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, setting);
+    }
+}
