@@ -495,28 +495,38 @@ impl Runner {
     /// Follows the log until the process ends: woken by commits in any process (through
     /// `LISTEN`), by [`Runner::wake`], or by a timer as a fallback.
     pub async fn run(self: Arc<Self>) {
-        let mut listener = match listen(&self.pool).await {
-            Ok(listener) => Some(listener),
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for commits; polling instead");
-                None
+        // The listener is read all the time, beside the catch-up rather than between its
+        // steps: a listening backend whose notices the client does not take blocks sending
+        // them inside a transaction, and its snapshot then holds back every vacuum on the
+        // server (seen under load: 228,700 dead checkpoint rows in 20 minutes).
+        let listening = async {
+            let mut listener = match listen(&self.pool).await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for commits; polling instead");
+                    return;
+                }
+            };
+            loop {
+                if let Err(error) = listener.recv().await {
+                    tracing::warn!(%error, "lost the commit listener; polling instead");
+                    return;
+                }
+                self.wake();
             }
         };
-        loop {
-            if let Err(error) = self.catch_up().await {
-                tracing::warn!(%error, "cannot follow the event log; retrying");
-            }
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
-                received = next_notification(&mut listener) => {
-                    if let Err(error) = received {
-                        tracing::warn!(%error, "lost the commit listener; polling instead");
-                        listener = None;
-                    }
+        let following = async {
+            loop {
+                if let Err(error) = self.catch_up().await {
+                    tracing::warn!(%error, "cannot follow the event log; retrying");
+                }
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(POLL_INTERVAL) => {}
                 }
             }
-        }
+        };
+        tokio::join!(listening, following);
     }
 
     /// Asks the running loop to look for new events now.
@@ -666,19 +676,6 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     Ok(listener)
-}
-
-/// Waits for a commit notification, then takes every one already buffered: one catch-up
-/// covers them all.
-async fn next_notification(listener: &mut Option<PgListener>) -> Result<(), sqlx::Error> {
-    match listener {
-        Some(listener) => {
-            listener.recv().await?;
-            while listener.next_buffered().is_some() {}
-            Ok(())
-        }
-        None => std::future::pending().await,
-    }
 }
 
 async fn ensure_checkpoints(conn: &mut PgConnection, names: &[&str]) -> Result<(), sqlx::Error> {
