@@ -19,14 +19,22 @@ pub async fn training_record(
     participant_id: &str,
     course: Course,
 ) -> Result<Option<RecordFacts>, sqlx::Error> {
-    let (Ok(participant), Some(kind)) = (
-        Uuid::parse_str(participant_id.trim()),
-        course.participant_type(),
-    ) else {
+    let Some(kind) = course.participant_type() else {
         return Ok(None);
     };
-    let participant = npq::resolve(pool, participant).await?;
+    let Some(participant) = person(pool, participant_id).await? else {
+        return Ok(None);
+    };
     participants::record_of(pool, participant, kind.as_str()).await
+}
+
+/// The person a request's participant id names now (an old, merged id names the person it
+/// merged into, a retired one the person kept); `None` when it is not a UUID.
+async fn person(pool: &PgPool, participant_id: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    match Uuid::parse_str(participant_id.trim()) {
+        Ok(id) => npq::resolve(pool, id).await.map(Some),
+        Err(_) => Ok(None),
+    }
 }
 
 /// The profiles of the person an id names (an old, merged id names the person it merged
@@ -35,11 +43,10 @@ pub async fn profiles(
     pool: &PgPool,
     participant_id: &str,
 ) -> Result<Option<Profiles>, sqlx::Error> {
-    let Ok(participant) = Uuid::parse_str(participant_id.trim()) else {
-        return Ok(None);
-    };
-    let participant = npq::resolve(pool, participant).await?;
-    profiles_of(pool, participant).await
+    match person(pool, participant_id).await? {
+        Some(participant) => profiles_of(pool, participant).await,
+        None => Ok(None),
+    }
 }
 
 /// The profiles of a (resolved) person; `None` when there is nobody of that id.
@@ -59,10 +66,9 @@ pub async fn declaration_resolution(
     provider: LeadProviderId,
     request: &DeclarationRequest,
 ) -> Result<Resolution, sqlx::Error> {
-    let Ok(participant) = Uuid::parse_str(request.participant_id.trim()) else {
+    let Some(participant) = person(pool, &request.participant_id).await? else {
         return Ok(Resolution::UnknownParticipant);
     };
-    let participant = npq::resolve(pool, participant).await?;
     let Some(profiles) = profiles_of(pool, participant).await? else {
         return Ok(Resolution::UnknownParticipant);
     };
