@@ -112,6 +112,10 @@ pub enum Command {
         /// Only this read model (default: all).
         #[arg(long)]
         projection: Option<String>,
+        /// How many read models to rebuild at once, each on its own connection (PostgreSQL
+        /// gives each a core of its own). Default: this machine's cores.
+        #[arg(long)]
+        jobs: Option<usize>,
     },
     /// Manage API tokens: create, list, revoke.
     #[command(subcommand)]

@@ -71,7 +71,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let runner = Runner::new(database.pool.clone(), projections::all()).await?;
             cli::projections_status(&runner).await
         }
-        Command::Replay { projection } => cli::replay(&database.pool, projection).await,
+        Command::Replay { projection, jobs } => cli::replay(&database.pool, projection, jobs).await,
         Command::Token(TokenCommand::Create {
             lead_provider,
             role,

@@ -78,7 +78,7 @@ pub(crate) use read_model;
 use std::sync::Arc;
 
 pub use event::{Position, Snapshot, StoredEvent};
-pub use runner::{Checkpoint, Halt, Projection, ProjectionError, Runner, Status};
+pub use runner::{Checkpoint, Halt, Projection, ProjectionError, Rebuilt, Runner, Status};
 
 /// Every read model the service keeps, in the order they are brought up to date.
 pub fn all() -> Vec<Arc<dyn Projection>> {

@@ -387,7 +387,22 @@ async fn register(conn: &mut PgConnection, stretch: Vec<Registered>) -> Result<(
     )
     .execute(&mut *conn)
     .await?;
-    list_for_providers(conn, &records).await
+    // A record registers once, on its first stint: its person is listed under that stint's
+    // provider, from the stretch rather than read back.
+    sqlx::query!(
+        r#"
+        insert into provider_participants (lead_provider_id, participant_id, participant_created_at)
+        select distinct x.lead_provider_id, x.participant_id, p.created_at
+        from unnest($1::uuid[], $2::uuid[]) as x (lead_provider_id, participant_id)
+        join participants p on p.id = x.participant_id
+        on conflict do nothing
+        "#,
+        &column(&stretch, |r| r.registration.placement.lead_provider_id.0),
+        &column(&stretch, |r| r.registration.participant_id.0),
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Lists the records' people under every provider with a placement on them.

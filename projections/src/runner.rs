@@ -7,10 +7,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Notify, watch};
@@ -185,6 +186,17 @@ pub struct Halt {
     pub error: String,
     /// When it was last tried.
     pub since: DateTime<Utc>,
+}
+
+/// What one rebuild of [`Runner::rebuild_all`] did.
+#[derive(Clone, Debug)]
+pub struct Rebuilt {
+    /// The read model.
+    pub name: &'static str,
+    /// The events it applied.
+    pub events: u64,
+    /// How long it took.
+    pub elapsed: Duration,
 }
 
 /// One read model's state, for `/readyz` and `projections status`.
@@ -490,6 +502,41 @@ impl Runner {
         self.checkpoints[index].send_replace(rebuilt);
         self.wake.notify_one();
         Ok(applied)
+    }
+
+    /// Rebuilds every rebuildable projection, up to `jobs` at once: each as [`Runner::rebuild`]
+    /// does, in its own transaction on its own connection, so PostgreSQL rebuilds them on as
+    /// many cores (no two write the same table). `progress(name)` makes the progress callback of
+    /// each. Returns what each rebuilt, in the order they finished.
+    pub async fn rebuild_all<P>(
+        &self,
+        jobs: usize,
+        progress: impl Fn(&'static str) -> P,
+    ) -> Result<Vec<Rebuilt>, ProjectionError>
+    where
+        P: FnMut(u64, u64) + Send,
+    {
+        let rebuilds = self
+            .projections
+            .iter()
+            .filter(|projection| projection.rebuildable())
+            .map(|projection| {
+                let name = projection.name();
+                let progress = progress(name);
+                async move {
+                    let started = Instant::now();
+                    let events = self.rebuild(name, progress).await?;
+                    Ok(Rebuilt {
+                        name,
+                        events,
+                        elapsed: started.elapsed(),
+                    })
+                }
+            });
+        futures::stream::iter(rebuilds)
+            .buffer_unordered(jobs.max(1))
+            .try_collect()
+            .await
     }
 
     /// Follows the log until the process ends: woken by commits in any process (through

@@ -4,44 +4,66 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use projections::Runner;
 use sqlx::PgPool;
 
-/// Rebuilds one read model, or all, from the start of the event log.
-pub async fn replay(pool: &PgPool, only: Option<String>) -> anyhow::Result<()> {
+/// Rebuilds one read model, or all (`jobs` at a time), from the start of the event log.
+pub async fn replay(
+    pool: &PgPool,
+    only: Option<String>,
+    jobs: Option<usize>,
+) -> anyhow::Result<()> {
     let runner = Runner::new(pool.clone(), projections::all()).await?;
-    let names: Vec<String> = match &only {
-        Some(name) => vec![name.clone()],
-        None => runner
-            .projections()
-            .iter()
-            .filter(|p| p.rebuildable())
-            .map(|p| p.name().to_owned())
-            .collect(),
-    };
     let style =
-        ProgressStyle::with_template("{prefix:>16} [{bar:40}] {pos}/{len} events {per_sec}")?
+        ProgressStyle::with_template("{prefix:>24} [{bar:40}] {pos}/{len} events {per_sec}")?
             .progress_chars("=> ");
-    for name in names {
-        let bar = ProgressBar::new(0)
-            .with_style(style.clone())
-            .with_prefix(name.clone());
-        let started = Instant::now();
-        let applied = runner
-            .rebuild(&name, |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })
-            .await
-            .with_context(|| format!("cannot rebuild {name}"))?;
-        bar.finish_and_clear();
-        let seconds = started.elapsed().as_secs_f64();
-        let rate = applied as f64 / seconds.max(f64::EPSILON);
-        println!("{name}: rebuilt from {applied} events in {seconds:.2}s ({rate:.0} events/s)");
+    let bars = MultiProgress::new();
+    let bar = |name: &str| {
+        let bar = bars.add(
+            ProgressBar::new(0)
+                .with_style(style.clone())
+                .with_prefix(name.to_owned()),
+        );
+        move |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let started = Instant::now();
+    let rebuilt = match &only {
+        Some(name) => {
+            let events = runner
+                .rebuild(name, bar(name))
+                .await
+                .with_context(|| format!("cannot rebuild {name}"))?;
+            vec![(name.as_str(), events, started.elapsed())]
+        }
+        None => {
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            });
+            runner
+                .rebuild_all(jobs, bar)
+                .await
+                .context("cannot rebuild the read models")?
+                .into_iter()
+                .map(|r| (r.name, r.events, r.elapsed))
+                .collect()
+        }
+    };
+    bars.clear()?;
+    for (name, events, elapsed) in rebuilt {
+        let seconds = elapsed.as_secs_f64();
+        let rate = events as f64 / seconds.max(f64::EPSILON);
+        println!("{name}: rebuilt from {events} events in {seconds:.2}s ({rate:.0} events/s)");
     }
     if only.is_none() {
-        println!("audit_seals: kept (seals are evidence, written once, never rebuilt)");
+        println!(
+            "all read models rebuilt in {:.2}s; audit_seals kept (seals are evidence, written \
+             once, never rebuilt)",
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

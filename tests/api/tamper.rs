@@ -81,7 +81,7 @@ async fn findings(pool: &PgPool) -> Vec<Finding> {
 
 /// Rebuilds every read model, as `cpd-ledger replay` does, and seals whatever is new.
 async fn replay(app: &TestApp, pool: &PgPool) {
-    cli::replay(pool, None).await.unwrap();
+    cli::replay(pool, None, None).await.unwrap();
     app.ledger.runner().catch_up().await.unwrap();
 }
 
@@ -177,7 +177,7 @@ async fn verify_names_each_tampering_and_no_replay_launders_it(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(findings(&pool).await, expected, "after a checkpoint reset");
-    let refused = cli::replay(&pool, Some("audit_seals".to_owned()))
+    let refused = cli::replay(&pool, Some("audit_seals".to_owned()), None)
         .await
         .unwrap_err();
     assert!(
