@@ -4,11 +4,11 @@ use aggregates::course::{Course, Profiles};
 use aggregates::declaration::{DeclarationRequest, ParticipantFacts, Resolution};
 use aggregates::reference::{DeclarationType, Schedule, ScheduleType};
 use aggregates::{
-    DeclarationId, DeliveryPartnerId, LeadProviderId, ParticipantId, TrainingRecordId,
+    DeclarationId, DeliveryPartnerId, LeadProviderId, ParticipantId, StatementId, TrainingRecordId,
 };
 use chrono::{DateTime, Utc};
 use projections::participants::{self, RecordFacts};
-use projections::{declarations, npq, reference};
+use projections::{declarations, npq, reference, statements};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -52,47 +52,63 @@ pub async fn profiles(
 /// The profiles of a (resolved) person; `None` when there is nobody of that id.
 async fn profiles_of(pool: &PgPool, participant: Uuid) -> Result<Option<Profiles>, sqlx::Error> {
     let kinds = participants::profile_kinds(pool, participant).await?;
+    Ok(profiles_from(&kinds))
+}
+
+/// The profiles that a person's profile kinds show; `None` for nobody (no kinds).
+fn profiles_from(kinds: &[String]) -> Option<Profiles> {
     let has = |kind: &str| kinds.iter().any(|k| k == kind);
-    Ok((!kinds.is_empty()).then(|| Profiles {
+    (!kinds.is_empty()).then(|| Profiles {
         ect: has("ect"),
         mentor: has("mentor"),
         npq: has("npq"),
-    }))
+    })
 }
 
-/// What the declaration rules need to know of the participant named in `request`.
+/// What the declaration rules need to know of the participant named in `request`, and the
+/// statement a line for them would go on at `now` (when they are found). An ECF submission
+/// asks it all in one query.
 pub async fn declaration_resolution(
     pool: &PgPool,
     provider: LeadProviderId,
     request: &DeclarationRequest,
-) -> Result<Resolution, sqlx::Error> {
-    let Some(participant) = person(pool, &request.participant_id).await? else {
-        return Ok(Resolution::UnknownParticipant);
+    now: DateTime<Utc>,
+) -> Result<(Resolution, Option<StatementId>), sqlx::Error> {
+    let course = request
+        .course_identifier
+        .as_deref()
+        .map(str::trim)
+        .and_then(Course::parse);
+    let (Some(course), Some(kind)) = (course, course.and_then(Course::participant_type)) else {
+        return npq_or_unknown(pool, provider, request, course, now).await;
     };
-    let Some(profiles) = profiles_of(pool, participant).await? else {
-        return Ok(Resolution::UnknownParticipant);
+    let Ok(id) = Uuid::parse_str(request.participant_id.trim()) else {
+        return Ok((Resolution::UnknownParticipant, None));
     };
-    let course = request.course_identifier.as_deref().map(str::trim);
-    let Some(course) = course
-        .and_then(Course::parse)
-        .filter(|c| profiles.cover(*c))
-    else {
-        return Ok(Resolution::UnknownCourse);
-    };
-    let Some(kind) = course.participant_type() else {
-        return npq_resolution(pool, provider, participant, course).await;
-    };
-    let kind = kind.as_str();
     let declaration_type = request
         .declaration_type
         .as_deref()
         .unwrap_or_default()
         .trim();
-    let facts =
-        participants::declaration_facts(pool, participant, kind, course.as_str(), declaration_type)
-            .await?;
-    let Some(facts) = facts else {
-        return Ok(Resolution::UnknownParticipant);
+    let found = participants::submission_facts(
+        pool,
+        id,
+        kind.as_str(),
+        course.as_str(),
+        declaration_type,
+        provider,
+        course.programme().as_str(),
+        now.date_naive(),
+    )
+    .await?;
+    let Some(profiles) = profiles_from(&found.profile_kinds) else {
+        return Ok((Resolution::UnknownParticipant, None));
+    };
+    if !profiles.cover(course) {
+        return Ok((Resolution::UnknownCourse, None));
+    }
+    let Some(facts) = found.declaration else {
+        return Ok((Resolution::UnknownParticipant, None));
     };
     let record = facts.record;
     let own: Vec<_> = facts
@@ -101,7 +117,7 @@ pub async fn declaration_resolution(
         .filter(|s| s.lead_provider_id == provider.0)
         .collect();
     let Some(latest) = own.iter().find(|s| s.latest) else {
-        return Ok(Resolution::UnknownParticipant);
+        return Ok((Resolution::UnknownParticipant, None));
     };
     let schedule = match (facts.schedule_type, facts.schedule_name, facts.milestones) {
         (Some(kind), Some(name), Some(milestones)) => reference::schedule_from(
@@ -113,7 +129,7 @@ pub async fn declaration_resolution(
         )?,
         _ => empty_schedule(&record),
     };
-    Ok(Resolution::Found(Box::new(ParticipantFacts {
+    let found = ParticipantFacts {
         participant_id: ParticipantId(record.participant_id),
         training_record_id: TrainingRecordId(record.training_record_id),
         course,
@@ -132,7 +148,44 @@ pub async fn declaration_resolution(
         mentor_id: record.mentor_id.map(ParticipantId),
         held_under_same_trn: facts.held_under_same_trn.map(DeclarationId),
         schedule,
-    })))
+    };
+    let statement = facts.open_statement.map(StatementId);
+    Ok((Resolution::Found(Box::new(found)), statement))
+}
+
+/// [`declaration_resolution`] for a request whose course is not an ECF one: an NPQ course, or
+/// none the participant holds.
+async fn npq_or_unknown(
+    pool: &PgPool,
+    provider: LeadProviderId,
+    request: &DeclarationRequest,
+    course: Option<Course>,
+    now: DateTime<Utc>,
+) -> Result<(Resolution, Option<StatementId>), sqlx::Error> {
+    let Some(participant) = person(pool, &request.participant_id).await? else {
+        return Ok((Resolution::UnknownParticipant, None));
+    };
+    let Some(profiles) = profiles_of(pool, participant).await? else {
+        return Ok((Resolution::UnknownParticipant, None));
+    };
+    let Some(course) = course.filter(|c| profiles.cover(*c)) else {
+        return Ok((Resolution::UnknownCourse, None));
+    };
+    let resolution = npq_resolution(pool, provider, participant, course).await?;
+    let statement = match &resolution {
+        Resolution::Found(facts) => {
+            statements::open_statement(
+                pool,
+                provider,
+                course.programme(),
+                facts.cohort,
+                now.date_naive(),
+            )
+            .await?
+        }
+        _ => None,
+    };
+    Ok((resolution, statement))
 }
 
 /// What the declaration rules need to know of an NPQ participant (already resolved: an old,

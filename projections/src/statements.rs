@@ -183,13 +183,7 @@ pub async fn open_statement(
     today: NaiveDate,
 ) -> Result<Option<StatementId>, sqlx::Error> {
     let id = sqlx::query_scalar!(
-        r#"
-        select id from statements
-        where lead_provider_id = $1 and programme = $2 and cohort = $3 and output_fee
-          and closed_at is null and deadline_date >= $4
-        order by deadline_date, payment_date, id
-        limit 1
-        "#,
+        r#"select id as "id!" from open_statement($1, $2, $3, $4)"#,
         provider.0,
         programme.as_str(),
         cohort,

@@ -4,7 +4,7 @@
 use aggregates::course::Course;
 use aggregates::declaration::{
     DeclarationError, DeclarationRejection, DeclarationRequest, DeclarationSlot,
-    DeclarationSlotCommand, DeclarationSlotEvent, Resolution, Submission,
+    DeclarationSlotCommand, DeclarationSlotEvent, Submission,
 };
 use aggregates::{DeclarationId, LeadProviderId, Programme, Statement, StatementId};
 use chrono::{DateTime, Utc};
@@ -61,16 +61,10 @@ async fn submit_once(
     context: &CommandContext,
 ) -> Result<DeclarationRow, DeclareError> {
     let pool = ledger.pool();
-    let resolution = lookup::declaration_resolution(pool, provider, &request).await?;
+    let (resolution, statement) =
+        lookup::declaration_resolution(pool, provider, &request, now).await?;
     let slot = lookup::slot_for(&request, &resolution);
     let declaration_id = DeclarationId(Uuid::new_v4());
-    let statement = match &resolution {
-        Resolution::Found(facts) => {
-            let programme = facts.course.programme();
-            crate::finance::open_statement(ledger, provider, programme, facts.cohort, now).await?
-        }
-        _ => None,
-    };
     let submission = Submission {
         statement,
         declaration_id,

@@ -140,19 +140,9 @@ pub struct OutcomeRow {
 /// The id a participant id stands for now: itself, the person it merged into (NPQ, by TRN),
 /// or the person kept when it was retired (either after the other).
 pub async fn resolve(db: impl PgExecutor<'_>, id: Uuid) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"
-        with merged as (
-            select coalesce(
-                (select participant_id from participant_aliases where alias_id = $1), $1) as id
-        )
-        select coalesce(r.kept_id, m.id) as "id!"
-        from merged m left join participant_retirements r on r.retired_id = m.id
-        "#,
-        id
-    )
-    .fetch_one(db)
-    .await
+    sqlx::query_scalar!(r#"select id as "id!" from person_named($1)"#, id)
+        .fetch_one(db)
+        .await
 }
 
 /// The earliest person known by a TRN other than `except`: an ECF participant first, then an

@@ -1,7 +1,7 @@
 //! Queries on the ECF participants read model.
 
 use aggregates::LeadProviderId;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -254,8 +254,21 @@ pub async fn cohort_of(db: impl PgExecutor<'_>, record: Uuid) -> Result<Option<i
         .await
 }
 
-/// Everything a declaration submission needs to know, in one round trip: the record, its
-/// stints, its schedule and the same-TRN holder of the milestone.
+/// Everything an ECF declaration submission needs to know, in one round trip: whom the
+/// participant id names now, what profiles they hold, their record of the course's type with
+/// its stints and schedule, the same-TRN holder of the milestone, and the statement a line
+/// would go on today.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubmissionFacts {
+    /// The person the id names now.
+    pub person: Uuid,
+    /// Their profile kinds (see [`profile_kinds`]); empty when nobody has the id.
+    pub profile_kinds: Vec<String>,
+    /// Their record of the course's type, if any.
+    pub declaration: Option<DeclarationFacts>,
+}
+
+/// A record and what goes with it, for [`SubmissionFacts`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeclarationFacts {
     /// The record.
@@ -270,76 +283,123 @@ pub struct DeclarationFacts {
     pub milestones: Option<serde_json::Value>,
     /// Another person with the same TRN holding this milestone with this declaration.
     pub held_under_same_trn: Option<Uuid>,
+    /// The provider's open ECF statement for the record's cohort on the day of submission.
+    pub open_statement: Option<Uuid>,
 }
 
-/// The facts for declaring `declaration_type` of `course` for a person's record of a type.
-pub async fn declaration_facts(
+/// What a submission of `declaration_type` of `course` by `provider` on `today` needs to know
+/// of participant id `id`, whose record for the course is of `participant_type`.
+#[expect(clippy::too_many_arguments, reason = "one submission's whole request")]
+pub async fn submission_facts(
     db: impl PgExecutor<'_>,
-    participant: Uuid,
+    id: Uuid,
     participant_type: &str,
     course: &str,
     declaration_type: &str,
-) -> Result<Option<DeclarationFacts>, sqlx::Error> {
+    provider: LeadProviderId,
+    programme: &str,
+    today: NaiveDate,
+) -> Result<SubmissionFacts, sqlx::Error> {
     let row = sqlx::query!(
         r#"
-        select r.id, r.participant_id, r.cohort, r.schedule_identifier, r.eligible_for_funding,
-               r.pupil_premium_uplift, r.sparsity_uplift, r.mentor_id, p.trn,
-               st.stints as "stints!", sc.schedule_type as "schedule_type?",
-               sc.name as "schedule_name?", sc.milestones as "milestones?",
-               twin.id as "held_under_same_trn?"
-        from training_records r
-        join participants p on p.id = r.participant_id
-        cross join lateral (
-            select coalesce(jsonb_agg(jsonb_build_object(
-                'lead_provider_id', s.lead_provider_id,
-                'delivery_partner_id', s.delivery_partner_id,
-                'schedule_identifier', s.schedule_identifier,
-                'training_status', s.training_status,
-                'withdrawn_at', s.withdrawn_at,
-                'latest', s.latest) order by s.seq), '[]'::jsonb) as stints
-            from stints s where s.training_record_id = r.id
-        ) st
-        left join schedules sc on sc.identifier = r.schedule_identifier and sc.cohort = r.cohort
+        select n.id as "person!",
+               array(select kind from profile_kinds(n.id)) as "profile_kinds!",
+               r.id as "record_id?", r.participant_id as "participant_id?",
+               r.cohort as "cohort?", r.schedule_identifier as "schedule_identifier?",
+               r.eligible_for_funding as "eligible_for_funding?",
+               r.pupil_premium_uplift as "pupil_premium_uplift?",
+               r.sparsity_uplift as "sparsity_uplift?", r.mentor_id as "mentor_id?",
+               r.trn as "trn?", r.stints as "stints?", r.schedule_type as "schedule_type?",
+               r.schedule_name as "schedule_name?", r.milestones as "milestones?",
+               r.held_under_same_trn as "held_under_same_trn?",
+               r.open_statement as "open_statement?"
+        from person_named($1) n
         left join lateral (
-            select d.id from participants other
-            join declarations d on d.participant_id = other.id
-            where other.trn = p.trn and other.id <> p.id and d.course_identifier = $3
-              and d.declaration_type = $4 and d.superseded_by is null and d.live
-            order by d.created_at
+            select r.id, r.participant_id, r.cohort, r.schedule_identifier,
+                   r.eligible_for_funding, r.pupil_premium_uplift, r.sparsity_uplift,
+                   r.mentor_id, p.trn, st.stints, sc.schedule_type, sc.name as schedule_name,
+                   sc.milestones, twin.id as held_under_same_trn, os.id as open_statement
+            from training_records r
+            join participants p on p.id = r.participant_id
+            cross join lateral (
+                select coalesce(jsonb_agg(jsonb_build_object(
+                    'lead_provider_id', s.lead_provider_id,
+                    'delivery_partner_id', s.delivery_partner_id,
+                    'schedule_identifier', s.schedule_identifier,
+                    'training_status', s.training_status,
+                    'withdrawn_at', s.withdrawn_at,
+                    'latest', s.latest) order by s.seq), '[]'::jsonb) as stints
+                from stints s where s.training_record_id = r.id
+            ) st
+            left join schedules sc on sc.identifier = r.schedule_identifier
+                and sc.cohort = r.cohort
+            left join lateral (
+                select d.id from participants other
+                join declarations d on d.participant_id = other.id
+                where other.trn = p.trn and other.id <> p.id and d.course_identifier = $3
+                  and d.declaration_type = $4 and d.superseded_by is null and d.live
+                order by d.created_at
+                limit 1
+            ) twin on true
+            left join lateral open_statement($5, $6, r.cohort, $7) os on true
+            where r.participant_id = n.id and r.participant_type = $2
+            order by r.created_at
             limit 1
-        ) twin on true
-        where r.participant_id = $1 and r.participant_type = $2
-        order by r.created_at
-        limit 1
+        ) r on true
         "#,
-        participant,
+        id,
         participant_type,
         course,
         declaration_type,
+        provider.0,
+        programme,
+        today,
     )
-    .fetch_optional(db)
+    .fetch_one(db)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let stints =
-        serde_json::from_value(row.stints).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    Ok(Some(DeclarationFacts {
-        record: RecordFacts {
-            training_record_id: row.id,
-            participant_id: row.participant_id,
-            cohort: row.cohort,
-            schedule_identifier: row.schedule_identifier,
-            eligible_for_funding: row.eligible_for_funding,
-            pupil_premium_uplift: row.pupil_premium_uplift,
-            sparsity_uplift: row.sparsity_uplift,
-            mentor_id: row.mentor_id,
-            trn: row.trn,
-        },
-        stints,
-        schedule_type: row.schedule_type,
-        schedule_name: row.schedule_name,
-        milestones: row.milestones,
-        held_under_same_trn: row.held_under_same_trn,
-    }))
+    let record = match (
+        row.record_id,
+        row.participant_id,
+        row.cohort,
+        row.schedule_identifier,
+        row.pupil_premium_uplift,
+        row.sparsity_uplift,
+        row.stints,
+    ) {
+        (
+            Some(training_record_id),
+            Some(participant_id),
+            Some(cohort),
+            Some(schedule_identifier),
+            Some(pupil_premium_uplift),
+            Some(sparsity_uplift),
+            Some(stints),
+        ) => Some(DeclarationFacts {
+            record: RecordFacts {
+                training_record_id,
+                participant_id,
+                cohort,
+                schedule_identifier,
+                eligible_for_funding: row.eligible_for_funding,
+                pupil_premium_uplift,
+                sparsity_uplift,
+                mentor_id: row.mentor_id,
+                trn: row.trn,
+            },
+            stints: serde_json::from_value(stints).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            schedule_type: row.schedule_type,
+            schedule_name: row.schedule_name,
+            milestones: row.milestones,
+            held_under_same_trn: row.held_under_same_trn,
+            open_statement: row.open_statement,
+        }),
+        _ => None,
+    };
+    Ok(SubmissionFacts {
+        person: row.person,
+        profile_kinds: row.profile_kinds,
+        declaration: record,
+    })
 }
 
 /// A mentor of the provider's ECTs whom the provider does not train.
@@ -407,16 +467,7 @@ pub async fn profile_kinds(
     participant: Uuid,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"
-        select kind as "kind!" from (
-            select 'person' as kind from participants where id = $1
-            union all
-            select participant_type from training_records where participant_id = $1
-            union all
-            select case when status = 'accepted' then 'npq' else 'applicant' end
-            from npq_applications where participant_id = $1
-        ) kinds
-        "#,
+        r#"select kind as "kind!" from profile_kinds($1)"#,
         participant,
     )
     .fetch_all(db)
