@@ -1,5 +1,7 @@
 //! Stored events as the projections read them: in the global order, with their identity.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -302,6 +304,20 @@ pub(crate) async fn lag(
     Ok((row.count, row.oldest))
 }
 
+/// How many events the log holds of each aggregate type.
+pub(crate) async fn count_by_type(
+    db: impl sqlx::PgExecutor<'_>,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select aggregate_type, count(*) as "count!" from events group by aggregate_type"#
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.aggregate_type, row.count))
+        .collect())
+}
 /// Every event of one aggregate, in its sequence.
 pub async fn of_aggregate(
     db: impl sqlx::PgExecutor<'_>,

@@ -506,8 +506,9 @@ impl Runner {
 
     /// Rebuilds every rebuildable projection, up to `jobs` at once: each as [`Runner::rebuild`]
     /// does, in its own transaction on its own connection, so PostgreSQL rebuilds them on as
-    /// many cores (no two write the same table). `progress(name)` makes the progress callback of
-    /// each. Returns what each rebuilt, in the order they finished.
+    /// many cores (no two write the same table). Those with the most events to apply start
+    /// first, so that no long one is left to run alone at the end. `progress(name)` makes the
+    /// progress callback of each. Returns what each rebuilt, in the order they finished.
     pub async fn rebuild_all<P>(
         &self,
         jobs: usize,
@@ -516,23 +517,33 @@ impl Runner {
     where
         P: FnMut(u64, u64) + Send,
     {
-        let rebuilds = self
+        let counts = event::count_by_type(&self.pool).await?;
+        let events_of = |projection: &dyn Projection| -> i64 {
+            counts
+                .iter()
+                .filter(|(kind, _)| reads(projection, kind))
+                .map(|(_, count)| count)
+                .sum()
+        };
+        let mut longest_first: Vec<_> = self
             .projections
             .iter()
             .filter(|projection| projection.rebuildable())
-            .map(|projection| {
-                let name = projection.name();
-                let progress = progress(name);
-                async move {
-                    let started = Instant::now();
-                    let events = self.rebuild(name, progress).await?;
-                    Ok(Rebuilt {
-                        name,
-                        events,
-                        elapsed: started.elapsed(),
-                    })
-                }
-            });
+            .collect();
+        longest_first.sort_by_key(|projection| std::cmp::Reverse(events_of(projection.as_ref())));
+        let rebuilds = longest_first.into_iter().map(|projection| {
+            let name = projection.name();
+            let progress = progress(name);
+            async move {
+                let started = Instant::now();
+                let events = self.rebuild(name, progress).await?;
+                Ok(Rebuilt {
+                    name,
+                    events,
+                    elapsed: started.elapsed(),
+                })
+            }
+        });
         futures::stream::iter(rebuilds)
             .buffer_unordered(jobs.max(1))
             .try_collect()
