@@ -219,6 +219,9 @@ pub struct Runner {
     checkpoints: Vec<watch::Sender<Checkpoint>>,
     retry_halted: AtomicBool,
     wake: Notify,
+    /// Whether [`Runner::run`] hears every commit through `LISTEN`, so that a writer waiting
+    /// for its events need not wake it as well.
+    listening: AtomicBool,
 }
 
 /// What one pass over the projections did.
@@ -247,6 +250,7 @@ impl Runner {
             checkpoints: stored.into_iter().map(watch::Sender::new).collect(),
             retry_halted: AtomicBool::new(true),
             wake: Notify::new(),
+            listening: AtomicBool::new(false),
         }))
     }
 
@@ -565,8 +569,10 @@ impl Runner {
                     return;
                 }
             };
+            self.listening.store(true, Ordering::Relaxed);
             loop {
                 if let Err(error) = listener.recv().await {
+                    self.listening.store(false, Ordering::Relaxed);
                     tracing::warn!(%error, "lost the commit listener; polling instead");
                     return;
                 }
@@ -601,7 +607,11 @@ impl Runner {
         transaction_id: i64,
         timeout: Duration,
     ) -> bool {
-        self.wake();
+        // The commit's own notice wakes a listening runner; a second wake-up would only cost
+        // it a look at the log for nothing.
+        if !self.listening.load(Ordering::Relaxed) {
+            self.wake();
+        }
         let waits = self
             .projections
             .iter()
