@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
-use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
@@ -21,15 +20,13 @@ use crate::event::{self, Position, Snapshot, StoredEvent};
 
 /// How many events one batch applies at most.
 const BATCH_SIZE: i64 = 1000;
-/// How often the runner looks for events when no notification arrives.
+/// How often the runner looks for events when nothing in this process wakes it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a halted read model waits before it tries its event again (it also tries at
 /// every start, so a deployed fix takes effect at once).
 const HALT_RETRY: Duration = Duration::from_secs(30);
 /// The most pending events [`Runner::status`] counts for one read model.
 const LAG_COUNT_CAP: i64 = 1_000_000;
-/// The channel the events table notifies on commit.
-const CHANNEL: &str = "events_committed";
 
 /// The histogram of each read model's share of a batch, in seconds.
 pub const BATCH_DURATION_METRIC: &str = "cpd_ledger_read_model_batch_duration_seconds";
@@ -219,9 +216,6 @@ pub struct Runner {
     checkpoints: Vec<watch::Sender<Checkpoint>>,
     retry_halted: AtomicBool,
     wake: Notify,
-    /// Whether [`Runner::run`] hears every commit through `LISTEN`, so that a writer waiting
-    /// for its events need not wake it as well.
-    listening: AtomicBool,
 }
 
 /// What one pass over the projections did.
@@ -250,7 +244,6 @@ impl Runner {
             checkpoints: stored.into_iter().map(watch::Sender::new).collect(),
             retry_halted: AtomicBool::new(true),
             wake: Notify::new(),
-            listening: AtomicBool::new(false),
         }))
     }
 
@@ -554,43 +547,19 @@ impl Runner {
             .await
     }
 
-    /// Follows the log until the process ends: woken by commits in any process (through
-    /// `LISTEN`), by [`Runner::wake`], or by a timer as a fallback.
+    /// Follows the log until the process ends: woken by [`Runner::wake`] (a writer in this
+    /// process waiting for its commit), or by a timer for commits of other processes, whose
+    /// own runners wake at once.
     pub async fn run(self: Arc<Self>) {
-        // The listener is read all the time, beside the catch-up rather than between its
-        // steps: a listening backend whose notices the client does not take blocks sending
-        // them inside a transaction, and its snapshot then holds back every vacuum on the
-        // server (seen under load: 228,700 dead checkpoint rows in 20 minutes).
-        let listening = async {
-            let mut listener = match listen(&self.pool).await {
-                Ok(listener) => listener,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot listen for commits; polling instead");
-                    return;
-                }
-            };
-            self.listening.store(true, Ordering::Relaxed);
-            loop {
-                if let Err(error) = listener.recv().await {
-                    self.listening.store(false, Ordering::Relaxed);
-                    tracing::warn!(%error, "lost the commit listener; polling instead");
-                    return;
-                }
-                self.wake();
+        loop {
+            if let Err(error) = self.catch_up().await {
+                tracing::warn!(%error, "cannot follow the event log; retrying");
             }
-        };
-        let following = async {
-            loop {
-                if let Err(error) = self.catch_up().await {
-                    tracing::warn!(%error, "cannot follow the event log; retrying");
-                }
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(POLL_INTERVAL) => {}
-                }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
             }
-        };
-        tokio::join!(listening, following);
+        }
     }
 
     /// Asks the running loop to look for new events now.
@@ -607,11 +576,7 @@ impl Runner {
         transaction_id: i64,
         timeout: Duration,
     ) -> bool {
-        // The commit's own notice wakes a listening runner; a second wake-up would only cost
-        // it a look at the log for nothing.
-        if !self.listening.load(Ordering::Relaxed) {
-            self.wake();
-        }
+        self.wake();
         let waits = self
             .projections
             .iter()
@@ -738,12 +703,6 @@ async fn apply_events(
         .execute(&mut *conn)
         .await?;
     Ok(None)
-}
-
-async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
 }
 
 async fn ensure_checkpoints(conn: &mut PgConnection, names: &[&str]) -> Result<(), sqlx::Error> {
