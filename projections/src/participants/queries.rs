@@ -254,15 +254,13 @@ pub async fn cohort_of(db: impl PgExecutor<'_>, record: Uuid) -> Result<Option<i
         .await
 }
 
-/// Everything an ECF declaration submission needs to know, in one round trip: whom the
-/// participant id names now, what profiles they hold, their record of the course's type with
-/// its stints and schedule, the same-TRN holder of the milestone, and the statement a line
-/// would go on today.
+/// Everything an ECF declaration submission needs to know, in one round trip: what profiles the
+/// person a participant id names now holds, their record of the course's type with its stints
+/// and schedule, the same-TRN holder of the milestone, and the statement a line would go on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SubmissionFacts {
-    /// The person the id names now.
-    pub person: Uuid,
-    /// Their profile kinds (see [`profile_kinds`]); empty when nobody has the id.
+    /// The profile kinds of the person the id names now (see [`profile_kinds`]); empty when
+    /// nobody has the id.
     pub profile_kinds: Vec<String>,
     /// Their record of the course's type, if any.
     pub declaration: Option<DeclarationFacts>,
@@ -302,8 +300,7 @@ pub async fn submission_facts(
 ) -> Result<SubmissionFacts, sqlx::Error> {
     let row = sqlx::query!(
         r#"
-        select n.id as "person!",
-               array(select kind from profile_kinds(n.id)) as "profile_kinds!",
+        select array(select kind from profile_kinds(n.id)) as "profile_kinds!",
                r.id as "record_id?", r.participant_id as "participant_id?",
                r.cohort as "cohort?", r.schedule_identifier as "schedule_identifier?",
                r.eligible_for_funding as "eligible_for_funding?",
@@ -396,7 +393,6 @@ pub async fn submission_facts(
         _ => None,
     };
     Ok(SubmissionFacts {
-        person: row.person,
         profile_kinds: row.profile_kinds,
         declaration: record,
     })
