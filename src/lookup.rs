@@ -90,7 +90,7 @@ pub async fn declaration_resolution(
         .as_deref()
         .unwrap_or_default()
         .trim();
-    let found = participants::submission_facts(
+    let submission = participants::submission_facts(
         pool,
         id,
         kind.as_str(),
@@ -101,13 +101,13 @@ pub async fn declaration_resolution(
         now.date_naive(),
     )
     .await?;
-    let Some(profiles) = profiles_from(&found.profile_kinds) else {
+    let Some(profiles) = profiles_from(&submission.profile_kinds) else {
         return Ok((Resolution::UnknownParticipant, None));
     };
     if !profiles.cover(course) {
         return Ok((Resolution::UnknownCourse, None));
     }
-    let Some(facts) = found.declaration else {
+    let Some(facts) = submission.declaration else {
         return Ok((Resolution::UnknownParticipant, None));
     };
     let record = facts.record;
@@ -129,7 +129,7 @@ pub async fn declaration_resolution(
         )?,
         _ => empty_schedule(&record),
     };
-    let found = ParticipantFacts {
+    let participant = ParticipantFacts {
         participant_id: ParticipantId(record.participant_id),
         training_record_id: TrainingRecordId(record.training_record_id),
         course,
@@ -150,7 +150,7 @@ pub async fn declaration_resolution(
         schedule,
     };
     let statement = facts.open_statement.map(StatementId);
-    Ok((Resolution::Found(Box::new(found)), statement))
+    Ok((Resolution::Found(Box::new(participant)), statement))
 }
 
 /// [`declaration_resolution`] for a request whose course is not an ECF one: an NPQ course, or
