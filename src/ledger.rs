@@ -1,14 +1,15 @@
 //! The write side: runs commands against aggregates (cqrs-es) in the event store, stamps every
-//! event with who caused it, and lets the caller wait until the read models show the result.
+//! event with who caused it, and keeps the read barrier: a request waits until the read models
+//! show every write answered before it began.
 
 mod store;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aggregates::LeadProviderId;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use cqrs_es::Aggregate;
 use projections::Runner;
 use sqlx::PgPool;
@@ -168,12 +169,8 @@ pub struct Ledger {
     runner: Arc<Runner>,
     settle_timeout: Duration,
     readiness: Readiness,
-    unseen: Arc<Mutex<Unseen>>,
+    provider_names: Arc<Mutex<HashMap<LeadProviderId, String>>>,
 }
-
-/// Each actor's writes that were answered before the read models showed them: per aggregate
-/// type, the latest such write's transaction. The actor's next read waits for them.
-type Unseen = HashMap<Actor, HashMap<String, i64>>;
 
 impl Ledger {
     /// A ledger writing through `pool`, whose read models `runner` keeps up to date.
@@ -189,7 +186,7 @@ impl Ledger {
             runner,
             settle_timeout: SETTLE_TIMEOUT,
             readiness: Readiness::default(),
-            unseen: Arc::default(),
+            provider_names: Arc::default(),
         }
     }
 
@@ -222,6 +219,22 @@ impl Ledger {
         &self.holds
     }
 
+    /// A lead provider's name, as a write's answer shows it. A provider's id is made from its
+    /// name, so a name once read is kept for good; an unknown provider has none (empty).
+    pub async fn lead_provider_name(&self, id: LeadProviderId) -> Result<String, sqlx::Error> {
+        if let Some(name) = self.provider_names.lock().expect("provider names").get(&id) {
+            return Ok(name.clone());
+        }
+        let Some(provider) = projections::lead_providers::find(&self.pool, id).await? else {
+            return Ok(String::new());
+        };
+        self.provider_names
+            .lock()
+            .expect("provider names")
+            .insert(id, provider.name.clone());
+        Ok(provider.name)
+    }
+
     /// The projection runner.
     pub fn runner(&self) -> &Arc<Runner> {
         &self.runner
@@ -242,7 +255,7 @@ impl Ledger {
         A::Command: Clone,
     {
         let written = self.submit::<A>(aggregate_id, command, context).await?;
-        Ok(self.settle(A::TYPE, written, context).await)
+        Ok(self.settle(A::TYPE, written).await)
     }
 
     /// The aggregate as its committed events leave it: what a write that the read models do
@@ -267,15 +280,58 @@ impl Ledger {
         A: Aggregate<Services = ()>,
         A::Command: Clone,
     {
+        let ran = self.run::<A>(aggregate_id, command, context, false).await?;
+        Ok(ran.written)
+    }
+
+    /// Runs a command and answers from its commit: returns the aggregate's committed events,
+    /// the command's own last, each with when it was recorded. It does not wait for the read
+    /// models: the runner is nudged to apply the events, and the next request waits for them
+    /// at its read barrier ([`Self::read_barrier`]).
+    pub async fn record<A>(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        context: &CommandContext,
+    ) -> Result<Vec<(A::Event, DateTime<Utc>)>, LedgerError<A::Error>>
+    where
+        A: Aggregate<Services = ()>,
+        A::Command: Clone,
+    {
+        let ran = self.run::<A>(aggregate_id, command, context, true).await?;
+        if ran.written.events > 0 {
+            self.runner.nudge();
+        }
+        Ok(ran.history)
+    }
+
+    /// Runs a command, retrying on fresh state when another writer got to the aggregate first.
+    async fn run<A>(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        context: &CommandContext,
+        keep_history: bool,
+    ) -> Result<store::Ran<A>, LedgerError<A::Error>>
+    where
+        A: Aggregate<Services = ()>,
+        A::Command: Clone,
+    {
         let mut attempt = 1;
         loop {
             let metadata = context.metadata();
-            let result =
-                store::run::<A>(&self.pool, aggregate_id, command.clone(), &metadata).await;
+            let result = store::run::<A>(
+                &self.pool,
+                aggregate_id,
+                command.clone(),
+                &metadata,
+                keep_history,
+            )
+            .await;
             match result {
                 Err(LedgerError::Conflict) if attempt < MAX_ATTEMPTS => attempt += 1,
                 result => {
-                    crate::metrics::command_finished::<A>(&result);
+                    crate::metrics::command_finished::<A>(result.as_ref().map(|ran| &ran.written));
                     return result;
                 }
             }
@@ -283,14 +339,8 @@ impl Ledger {
     }
 
     /// Waits (bounded) until the read models fed by `aggregate_type` have applied a command's
-    /// events. When they have not, the actor's next read waits for them (see
-    /// [`Self::read_own_writes`]).
-    pub async fn settle(
-        &self,
-        aggregate_type: &str,
-        written: Written,
-        context: &CommandContext,
-    ) -> Visibility {
+    /// events. When they have not, the next request waits for them at its read barrier.
+    pub async fn settle(&self, aggregate_type: &str, written: Written) -> Visibility {
         let Some(target) = written.transaction_id else {
             return Visibility::Shown;
         };
@@ -306,39 +356,19 @@ impl Ledger {
             transaction_id = target,
             "read models are behind the commit"
         );
-        let mut unseen = self.unseen.lock().expect("unseen writes");
-        let latest = unseen
-            .entry(context.actor.clone())
-            .or_default()
-            .entry(aggregate_type.to_owned())
-            .or_default();
-        *latest = (*latest).max(target);
         Visibility::Behind
     }
 
-    /// Waits (bounded, as a write does) until the read models show the actor's writes that
-    /// were answered from their commit, so that a read after such a write shows it. Only the
-    /// read models fed by those writes' aggregates are waited for, and a halted one is not.
-    pub async fn read_own_writes(&self, actor: &Actor) {
-        let waits = match self.unseen.lock().expect("unseen writes").get(actor) {
-            Some(writes) => writes.clone(),
-            None => return,
-        };
-        let deadline = Instant::now() + self.settle_timeout;
-        for (aggregate_type, target) in waits {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if self.runner.wait_for(&aggregate_type, target, left).await {
-                let mut unseen = self.unseen.lock().expect("unseen writes");
-                if let Some(writes) = unseen.get_mut(actor) {
-                    // A later write of the same kind stays until it is shown too.
-                    if writes.get(&aggregate_type) == Some(&target) {
-                        writes.remove(&aggregate_type);
-                    }
-                    if writes.is_empty() {
-                        unseen.remove(actor);
-                    }
-                }
-            }
+    /// The read barrier: waits (bounded, as a write does) until the read models show every
+    /// event committed before this call, by this process or any other sharing the database,
+    /// so that a request shows every write answered before it began. Events of the aggregate
+    /// types in `unread` are not waited for (the caller reads no read model they feed), nor is
+    /// a halted read model; after the bound the read models are read as they stand.
+    pub async fn read_barrier(&self, unread: &[&str]) -> Result<(), sqlx::Error> {
+        let shown = self.runner.barrier(unread, self.settle_timeout).await?;
+        if !shown {
+            tracing::warn!("read models are behind the log; reading them as they stand");
         }
+        Ok(())
     }
 }

@@ -65,6 +65,28 @@ fn profiles_from(kinds: &[String]) -> Option<Profiles> {
     })
 }
 
+/// What [`declaration_resolution`] found.
+#[derive(Debug)]
+pub struct Found {
+    /// What the declaration rules need to know of the participant.
+    pub resolution: Resolution,
+    /// The statement a line for them would go on.
+    pub statement: Option<StatementId>,
+    /// Whether another person holds the participant's TRN: the rules then read that person's
+    /// declarations.
+    pub shares_trn: bool,
+}
+
+impl From<(Resolution, Option<StatementId>)> for Found {
+    fn from((resolution, statement): (Resolution, Option<StatementId>)) -> Self {
+        Self {
+            resolution,
+            statement,
+            shares_trn: false,
+        }
+    }
+}
+
 /// What the declaration rules need to know of the participant named in `request`, and the
 /// statement a line for them would go on at `now` (when they are found). An ECF submission
 /// asks it all in one query.
@@ -73,17 +95,19 @@ pub async fn declaration_resolution(
     provider: LeadProviderId,
     request: &DeclarationRequest,
     now: DateTime<Utc>,
-) -> Result<(Resolution, Option<StatementId>), sqlx::Error> {
+) -> Result<Found, sqlx::Error> {
     let course = request
         .course_identifier
         .as_deref()
         .map(str::trim)
         .and_then(Course::parse);
     let (Some(course), Some(kind)) = (course, course.and_then(Course::participant_type)) else {
-        return npq_or_unknown(pool, provider, request, course, now).await;
+        return npq_or_unknown(pool, provider, request, course, now)
+            .await
+            .map(Found::from);
     };
     let Ok(id) = Uuid::parse_str(request.participant_id.trim()) else {
-        return Ok((Resolution::UnknownParticipant, None));
+        return Ok((Resolution::UnknownParticipant, None).into());
     };
     let declaration_type = request
         .declaration_type
@@ -102,13 +126,13 @@ pub async fn declaration_resolution(
     )
     .await?;
     let Some(profiles) = profiles_from(&submission.profile_kinds) else {
-        return Ok((Resolution::UnknownParticipant, None));
+        return Ok((Resolution::UnknownParticipant, None).into());
     };
     if !profiles.cover(course) {
-        return Ok((Resolution::UnknownCourse, None));
+        return Ok((Resolution::UnknownCourse, None).into());
     }
     let Some(facts) = submission.declaration else {
-        return Ok((Resolution::UnknownParticipant, None));
+        return Ok((Resolution::UnknownParticipant, None).into());
     };
     let record = facts.record;
     let own: Vec<_> = facts
@@ -117,7 +141,7 @@ pub async fn declaration_resolution(
         .filter(|s| s.lead_provider_id == provider.0)
         .collect();
     let Some(latest) = own.iter().find(|s| s.latest) else {
-        return Ok((Resolution::UnknownParticipant, None));
+        return Ok((Resolution::UnknownParticipant, None).into());
     };
     let schedule = match (facts.schedule_type, facts.schedule_name, facts.milestones) {
         (Some(kind), Some(name), Some(milestones)) => reference::schedule_from(
@@ -150,7 +174,11 @@ pub async fn declaration_resolution(
         schedule,
     };
     let statement = facts.open_statement.map(StatementId);
-    Ok((Resolution::Found(Box::new(participant)), statement))
+    Ok(Found {
+        resolution: Resolution::Found(Box::new(participant)),
+        statement,
+        shares_trn: facts.shares_trn,
+    })
 }
 
 /// [`declaration_resolution`] for a request whose course is not an ECF one: an NPQ course, or

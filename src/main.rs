@@ -79,32 +79,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => cli::create_token(&database.pool, lead_provider, role, expires_in).await,
         Command::Token(TokenCommand::List) => cli::list_tokens(&database.pool).await,
         Command::Token(TokenCommand::Revoke { id }) => {
-            let (ledger, following) = ledger(&database.pool).await?;
+            let (ledger, following) = ledger_for_request(&database.pool).await?;
             let done = cli::revoke_token(&ledger, id).await;
             following.abort();
             done
         }
         Command::Participant(command) => {
-            let (ledger, following) = ledger(&database.pool).await?;
+            let (ledger, following) = ledger_for_request(&database.pool).await?;
             let done = cli::participant(&ledger, command).await;
             following.abort();
             done
         }
-        Command::Audit(command) => cli::audit(&database.pool, command).await,
+        Command::Audit(command) => {
+            let (ledger, following) = ledger_for_request(&database.pool).await?;
+            let done = cli::audit(ledger.pool(), command).await;
+            following.abort();
+            done
+        }
         Command::Statements(command) => {
-            let (ledger, following) = ledger(&database.pool).await?;
+            let (ledger, following) = ledger_for_request(&database.pool).await?;
             let done = cli::statements(&ledger, command).await;
             following.abort();
             done
         }
         Command::School(command) => {
-            let (ledger, following) = ledger(&database.pool).await?;
+            let (ledger, following) = ledger_for_request(&database.pool).await?;
             let done = cli::school(&ledger, command).await;
             following.abort();
             done
         }
         Command::Npq(command) => {
-            let (ledger, following) = ledger(&database.pool).await?;
+            let (ledger, following) = ledger_for_request(&database.pool).await?;
             let done = cli::npq(&ledger, command).await;
             following.abort();
             done
@@ -159,6 +164,16 @@ impl Database {
             None => Ok(()),
         }
     }
+}
+
+/// A ledger for a CLI command, which acts as a request does: it first waits (bounded) until
+/// the read models show every write answered before it began, by any instance.
+async fn ledger_for_request(
+    pool: &PgPool,
+) -> anyhow::Result<(Ledger, tokio::task::JoinHandle<()>)> {
+    let (ledger, following) = ledger(pool).await?;
+    ledger.read_barrier(&[]).await?;
+    Ok((ledger, following))
 }
 
 /// A ledger whose read models follow the log in the background, so commands can wait for them.

@@ -144,7 +144,7 @@ pub fn set_leader(leading: bool) {
 /// Counts a command's final outcome (`committed`, `rejected`, `conflict` or `failed`) and the
 /// events it committed.
 pub fn command_finished<A: Aggregate>(
-    result: &Result<crate::ledger::Written, crate::ledger::LedgerError<A::Error>>,
+    result: Result<&crate::ledger::Written, &crate::ledger::LedgerError<A::Error>>,
 ) {
     use crate::ledger::LedgerError;
     let outcome = match result {

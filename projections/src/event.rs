@@ -137,6 +137,12 @@ impl Snapshot {
             || (transaction_id < self.xmax && !self.xip.contains(&transaction_id))
     }
 
+    /// Orders snapshots of one runner by when they were taken: a later one ends later, or
+    /// ends at the same transaction with fewer of those before it still running.
+    pub(crate) fn age(&self) -> (i64, std::cmp::Reverse<usize>) {
+        (self.xmax, std::cmp::Reverse(self.xip.len()))
+    }
+
     /// The text form PostgreSQL reads and writes: `xmin:xmax:xip,xip`.
     pub fn to_text(&self) -> String {
         let xip: Vec<String> = self.xip.iter().map(i64::to_string).collect();
@@ -197,6 +203,47 @@ pub(crate) async fn committed_unseen(
     .fetch_one(conn)
     .await
 }
+
+/// The transactions whose events, of these aggregate types, this statement's snapshot sees and
+/// `applied` does not: what a reader must wait for before the read models show everything
+/// committed so far. Cut from the indexes as [`read_batch`] is (the transactions running at
+/// `applied` by id, those begun since per type from the type's index), so a transaction held
+/// open anywhere adds nothing to the cost.
+pub(crate) async fn unseen_transactions(
+    conn: &mut PgConnection,
+    aggregate_types: &[&str],
+    applied: &Snapshot,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let types: Vec<String> = aggregate_types.iter().map(|t| (*t).to_owned()).collect();
+    sqlx::query_scalar!(
+        r#"
+        select coalesce(array_agg(distinct transaction_id::text::bigint), '{}') as "unseen!"
+        from (
+            select transaction_id from events
+            where transaction_id = any(array(select pg_snapshot_xip($2::text::pg_snapshot)))
+              and aggregate_type = any($1)
+            union all
+            select since.transaction_id from unnest($1::text[]) as kind(name)
+            cross join lateral (
+                select transaction_id from events
+                where aggregate_type = kind.name
+                  and transaction_id >= pg_snapshot_xmax($2::text::pg_snapshot)
+                order by transaction_id
+                limit $3
+            ) as since
+        ) as unseen
+        "#,
+        &types,
+        applied.to_text(),
+        UNSEEN_CAP,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The most events of one type [`unseen_transactions`] reads past a snapshot. A read model that
+/// far behind is beyond any wait for it, which is bounded in seconds.
+const UNSEEN_CAP: i64 = 100_000;
 
 /// The events of one batch: those of the given aggregate types whose transaction `target`
 /// sees and `applied` does not, after the cursor `after`, up to `limit` of them, in

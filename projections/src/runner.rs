@@ -22,6 +22,8 @@ use crate::event::{self, Position, Snapshot, StoredEvent};
 const BATCH_SIZE: i64 = 1000;
 /// How often the runner looks for events when nothing in this process wakes it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How long the runner lets commits that nobody waits for gather before it applies them.
+pub const NUDGE_DELAY: Duration = Duration::from_millis(50);
 /// How long a halted read model waits before it tries its event again (it also tries at
 /// every start, so a deployed fix takes effect at once).
 const HALT_RETRY: Duration = Duration::from_secs(30);
@@ -216,6 +218,7 @@ pub struct Runner {
     checkpoints: Vec<watch::Sender<Checkpoint>>,
     retry_halted: AtomicBool,
     wake: Notify,
+    nudge: Notify,
 }
 
 /// What one pass over the projections did.
@@ -244,6 +247,7 @@ impl Runner {
             checkpoints: stored.into_iter().map(watch::Sender::new).collect(),
             retry_halted: AtomicBool::new(true),
             wake: Notify::new(),
+            nudge: Notify::new(),
         }))
     }
 
@@ -547,9 +551,10 @@ impl Runner {
             .await
     }
 
-    /// Follows the log until the process ends: woken by [`Runner::wake`] (a writer in this
-    /// process waiting for its commit), or by a timer for commits of other processes, whose
-    /// own runners wake at once.
+    /// Follows the log until the process ends: woken at once by [`Runner::wake`] (a request in
+    /// this process waiting for the read models), within [`NUDGE_DELAY`] by [`Runner::nudge`]
+    /// (a commit nobody waits for yet), and otherwise by a timer, for commits of other
+    /// processes nobody here has asked about.
     pub async fn run(self: Arc<Self>) {
         loop {
             if let Err(error) = self.catch_up().await {
@@ -557,14 +562,84 @@ impl Runner {
             }
             tokio::select! {
                 () = self.wake.notified() => {}
+                () = self.nudge.notified() => {
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(NUDGE_DELAY) => {}
+                    }
+                }
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
             }
         }
     }
 
-    /// Asks the running loop to look for new events now.
+    /// Asks the running loop to look for new events now: somebody is waiting for them.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Tells the running loop that events were committed that nobody waits for yet: it
+    /// applies them within [`NUDGE_DELAY`], together with whatever else commits meanwhile,
+    /// so a steady stream of writes costs a step per interval rather than a step per write.
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
+    /// Waits, at most `timeout`, until the read models show everything committed before this
+    /// call: the read barrier of every request, which makes a write answered from its commit
+    /// (by any process sharing the database) visible to any request that starts after it.
+    /// Events of the aggregate types in `unread` are not waited for: the caller reads no read
+    /// model they feed. A halted read model is not waited for. One statement when the read
+    /// models are up to date; returns whether they all got there in time.
+    pub async fn barrier(&self, unread: &[&str], timeout: Duration) -> Result<bool, sqlx::Error> {
+        let mut types: Vec<&str> = self
+            .projections
+            .iter()
+            .flat_map(|projection| projection.aggregate_types())
+            .copied()
+            .filter(|kind| *kind != EVERY_TYPE[0] && !unread.contains(kind))
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        let waited: Vec<&watch::Sender<Checkpoint>> = self
+            .projections
+            .iter()
+            .zip(&self.checkpoints)
+            .filter(|(projection, _)| types.iter().any(|kind| reads(projection.as_ref(), kind)))
+            .map(|(_, checkpoint)| checkpoint)
+            .filter(|checkpoint| checkpoint.borrow().halt.is_none())
+            .collect();
+        // Every read model's snapshot comes from the same sequence of steps, so the oldest
+        // sees no transaction that the others do not.
+        let Some(oldest) = waited
+            .iter()
+            .map(|checkpoint| checkpoint.borrow().applied.clone())
+            .min_by_key(Snapshot::age)
+        else {
+            return Ok(true);
+        };
+        let unseen = {
+            let mut conn = crate::pool::acquire(&self.pool).await?;
+            event::unseen_transactions(&mut conn, &types, &oldest).await?
+        };
+        if unseen.is_empty() {
+            return Ok(true);
+        }
+        self.wake();
+        let shown = |at: &Checkpoint| unseen.iter().all(|&transaction| at.covers(transaction));
+        let all = async {
+            for checkpoint in waited {
+                let mut checkpoint = checkpoint.subscribe();
+                let reached = checkpoint
+                    .wait_for(|at| at.halt.is_some() || shown(at))
+                    .await;
+                if !reached.is_ok_and(|at| shown(&at)) {
+                    return false;
+                }
+            }
+            true
+        };
+        Ok(tokio::time::timeout(timeout, all).await.unwrap_or(false))
     }
 
     /// Waits, at most `timeout`, until every running projection that reads `aggregate_type`

@@ -31,6 +31,7 @@ pub async fn open_statement(
 /// that event), so there is nothing left half done for a later run to finish. Safe to run
 /// again: a missed run is caught up by the next.
 pub async fn close_due(ledger: &Ledger, now: DateTime<Utc>) -> Result<usize, FinanceError> {
+    ledger.read_barrier(&[]).await?;
     let due = statements::due(ledger.pool(), now.date_naive()).await?;
     for (statement, deadline) in &due {
         let at = (*deadline + Days::new(1))
@@ -73,6 +74,7 @@ pub async fn pay(
     at: DateTime<Utc>,
     context: &CommandContext,
 ) -> Result<(), FinanceError> {
+    ledger.read_barrier(&[]).await?;
     statements::state(ledger.pool(), statement)
         .await?
         .ok_or(FinanceError::UnknownStatement(statement))?;
@@ -82,7 +84,7 @@ pub async fn pay(
         .submit::<Statement>(&id, StatementCommand::Pay { at }, context)
         .await?;
     held.commit().await?;
-    ledger.settle(Statement::TYPE, written, context).await;
+    ledger.settle(Statement::TYPE, written).await;
     Ok(())
 }
 
@@ -124,6 +126,8 @@ pub async fn add_statement(
     now: DateTime<Utc>,
     context: &CommandContext,
 ) -> Result<StatementId, FinanceError> {
+    // The lines it takes are read from the declarations: every one accepted so far.
+    ledger.read_barrier(&[]).await?;
     let id = StatementId::for_calendar(
         terms.lead_provider_id,
         terms.programme,

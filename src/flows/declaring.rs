@@ -1,5 +1,6 @@
 //! Declaring: submitting and voiding a provider's declarations, shared by the API and the
-//! seeds. Each looks up the facts the declaration slot needs, runs it, and reads back the result.
+//! seeds. Each looks up the facts the declaration slot needs, runs it, and answers from what it
+//! committed, without waiting for the read models.
 
 use aggregates::course::Course;
 use aggregates::declaration::{
@@ -27,9 +28,6 @@ pub enum DeclareError {
     /// The declaration's own committed events do not show it: a fault of ours.
     #[error("the declaration is not in its slot's committed events")]
     NotCommitted,
-    /// A stored event of the slot does not decode.
-    #[error("a declaration slot event does not decode: {0}")]
-    Decode(#[from] serde_json::Error),
 }
 
 /// Submits a declaration and returns it: the new declaration, or, for an exact resend, the
@@ -60,69 +58,75 @@ async fn submit_once(
     now: DateTime<Utc>,
     context: &CommandContext,
 ) -> Result<DeclarationRow, DeclareError> {
+    // The rules read the participant's records, the reference data and the statements, which
+    // no declaration changes: the submission does not wait for other declarations to be shown.
+    ledger.read_barrier(&[DeclarationSlot::TYPE]).await?;
     let pool = ledger.pool();
-    let (resolution, statement) =
-        lookup::declaration_resolution(pool, provider, &request, now).await?;
-    let slot = lookup::slot_for(&request, &resolution);
+    let mut found = lookup::declaration_resolution(pool, provider, &request, now).await?;
+    if found.shares_trn {
+        // Except when another person holds the participant's TRN: then they read that
+        // person's declarations, so those must be shown first.
+        ledger.read_barrier(&[]).await?;
+        found = lookup::declaration_resolution(pool, provider, &request, now).await?;
+    }
+    let slot = lookup::slot_for(&request, &found.resolution);
     let declaration_id = DeclarationId(Uuid::new_v4());
     let submission = Submission {
-        statement,
+        statement: found.statement,
         declaration_id,
         lead_provider_id: provider,
         request,
-        resolution,
+        resolution: found.resolution,
         now,
     };
     let command = DeclarationSlotCommand::Submit(Box::new(submission));
-    ledger
-        .execute::<DeclarationSlot>(&slot, command, context)
+    let history = ledger
+        .record::<DeclarationSlot>(&slot, command, context)
         .await?;
-    if let Some(new) = declarations::find_own(pool, provider, declaration_id.0).await? {
-        return Ok(new);
-    }
-    if let Some(resent) = declarations::live_in_slot(pool, &slot).await? {
-        return Ok(resent);
-    }
-    from_commit(ledger, &slot, Some(declaration_id)).await
+    // The new declaration, or, for an exact resend, the live one accepted before.
+    answer(ledger, &slot, &history, Some(declaration_id)).await
 }
 
-/// The declaration as its slot's committed events leave it, for answering a write that the
-/// read model does not show yet (it is halted, or slower than the wait): the answer never shows
-/// the state before the write. `id` names the declaration; without it, the live one.
-async fn from_commit(
+/// The declaration `id` (when the slot holds it; otherwise the live one) as its slot's
+/// committed `history` leaves it: a write's answer, built from its own commit.
+async fn answer(
     ledger: &Ledger,
     slot_id: &str,
+    history: &[(DeclarationSlotEvent, DateTime<Utc>)],
     id: Option<DeclarationId>,
 ) -> Result<DeclarationRow, DeclareError> {
-    let pool = ledger.pool();
-    let events = projections::event::of_aggregate(pool, DeclarationSlot::TYPE, slot_id).await?;
     let mut slot = DeclarationSlot::default();
     let mut created = std::collections::HashMap::new();
-    for event in &events {
-        let decoded: DeclarationSlotEvent = event.decode()?;
-        if let DeclarationSlotEvent::Submitted(declaration) = &decoded {
-            created.insert(declaration.id, event.recorded_at);
+    for (event, recorded_at) in history {
+        if let DeclarationSlotEvent::Submitted(declaration) = event {
+            created.insert(declaration.id, *recorded_at);
         }
-        slot.apply(decoded);
+        slot.apply(event.clone());
     }
     let id = match id {
         Some(id) if slot.declaration(id).is_some() => id,
         _ => slot.live().ok_or(DeclareError::NotCommitted)?.id,
     };
     let (declaration, state) = slot.declaration(id).ok_or(DeclareError::NotCommitted)?;
-    let provider = projections::lead_providers::find(pool, declaration.lead_provider_id).await?;
-    let created_at = created
-        .get(&id)
-        .copied()
-        .ok_or(DeclareError::NotCommitted)?;
-    tracing::warn!(%slot_id, "answering a committed declaration from its events: the read model does not show it yet");
+    let Some(&created_at) = created.get(&id) else {
+        // Moved in from a retired id's slot, whose history holds its submission: the read
+        // model keeps that, and shows this write once it has passed the barrier.
+        ledger.read_barrier(&[]).await?;
+        let provider = declaration.lead_provider_id;
+        return declarations::find_own(ledger.pool(), provider, id.0)
+            .await?
+            .ok_or(DeclareError::NotCommitted);
+    };
+    let lead_provider_name = ledger
+        .lead_provider_name(declaration.lead_provider_id)
+        .await?;
     Ok(DeclarationRow {
         id: declaration.id.0,
         slot_id: slot_id.to_owned(),
         participant_id: declaration.participant_id.0,
         training_record_id: declaration.training_record_id.0,
         lead_provider_id: declaration.lead_provider_id.0,
-        lead_provider_name: provider.map(|p| p.name).unwrap_or_default(),
+        lead_provider_name,
         course_identifier: declaration.course.as_str().to_owned(),
         declaration_type: declaration.declaration_type.as_str().to_owned(),
         declaration_date: declaration.declaration_date,
@@ -139,7 +143,7 @@ async fn from_commit(
         targeted_delivery_funding: declaration.targeted_delivery_funding,
         has_passed: declaration.has_passed.filter(|_| state.is_live()),
         created_at,
-        updated_at: events.last().map_or(created_at, |event| event.recorded_at),
+        updated_at: history.last().map_or(created_at, |(_, at)| *at),
     })
 }
 
@@ -186,26 +190,17 @@ pub async fn void_declaration(
         clawback_statement,
         statement_paid,
     };
-    let written = ledger
-        .submit::<DeclarationSlot>(&declaration.slot_id, command, context)
+    let history = ledger
+        .record::<DeclarationSlot>(&declaration.slot_id, command, context)
         .await?;
     if let Some(held) = held {
         held.commit().await?;
     }
-    ledger.settle(DeclarationSlot::TYPE, written, context).await;
-    let shown = declarations::find_own(ledger.pool(), provider, declaration.id).await?;
-    match shown {
-        Some(row) if row.updated_at > declaration.updated_at || row.state != declaration.state => {
-            Ok(row)
-        }
-        // The read model does not show the void yet.
-        _ => {
-            from_commit(
-                ledger,
-                &declaration.slot_id,
-                Some(DeclarationId(declaration.id)),
-            )
-            .await
-        }
-    }
+    answer(
+        ledger,
+        &declaration.slot_id,
+        &history,
+        Some(DeclarationId(declaration.id)),
+    )
+    .await
 }

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use self::views::{DeclarationResource, resource};
 use crate::AppState;
 use crate::http::csv_export::{csv_response, with_id};
-use crate::http::extract::Path;
 use crate::http::extract::lenient_text;
+use crate::http::extract::{Declarant, Path};
 use crate::http::json_api::{Document, Resource};
 use crate::http::{ApiError, ApiVersion, JsonApiBody, ListParams, Now, Provider};
 
@@ -67,7 +67,7 @@ struct DeclarationBody {
 /// Submits a declaration; an exact resend of an accepted one returns it unchanged.
 async fn submit_declaration(
     State(app): State<AppState>,
-    provider: Provider,
+    Declarant(provider): Declarant,
     version: ApiVersion,
     Now(now): Now,
     JsonApiBody(body): JsonApiBody<DeclarationBody>,

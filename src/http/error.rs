@@ -322,6 +322,7 @@ impl From<crate::flows::declaring::DeclareError> for ApiError {
         use crate::flows::declaring::DeclareError;
         match error {
             DeclareError::Rejected(rejection) => rejection.into(),
+            DeclareError::Database(error) => error.into(),
             other => Self::Internal(Box::new(other)),
         }
     }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use aggregates::LeadProviderId;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
@@ -116,13 +115,29 @@ impl FromRequestParts<AppState> for Provider {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let provider = Declarant::from_request_parts(parts, state).await?.0;
+        state.ledger.read_barrier(&[]).await?;
+        Ok(provider)
+    }
+}
+
+/// A lead provider submitting a declaration: a [`Provider`] whose request has not passed the
+/// read barrier, because a submission waits only for the read models it reads (see
+/// [`crate::flows::declaring::submit_declaration`]), never for other declarations.
+#[derive(Clone, Debug)]
+pub struct Declarant(pub Provider);
+
+impl FromRequestParts<AppState> for Declarant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
         let id = principal
             .lead_provider_id
             .filter(|_| principal.role == Role::LeadProvider);
         let id = id.ok_or(ApiError::Forbidden)?;
-        let context = acting(parts, state, Actor::LeadProvider(id)).await;
-        Ok(Self { id, context })
+        let context = context(parts, Actor::LeadProvider(id));
+        Ok(Self(Provider { id, context }))
     }
 }
 
@@ -142,7 +157,7 @@ impl FromRequestParts<AppState> for Admin {
             return Err(ApiError::Forbidden);
         }
         Ok(Self {
-            context: acting(parts, state, Actor::Admin(Some(principal.token_id))).await,
+            context: acting(parts, state, Actor::Admin(Some(principal.token_id))).await?,
         })
     }
 }
@@ -163,7 +178,7 @@ impl FromRequestParts<AppState> for Finance {
             return Err(ApiError::Forbidden);
         }
         Ok(Self {
-            context: acting(parts, state, Actor::Finance(principal.token_id)).await,
+            context: acting(parts, state, Actor::Finance(principal.token_id)).await?,
         })
     }
 }
@@ -180,17 +195,20 @@ impl FromRequestParts<AppState> for Auditor {
         if principal.role != Role::Auditor {
             return Err(ApiError::Forbidden);
         }
+        state.ledger.read_barrier(&[]).await?;
         Ok(Self)
     }
 }
 
-/// The circumstances of a request by `actor`. A read first waits (bounded) until the read
-/// models show the actor's own writes that were answered from their commit, so that it shows
-/// them; after the bound it reads the read models as they stand.
-async fn acting(parts: &Parts, state: &AppState, actor: Actor) -> CommandContext {
-    if matches!(parts.method, Method::GET | Method::HEAD) {
-        state.ledger.read_own_writes(&actor).await;
-    }
+/// The circumstances of a request by `actor`, once it has passed the read barrier: the read
+/// models show every write answered before the request began (waiting, bounded, for them).
+async fn acting(parts: &Parts, state: &AppState, actor: Actor) -> Result<CommandContext, ApiError> {
+    state.ledger.read_barrier(&[]).await?;
+    Ok(context(parts, actor))
+}
+
+/// The circumstances of a request by `actor`: the API version and request id it came with.
+fn context(parts: &Parts, actor: Actor) -> CommandContext {
     let api_version = ApiVersion::of_path(parts.uri.path()).map(ApiVersion::as_str);
     let request_id = parts
         .headers

@@ -276,6 +276,8 @@ async fn seed_application(
     let Some(change) = change else {
         return Ok(());
     };
+    // The change reads the declarations just made, which are answered from their commit.
+    ledger.read_barrier(&[]).await?;
     let enrolment = npq::enrolment(
         ledger.pool(),
         provider.0,

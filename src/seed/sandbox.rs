@@ -82,8 +82,11 @@ pub async fn load(ledger: &Ledger) -> Result<(), SeedError> {
     }
     let now = super::sandbox_now();
     participants::load(ledger, &cohorts, now).await?;
+    // Declarations are answered from their commit: what follows reads them.
+    super::catch_up(ledger).await?;
     challenge_some(ledger, &rows).await?;
     let npq_providers = npq::load(ledger, now).await?;
+    super::catch_up(ledger).await?;
     statement_lifecycle(ledger, &rows, &npq_providers, now).await
 }
 

@@ -281,6 +281,7 @@ async fn an_exact_resend_returns_the_accepted_declaration(pool: PgPool) {
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.json(), first.json());
     assert_eq!(errors(&different), error("base", DUPLICATE));
+    app.shown().await;
     let count: i64 = sqlx::query_scalar("select count(*) from declarations")
         .fetch_one(&pool)
         .await
@@ -321,6 +322,7 @@ async fn concurrent_submissions_for_one_milestone_accept_exactly_one(pool: PgPoo
     for rejected in responses.iter().filter(|r| r.status != StatusCode::OK) {
         assert_eq!(errors(rejected), error("base", DUPLICATE));
     }
+    app.shown().await;
     let live: i64 = sqlx::query_scalar("select count(*) from declarations where state <> 'voided'")
         .fetch_one(&pool)
         .await

@@ -127,6 +127,12 @@ impl TestApp {
         }
     }
 
+    /// Waits until the read models show every write answered so far, as every request does
+    /// before it reads them: for tests that read the tables themselves.
+    pub async fn shown(&self) {
+        self.ledger.read_barrier(&[]).await.expect("read barrier");
+    }
+
     pub async fn seed(&self, set: SeedSet) {
         seed::load(&self.ledger, set).await.expect("seed loads");
     }

@@ -448,6 +448,7 @@ async fn declarations_updated_since_is_strict_in_v1_and_v2_and_inclusive_in_v3(p
         .post("/api/v3/participant-declarations", Some(started(jane)))
         .await);
     let id: uuid::Uuid = declared["id"].as_str().unwrap().parse().unwrap();
+    w.app.shown().await;
     // The exact stored instant, to the microsecond; the API renders whole seconds.
     let updated_at: chrono::DateTime<chrono::Utc> =
         sqlx::query_scalar("select updated_at from declarations where id = $1")

@@ -867,6 +867,7 @@ async fn accepting_outcomes_and_deferring_are_answered_from_their_commit_when_th
     ok(&w.declare(&w.church, &person, "started", json!({})).await);
     let completed = json!({"declaration_date": "2023-03-01T10:00:00Z", "has_passed": "true"});
     ok(&w.declare(&w.church, &person, "completed", completed).await);
+    w.app.shown().await;
 
     let mut held = hold_writes_to(&pool, "npq_outcomes").await;
     let body = json!({"data": {"type": "npq-outcome-confirmation", "attributes": {

@@ -91,6 +91,7 @@ async fn a_void_racing_the_payment_is_recorded_on_the_right_side_of_it(pool: PgP
             _ => assert!(*position > paid_at, "a clawback before the payment"),
         }
     }
+    w.app.shown().await;
     let states: Vec<String> =
         sqlx::query_scalar("select state from declarations where id = any($1)")
             .bind(&w.ids)

@@ -360,6 +360,64 @@ async fn a_committed_declaration_is_answered_from_its_commit_when_the_read_model
 }
 
 #[sqlx::test]
+async fn a_declaration_does_not_wait_for_the_read_models_and_any_instance_s_next_read_shows_it(
+    pool: PgPool,
+) {
+    // Were the submission to wait for the read models, it would wait a minute here.
+    let patient = Duration::from_secs(60);
+    let auth = Authenticator::new(pool.clone(), None);
+    let app = TestApp::build(pool.clone(), auth, projections::all(), patient).await;
+    app.schedules().await;
+    let school = app.ecf_school("Teach First", "100001", 2022).await;
+    let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
+    // The declarations read model can read but not write until the lock goes, and the lock
+    // goes only after the submission has been answered.
+    let mut held = hold_writes_to(&pool, "declarations").await;
+
+    let declared = tokio::time::timeout(
+        patient / 3,
+        app.declare(&school.token, started(participant)),
+    )
+    .await
+    .expect("answered without waiting for the read models");
+
+    assert_eq!(declared.status, StatusCode::OK, "{}", declared.text);
+    let data = declared.json()["data"].clone();
+    assert_eq!(data["attributes"]["state"], "eligible");
+    assert_eq!(data["attributes"]["lead_provider_name"], "Teach First");
+    let stored: i64 = sqlx::query_scalar("select count(*) from declarations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored, 0,
+        "the read model had not applied it when it answered"
+    );
+
+    // Another instance on the same database: its first read waits at the read barrier until
+    // the read model shows the write, which it can once the lock goes.
+    let other = TestApp::new(pool.clone()).await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("rollback").execute(&mut held).await.unwrap();
+    });
+    let id = data["id"].as_str().unwrap();
+    let shown = other
+        .get(
+            &format!("/api/v3/participant-declarations/{id}"),
+            Some(&school.token),
+        )
+        .await;
+    release.await.unwrap();
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert_eq!(
+        shown.json()["data"],
+        data,
+        "the read shows what the write answered"
+    );
+}
+
+#[sqlx::test]
 async fn a_committed_action_is_answered_from_its_commit_and_the_next_read_waits_for_it(
     pool: PgPool,
 ) {

@@ -82,6 +82,7 @@ pub(crate) async fn lines(pool: PgPool, count: usize, with_statement: bool) -> L
 impl Lines {
     /// The lines' states as the read model shows them, sorted.
     async fn states(&self) -> Vec<String> {
+        self.app.shown().await;
         sqlx::query_scalar("select state from declarations where id = any($1) order by state")
             .bind(&self.ids)
             .fetch_all(&self.app.pool)

@@ -118,20 +118,6 @@ pub async fn find_own(
     .await
 }
 
-/// The declaration holding a slot's milestone, if any.
-pub async fn live_in_slot(
-    db: impl PgExecutor<'_>,
-    slot_id: &str,
-) -> Result<Option<DeclarationRow>, sqlx::Error> {
-    select_rows!(
-        "declarations d join lead_providers lp on lp.id = d.lead_provider_id
-        where d.slot_id = $1 and d.live",
-        slot_id,
-    )
-    .fetch_optional(db)
-    .await
-}
-
 /// One page of the declarations a provider may see, oldest first: its own in every state, and
 /// other providers' live ECF declarations for participants it now trains.
 pub async fn list<'a>(

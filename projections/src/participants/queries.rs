@@ -281,6 +281,9 @@ pub struct DeclarationFacts {
     pub milestones: Option<serde_json::Value>,
     /// Another person with the same TRN holding this milestone with this declaration.
     pub held_under_same_trn: Option<Uuid>,
+    /// Whether another person has the same TRN (and so `held_under_same_trn` reads their
+    /// declarations).
+    pub shares_trn: bool,
     /// The provider's open ECF statement for the record's cohort on the day of submission.
     pub open_statement: Option<Uuid>,
 }
@@ -309,13 +312,15 @@ pub async fn submission_facts(
                r.trn as "trn?", r.stints as "stints?", r.schedule_type as "schedule_type?",
                r.schedule_name as "schedule_name?", r.milestones as "milestones?",
                r.held_under_same_trn as "held_under_same_trn?",
-               r.open_statement as "open_statement?"
+               r.shares_trn as "shares_trn?", r.open_statement as "open_statement?"
         from person_named($1) n
         left join lateral (
             select r.id, r.participant_id, r.cohort, r.schedule_identifier,
                    r.eligible_for_funding, r.pupil_premium_uplift, r.sparsity_uplift,
                    r.mentor_id, p.trn, st.stints, sc.schedule_type, sc.name as schedule_name,
-                   sc.milestones, twin.id as held_under_same_trn, os.id as open_statement
+                   sc.milestones, twin.id as held_under_same_trn, os.id as open_statement,
+                   exists (select 1 from participants other
+                           where other.trn = p.trn and other.id <> p.id) as shares_trn
             from training_records r
             join participants p on p.id = r.participant_id
             cross join lateral (
@@ -388,6 +393,7 @@ pub async fn submission_facts(
             schedule_name: row.schedule_name,
             milestones: row.milestones,
             held_under_same_trn: row.held_under_same_trn,
+            shares_trn: row.shares_trn == Some(true),
             open_statement: row.open_statement,
         }),
         _ => None,

@@ -64,6 +64,10 @@ impl FromRequestParts<AppState> for FinanceSession {
         if principal.role != Role::Finance {
             return Err(to_login());
         }
+        // A page shows every write answered before it was asked for, as an API read does.
+        if let Err(error) = state.ledger.read_barrier(&[]).await {
+            return Err(ApiError::from(error).into_response());
+        }
         let request_id = parts
             .headers
             .get("x-request-id")
