@@ -23,7 +23,7 @@ const BATCH_SIZE: i64 = 1000;
 /// How often the runner looks for events when nothing in this process wakes it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// How long the runner lets commits that nobody waits for gather before it applies them.
-pub const NUDGE_DELAY: Duration = Duration::from_millis(50);
+pub const NUDGE_DELAY: Duration = Duration::from_millis(200);
 /// How long a halted read model waits before it tries its event again (it also tries at
 /// every start, so a deployed fix takes effect at once).
 const HALT_RETRY: Duration = Duration::from_secs(30);
