@@ -509,3 +509,59 @@ async fn readiness_does_not_flap_while_writes_stream_in(pool: PgPool) {
         "{statuses:?}"
     );
 }
+
+#[sqlx::test]
+async fn a_submission_reads_the_participant_only_once_the_read_models_show_their_last_change(
+    pool: PgPool,
+) {
+    let app = TestApp::impatient(pool.clone()).await;
+    app.schedules().await;
+    let school = app.ecf_school("Teach First", "100001", 2022).await;
+    let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
+    // The participants read model cannot apply the withdrawal until the lock goes.
+    let mut held = hold_writes_to(&pool, "stints").await;
+    let withdraw =
+        axum::http::Request::put(format!("/api/v3/participants/ecf/{participant}/withdraw"))
+            .header("Authorization", format!("Bearer {}", school.token))
+            .header("X-With-Server-Date", "2022-09-20T12:00:00Z")
+            .header("Content-Type", "application/json")
+            .body(axum::body::Body::from(
+                serde_json::json!({"data": {"attributes": {
+            "course_identifier": "ecf-induction", "reason": "moved-school"}}})
+                .to_string(),
+            ))
+            .unwrap();
+    let withdrawn = app.send(withdraw).await;
+    assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.text);
+    let stored: String = sqlx::query_scalar("select training_status from stints")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored, "active",
+        "the read model had not applied the withdrawal"
+    );
+
+    // The lock goes only after the submission has begun: it must wait for the withdrawal
+    // before it reads the participant, or it would accept a declaration dated after it.
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("rollback").execute(&mut held).await.unwrap();
+    });
+    let declared = app.declare(&school.token, started(participant)).await;
+    release.await.unwrap();
+
+    assert_eq!(
+        declared.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        declared.text
+    );
+    assert!(
+        declared
+            .text
+            .contains("withdrew from this course on 2022-09-20T12:00:00Z"),
+        "{}",
+        declared.text
+    );
+}
