@@ -87,8 +87,9 @@ async fn submit_once(
     answer(ledger, &slot, &history, Some(declaration_id)).await
 }
 
-/// The declaration `id` (when the slot holds it; otherwise the live one) as its slot's
-/// committed `history` leaves it: a write's answer, built from its own commit.
+/// The declaration `id` as its slot's committed `history` leaves it: a write's answer, built
+/// from its own commit. Without `id`, or when the slot does not hold it (an exact resend), the
+/// live declaration, as the read models show it.
 async fn answer(
     ledger: &Ledger,
     slot_id: &str,
@@ -103,20 +104,23 @@ async fn answer(
         }
         slot.apply(event.clone());
     }
-    let id = match id {
-        Some(id) if slot.declaration(id).is_some() => id,
-        _ => slot.live().ok_or(DeclareError::NotCommitted)?.id,
-    };
-    let (declaration, state) = slot.declaration(id).ok_or(DeclareError::NotCommitted)?;
-    let Some(&created_at) = created.get(&id) else {
-        // Moved in from a retired id's slot, whose history holds its submission: the read
-        // model keeps that, and shows this write once it has passed the barrier.
+    let requested = id.filter(|id| slot.declaration(*id).is_some());
+    let Some((id, created_at)) = requested.and_then(|id| Some((id, *created.get(&id)?))) else {
+        // An exact resend (the live declaration accepted before, whose state statements may
+        // have moved since), or a declaration moved in from a retired id's slot (whose history
+        // holds its submission): the read model holds it as it now stands, and shows this
+        // write once it has passed the barrier.
+        let id = match requested {
+            Some(id) => id,
+            None => slot.live().ok_or(DeclareError::NotCommitted)?.id,
+        };
+        let (declaration, _) = slot.declaration(id).ok_or(DeclareError::NotCommitted)?;
         ledger.read_barrier(&[]).await?;
-        let provider = declaration.lead_provider_id;
-        return declarations::find_own(ledger.pool(), provider, id.0)
+        return declarations::find_own(ledger.pool(), declaration.lead_provider_id, id.0)
             .await?
             .ok_or(DeclareError::NotCommitted);
     };
+    let (declaration, state) = slot.declaration(id).ok_or(DeclareError::NotCommitted)?;
     let lead_provider_name = ledger
         .lead_provider_name(declaration.lead_provider_id)
         .await?;

@@ -192,6 +192,9 @@ async fn a_declaration_goes_on_the_open_statement_becomes_payable_and_is_paid(po
     let paid = w.pay(w.november, "2022-12-20T09:00:00Z").await;
     assert_eq!(paid.status, StatusCode::OK, "{}", paid.text);
     assert_eq!(w.declaration(&id).await["state"], "paid");
+    let resent = w.declare_at("2022-12-21T09:00:00Z").await;
+    assert_eq!(resent["id"], id.as_str(), "an exact resend");
+    assert_eq!(resent["attributes"]["state"], "paid", "as it now stands");
     assert_eq!(paid.json()["status"], "paid");
     assert_eq!(paid.json()["output_fee"], "119.40");
     assert_eq!(
