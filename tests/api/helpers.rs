@@ -448,6 +448,14 @@ pub async fn hold_writes_to(pool: &PgPool, table: &str) -> sqlx::PgConnection {
     held
 }
 
+/// Ends a [`hold_writes_to`] in 300 ms, once the request under test has begun.
+pub fn release_soon(mut held: sqlx::PgConnection) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("rollback").execute(&mut held).await.unwrap();
+    })
+}
+
 /// Waits (at most ten seconds) until `check` holds, as a read model catches up; panics if it
 /// never does.
 pub async fn eventually<F, Fut>(check: F)

@@ -14,7 +14,7 @@ use projections::{Projection, ProjectionError, Runner, StoredEvent};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::helpers::{TestApp, day, ecf_statement, ect, hold_writes_to, started};
+use crate::helpers::{TestApp, day, ecf_statement, ect, hold_writes_to, release_soon, started};
 
 /// How long writes wait for read models in these tests: long enough for a healthy runner,
 /// short enough that a stalled one shows as a stale answer.
@@ -372,7 +372,7 @@ async fn a_declaration_does_not_wait_for_the_read_models_and_any_instance_s_next
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
     // The declarations read model can read but not write until the lock goes, and the lock
     // goes only after the submission has been answered.
-    let mut held = hold_writes_to(&pool, "declarations").await;
+    let held = hold_writes_to(&pool, "declarations").await;
 
     let declared = tokio::time::timeout(
         patient / 3,
@@ -397,10 +397,7 @@ async fn a_declaration_does_not_wait_for_the_read_models_and_any_instance_s_next
     // Another instance on the same database: its first read waits at the read barrier until
     // the read model shows the write, which it can once the lock goes.
     let other = TestApp::new(pool.clone()).await;
-    let release = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        sqlx::query("rollback").execute(&mut held).await.unwrap();
-    });
+    let release = release_soon(held);
     let id = data["id"].as_str().unwrap();
     let shown = other
         .get(
@@ -427,7 +424,7 @@ async fn a_committed_action_is_answered_from_its_commit_and_the_next_read_waits_
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
     // Another session holds a lock that lets the participants read model read but not write:
     // it cannot apply the deferral until the lock goes.
-    let mut held = hold_writes_to(&pool, "stints").await;
+    let held = hold_writes_to(&pool, "stints").await;
 
     let deferred = app
         .put(
@@ -452,10 +449,7 @@ async fn a_committed_action_is_answered_from_its_commit_and_the_next_read_waits_
 
     // The provider's next read waits until the read model shows its write: the lock goes
     // only after the read has begun.
-    let release = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        sqlx::query("rollback").execute(&mut held).await.unwrap();
-    });
+    let release = release_soon(held);
     let shown = app
         .get(
             &format!("/api/v3/participants/ecf/{participant}"),
@@ -519,7 +513,7 @@ async fn a_submission_reads_the_participant_only_once_the_read_models_show_their
     let school = app.ecf_school("Teach First", "100001", 2022).await;
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
     // The participants read model cannot apply the withdrawal until the lock goes.
-    let mut held = hold_writes_to(&pool, "stints").await;
+    let held = hold_writes_to(&pool, "stints").await;
     let withdraw =
         axum::http::Request::put(format!("/api/v3/participants/ecf/{participant}/withdraw"))
             .header("Authorization", format!("Bearer {}", school.token))
@@ -544,10 +538,7 @@ async fn a_submission_reads_the_participant_only_once_the_read_models_show_their
 
     // The lock goes only after the submission has begun: it must wait for the withdrawal
     // before it reads the participant, or it would accept a declaration dated after it.
-    let release = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        sqlx::query("rollback").execute(&mut held).await.unwrap();
-    });
+    let release = release_soon(held);
     let declared = app.declare(&school.token, started(participant)).await;
     release.await.unwrap();
 
