@@ -207,8 +207,8 @@ pub(crate) async fn committed_unseen(
 /// The transactions whose events, of these aggregate types, this statement's snapshot sees and
 /// `applied` does not: what a reader must wait for before the read models show everything
 /// committed so far. Cut from the indexes as [`read_batch`] is (the transactions running at
-/// `applied` by id, those begun since per type from the type's index), so a transaction held
-/// open anywhere adds nothing to the cost.
+/// `applied` by id, those begun since per type), so a transaction held open anywhere adds
+/// nothing to the cost.
 pub(crate) async fn unseen_transactions(
     conn: &mut PgConnection,
     aggregate_types: &[&str],
