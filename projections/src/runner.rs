@@ -609,37 +609,47 @@ impl Runner {
             .map(|(_, checkpoint)| checkpoint)
             .filter(|checkpoint| checkpoint.borrow().halt.is_none())
             .collect();
-        // Every read model's snapshot comes from the same sequence of steps, so the oldest
-        // sees no transaction that the others do not.
-        let Some(oldest) = waited
-            .iter()
-            .map(|checkpoint| checkpoint.borrow().applied.clone())
-            .min_by_key(Snapshot::age)
-        else {
-            return Ok(true);
-        };
-        let unseen = {
-            let mut conn = crate::pool::acquire(&self.pool).await?;
-            event::unseen_transactions(&mut conn, &types, &oldest).await?
-        };
-        if unseen.is_empty() {
-            return Ok(true);
-        }
-        self.wake();
-        let shown = |at: &Checkpoint| unseen.iter().all(|&transaction| at.covers(transaction));
-        let all = async {
-            for checkpoint in waited {
-                let mut checkpoint = checkpoint.subscribe();
-                let reached = checkpoint
-                    .wait_for(|at| at.halt.is_some() || shown(at))
-                    .await;
-                if !reached.is_ok_and(|at| shown(&at)) {
-                    return false;
-                }
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Every read model's snapshot comes from the same sequence of steps, so the oldest
+            // sees no transaction that the others do not.
+            let Some(oldest) = waited
+                .iter()
+                .map(|checkpoint| checkpoint.borrow().applied.clone())
+                .min_by_key(Snapshot::age)
+            else {
+                return Ok(true);
+            };
+            let (unseen, more) = {
+                let mut conn = crate::pool::acquire(&self.pool).await?;
+                event::unseen_transactions(&mut conn, &types, &oldest).await?
+            };
+            if unseen.is_empty() {
+                return Ok(true);
             }
-            true
-        };
-        Ok(tokio::time::timeout(timeout, all).await.unwrap_or(false))
+            self.wake();
+            let shown = |at: &Checkpoint| unseen.iter().all(|&transaction| at.covers(transaction));
+            let all = async {
+                for checkpoint in &waited {
+                    let mut checkpoint = checkpoint.subscribe();
+                    let reached = checkpoint
+                        .wait_for(|at| at.halt.is_some() || shown(at))
+                        .await;
+                    if !reached.is_ok_and(|at| shown(&at)) {
+                        return false;
+                    }
+                }
+                true
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !tokio::time::timeout(left, all).await.unwrap_or(false) {
+                return Ok(false);
+            }
+            // One type had more than one answer holds: ask again past what is now shown.
+            if !more {
+                return Ok(true);
+            }
+        }
     }
 
     /// Waits, at most `timeout`, until every running projection that reads `aggregate_type`
