@@ -178,28 +178,55 @@ async fn submit(conn: &mut PgConnection, stretch: Vec<Submitted>) -> Result<(), 
     let times: Vec<DateTime<Utc>> = stretch.iter().map(|s| s.at).collect();
     let ids = column(&stretch, |s| s.declaration.id.0);
     let statements = column(&stretch, |s| s.declaration.statement_id.map(|s| s.0));
-    sqlx::query!(
+    // Each declaration takes the next place in its provider's list; one that lands earlier
+    // in the list's order than the provider's last (or is not written) is returned, and the
+    // places are numbered afresh from it.
+    let misplaced = sqlx::query!(
         r#"
-        insert into declarations (id, slot_id, participant_id, training_record_id,
-            lead_provider_id, course_identifier, declaration_type, declaration_date,
-            evidence_held, state, superseded_by, delivery_partner_id, mentor_id,
-            pupil_premium_uplift, sparsity_uplift, cohort, statement_id,
-            targeted_delivery_funding, has_passed, created_at, updated_at, live, programme)
-        select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
-               d.course_identifier, d.declaration_type, d.declaration_date, d.evidence_held,
-               d.state, d.superseded_by, d.delivery_partner_id, d.mentor_id,
-               d.pupil_premium_uplift, d.sparsity_uplift, d.cohort, d.statement_id,
-               d.targeted_delivery_funding, d.has_passed, d.at, d.at, d.live, d.programme
-        from unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
-            $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::uuid[], $12::uuid[],
-            $13::uuid[], $14::bool[], $15::bool[], $16::int[], $17::uuid[], $18::bool[],
-            $19::bool[], $20::timestamptz[], $21::bool[], $22::text[])
-            as d (id, slot_id, participant_id, training_record_id, lead_provider_id,
-                  course_identifier, declaration_type, declaration_date, evidence_held, state,
-                  superseded_by, delivery_partner_id, mentor_id, pupil_premium_uplift,
-                  sparsity_uplift, cohort, statement_id, targeted_delivery_funding, has_passed,
-                  at, live, programme)
-        on conflict (id) do nothing
+        with submitted as (
+            select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[],
+                $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::uuid[],
+                $12::uuid[], $13::uuid[], $14::bool[], $15::bool[], $16::int[], $17::uuid[],
+                $18::bool[], $19::bool[], $20::timestamptz[], $21::bool[], $22::text[])
+                as d (id, slot_id, participant_id, training_record_id, lead_provider_id,
+                      course_identifier, declaration_type, declaration_date, evidence_held,
+                      state, superseded_by, delivery_partner_id, mentor_id,
+                      pupil_premium_uplift, sparsity_uplift, cohort, statement_id,
+                      targeted_delivery_funding, has_passed, at, live, programme)
+            where not exists (select 1 from declarations e where e.id = d.id)
+        ), last as (
+            select l.*
+            from (select distinct lead_provider_id from submitted) p
+            cross join lateral (
+                select o.lead_provider_id, o.ordinal, o.created_at, o.id from declarations o
+                where o.lead_provider_id = p.lead_provider_id
+                order by o.ordinal desc
+                limit 1
+            ) l
+        ), written as (
+            insert into declarations (id, slot_id, participant_id, training_record_id,
+                lead_provider_id, course_identifier, declaration_type, declaration_date,
+                evidence_held, state, superseded_by, delivery_partner_id, mentor_id,
+                pupil_premium_uplift, sparsity_uplift, cohort, statement_id,
+                targeted_delivery_funding, has_passed, created_at, updated_at, live, programme,
+                ordinal)
+            select d.id, d.slot_id, d.participant_id, d.training_record_id, d.lead_provider_id,
+                   d.course_identifier, d.declaration_type, d.declaration_date,
+                   d.evidence_held, d.state, d.superseded_by, d.delivery_partner_id,
+                   d.mentor_id, d.pupil_premium_uplift, d.sparsity_uplift, d.cohort,
+                   d.statement_id, d.targeted_delivery_funding, d.has_passed, d.at, d.at,
+                   d.live, d.programme,
+                   coalesce(l.ordinal, 0) + row_number() over (
+                       partition by d.lead_provider_id order by d.at, d.id)
+            from submitted d left join last l on l.lead_provider_id = d.lead_provider_id
+            on conflict (id) do nothing
+            returning id
+        )
+        select d.lead_provider_id as "lead_provider_id!", d.at as "created_at!",
+               d.id as "id!"
+        from submitted d left join last l on l.lead_provider_id = d.lead_provider_id
+        where (d.at, d.id) < (l.created_at, l.id)
+           or not exists (select 1 from written w where w.id = d.id)
         "#,
         &ids,
         &slots,
@@ -233,8 +260,15 @@ async fn submit(conn: &mut PgConnection, stretch: Vec<Submitted>) -> Result<(), 
             .as_str()
             .to_owned()),
     )
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    if !misplaced.is_empty() {
+        let (providers, created, ids): (Vec<_>, Vec<_>, Vec<_>) = misplaced
+            .into_iter()
+            .map(|row| (row.lead_provider_id, row.created_at, row.id))
+            .collect();
+        renumber(&mut *conn, &providers, &created, &ids).await?;
+    }
     let (held, on): (Vec<Uuid>, Vec<Uuid>) = ids
         .iter()
         .zip(&statements)
@@ -245,6 +279,51 @@ async fn submit(conn: &mut PgConnection, stretch: Vec<Submitted>) -> Result<(), 
     }
     hold_lines(&mut *conn, &held, &on).await?;
     follow_statements(conn, &held).await
+}
+
+/// Numbers each provider's own declarations afresh from the earliest of the given ones to the
+/// end of its list. The places before it are untouched, so the one just before it is right;
+/// only rows whose place changes are written.
+async fn renumber(
+    conn: &mut PgConnection,
+    providers: &[Uuid],
+    created: &[DateTime<Utc>],
+    ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        update declarations d set ordinal = placed.ordinal
+        from (
+            select tail.id,
+                   coalesce(before.ordinal, 0) + row_number() over (
+                       partition by tail.lead_provider_id order by tail.created_at, tail.id)
+                       as ordinal
+            from (
+                select distinct on (x.lead_provider_id) x.*
+                from unnest($1::uuid[], $2::timestamptz[], $3::uuid[])
+                    as x (lead_provider_id, created_at, id)
+                order by x.lead_provider_id, x.created_at, x.id
+            ) first
+            left join lateral (
+                select b.ordinal from declarations b
+                where b.lead_provider_id = first.lead_provider_id
+                  and (b.created_at, b.id) < (first.created_at, first.id)
+                order by b.created_at desc, b.id desc
+                limit 1
+            ) before on true
+            join declarations tail
+              on tail.lead_provider_id = first.lead_provider_id
+             and (tail.created_at, tail.id) >= (first.created_at, first.id)
+        ) placed
+        where d.id = placed.id and d.ordinal <> placed.ordinal
+        "#,
+        providers,
+        created,
+        ids,
+    )
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// A statement event: it takes lines, or moves every line on it to the state it implies.

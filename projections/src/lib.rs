@@ -110,4 +110,9 @@ impl Page {
     pub fn offset(self) -> i64 {
         (self.number - 1).saturating_mul(self.size)
     }
+
+    /// The number of rows up to the end of the page.
+    pub fn end(self) -> i64 {
+        self.offset().saturating_add(self.size)
+    }
 }

@@ -2,6 +2,7 @@
 //! with each provider's latest stint marked. It serves `GET /api/v3/participants/ecf` and the
 //! facts that provider commands look up.
 
+mod places;
 mod queries;
 mod reassign;
 mod records;
@@ -389,39 +390,32 @@ async fn register(conn: &mut PgConnection, stretch: Vec<Registered>) -> Result<(
     .await?;
     // A record registers once, on its first stint: its person is listed under that stint's
     // provider, from the stretch rather than read back.
-    sqlx::query!(
-        r#"
-        insert into provider_participants (lead_provider_id, participant_id, participant_created_at)
-        select distinct x.lead_provider_id, x.participant_id, p.created_at
-        from unnest($1::uuid[], $2::uuid[]) as x (lead_provider_id, participant_id)
-        join participants p on p.id = x.participant_id
-        on conflict do nothing
-        "#,
+    places::list(
+        conn,
         &column(&stretch, |r| r.registration.placement.lead_provider_id.0),
         &column(&stretch, |r| r.registration.participant_id.0),
     )
-    .execute(conn)
     .await
-    .map(drop)
 }
 
 /// Lists the records' people under every provider with a placement on them.
 async fn list_for_providers(conn: &mut PgConnection, records: &[Uuid]) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+    let listings = sqlx::query!(
         r#"
-        insert into provider_participants (lead_provider_id, participant_id, participant_created_at)
-        select distinct s.lead_provider_id, r.participant_id, p.created_at
+        select distinct s.lead_provider_id, r.participant_id
         from stints s
         join training_records r on r.id = s.training_record_id
-        join participants p on p.id = r.participant_id
         where s.training_record_id = any($1)
-        on conflict do nothing
         "#,
         records
     )
-    .execute(conn)
-    .await
-    .map(drop)
+    .fetch_all(&mut *conn)
+    .await?;
+    let (providers, people): (Vec<Uuid>, Vec<Uuid>) = listings
+        .into_iter()
+        .map(|row| (row.lead_provider_id, row.participant_id))
+        .unzip();
+    places::list(conn, &providers, &people).await
 }
 
 /// Any change to a record moves its person's `updated_at`, which the list filters on.

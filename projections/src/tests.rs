@@ -22,7 +22,11 @@ use uuid::Uuid;
 use crate::Runner;
 
 /// Appends one event to an aggregate's stream, after the ones it has.
-async fn append<E: Serialize + DomainEvent>(pool: &PgPool, aggregate: (&str, &str), event: &E) {
+async fn append<'c, E: Serialize + DomainEvent>(
+    db: impl sqlx::PgExecutor<'c>,
+    aggregate: (&str, &str),
+    event: &E,
+) {
     sqlx::query(
         r#"
         insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version,
@@ -36,7 +40,7 @@ async fn append<E: Serialize + DomainEvent>(pool: &PgPool, aggregate: (&str, &st
     .bind(event.event_type())
     .bind(event.event_version())
     .bind(serde_json::to_value(event).expect("event serializes"))
-    .execute(pool)
+    .execute(db)
     .await
     .expect("event appends");
 }
@@ -91,6 +95,21 @@ async fn rows_of(pool: &PgPool, tables: &[&str]) -> Vec<String> {
         );
     }
     rows
+}
+
+/// Asserts that every row of `table` holds its place (`ordinal`) in its provider's list, in
+/// the list's `order`: dense from 1, with no gap and no two alike.
+async fn assert_places_in_order(pool: &PgPool, table: &str, order: &str) {
+    let sql = format!(
+        "select count(*) from (
+             select ordinal, row_number() over (partition by lead_provider_id order by {order})
+                 as place
+             from {table}
+         ) listed
+         where ordinal <> place"
+    );
+    let misplaced: i64 = sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap();
+    assert_eq!(misplaced, 0, "rows of {table} out of place");
 }
 
 /// A day of 2024, at noon.

@@ -77,6 +77,17 @@ pub struct DeclarationFilter {
     pub updated_after: Option<DateTime<Utc>>,
 }
 
+impl DeclarationFilter {
+    /// Whether it lets every declaration through.
+    pub fn is_empty(&self) -> bool {
+        self.participant_ids.is_none()
+            && self.cohorts.is_none()
+            && self.delivery_partner_ids.is_none()
+            && self.updated_since.is_none()
+            && self.updated_after.is_none()
+    }
+}
+
 /// Selects [`DeclarationRow`]s, naming their columns once: from `$from` (SQL after `from`,
 /// holding declarations as `d` and their provider as `lp`), with `$arg`s bound.
 macro_rules! select_rows {
@@ -126,7 +137,50 @@ pub async fn list<'a>(
     filter: &'a DeclarationFilter,
     page: Page,
 ) -> Result<Vec<DeclarationRow>, sqlx::Error> {
-    stream(db, provider, filter, Some(page)).try_collect().await
+    if !filter.is_empty() {
+        return stream(db, provider, filter, Some(page)).try_collect().await;
+    }
+    // A declaration's place in the whole list is its place among the provider's own plus the
+    // others' it sees before it: the own ones are read by place around the page (as many
+    // before it as there are others'), each of the others' finds the own one just before it,
+    // and the page is what lands in its range. However deep the page, no more rows are read
+    // than the page and the others'.
+    select_rows!(
+        "(
+            with seen as (
+                select d.id, d.created_at
+                from declaration_viewers w join declarations d on d.id = w.declaration_id
+                where w.lead_provider_id = $1
+            ), candidates as (
+                select o.id, o.created_at, o.ordinal as own_before, false as seen
+                from declarations o
+                where o.lead_provider_id = $1
+                  and o.ordinal > $2 - (select count(*) from seen) and o.ordinal <= $3
+                union all
+                select s.id, s.created_at, coalesce((
+                    select o.ordinal from declarations o
+                    where o.lead_provider_id = $1 and (o.created_at, o.id) < (s.created_at, s.id)
+                    order by o.created_at desc, o.id desc
+                    limit 1), 0), true
+                from seen s
+            ), placed as (
+                select c.id, c.created_at,
+                       c.own_before + count(*) filter (where c.seen)
+                           over (order by c.created_at, c.id) as place
+                from candidates c
+            )
+            select p.id, p.created_at, p.place from placed p
+            where p.place > $2 and p.place <= $3
+        ) page
+        join declarations d on d.id = page.id
+        join lead_providers lp on lp.id = d.lead_provider_id
+        order by page.place",
+        provider.0,
+        page.offset(),
+        page.end(),
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// The declarations of [`list`], all of them when `page` is `None`, read as a stream. The
@@ -153,7 +207,7 @@ pub fn stream<'a>(
                       and ($5::timestamptz is null or d.updated_at >= $5)
                       and ($8::timestamptz is null or d.updated_at > $8)
                     order by d.created_at, d.id
-                    limit $6::bigint + $7::bigint
+                    limit $9
                 )
                 union all
                 (
@@ -166,7 +220,7 @@ pub fn stream<'a>(
                       and ($5::timestamptz is null or d.updated_at >= $5)
                       and ($8::timestamptz is null or d.updated_at > $8)
                     order by d.created_at, d.id
-                    limit $6::bigint + $7::bigint
+                    limit $9
                 )
             ) v
             order by v.created_at, v.id
@@ -183,6 +237,7 @@ pub fn stream<'a>(
         page.map(|page| page.size),
         page.map_or(0, Page::offset),
         filter.updated_after,
+        page.map(Page::end),
     )
     .fetch(db)
 }

@@ -80,6 +80,13 @@ pub struct ParticipantFilter {
     pub updated_since: Option<DateTime<Utc>>,
 }
 
+impl ParticipantFilter {
+    /// Whether it lets every person through.
+    pub fn is_empty(&self) -> bool {
+        self.cohorts.is_none() && self.training_status.is_none() && self.updated_since.is_none()
+    }
+}
+
 /// One page of the people a provider trains, oldest first.
 pub async fn list(
     db: impl PgExecutor<'_>,
@@ -87,6 +94,24 @@ pub async fn list(
     filter: &ParticipantFilter,
     page: Page,
 ) -> Result<Vec<ParticipantRow>, sqlx::Error> {
+    if filter.is_empty() {
+        // The page is a range of places in the provider's list, however deep.
+        return sqlx::query_as!(
+            ParticipantRow,
+            r#"
+            select p.id, p.full_name, p.trn, p.created_at, p.updated_at
+            from provider_participants pp
+            join participants p on p.id = pp.participant_id
+            where pp.lead_provider_id = $1 and pp.ordinal > $2 and pp.ordinal <= $3
+            order by pp.ordinal
+            "#,
+            provider.0,
+            page.offset(),
+            page.end(),
+        )
+        .fetch_all(db)
+        .await;
+    }
     // The page is cut from the provider's index first; only its rows are joined.
     sqlx::query_as!(
         ParticipantRow,

@@ -42,17 +42,5 @@ pub(super) async fn reassign(
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!(
-        r#"
-        delete from provider_participants pp
-        where pp.participant_id = $1 and not exists (
-            select 1 from training_records r
-            join stints s on s.training_record_id = r.id
-            where r.participant_id = $1 and s.lead_provider_id = pp.lead_provider_id)
-        "#,
-        retired,
-    )
-    .execute(conn)
-    .await
-    .map(drop)
+    super::places::unlist_without_placement(conn, retired).await
 }

@@ -5,6 +5,7 @@ use aggregates::declaration::{DeclarationSlotEvent as V, DeclarationState as S};
 use aggregates::reference::DeclarationType;
 use aggregates::training_record::TrainingRecordEvent;
 use aggregates::{Programme, StatementEvent};
+use futures::TryStreamExt;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -279,3 +280,74 @@ const DECLARATION_TABLES: &[&str] = &[
     "line_statements",
     "npq_outcomes",
 ];
+
+#[sqlx::test(migrations = "../migrations")]
+async fn pages_read_by_place_are_the_pages_of_the_list_in_order(pool: PgPool) {
+    let alpha = provider(&pool, "Alpha").await;
+    let beta = provider(&pool, "Beta").await;
+    let mut people = Vec::new();
+    for name in ["ann", "bob", "cat", "dan", "eve"] {
+        people.push(ect(&pool, name, alpha).await);
+    }
+    let gil = ect(&pool, "gil", beta).await;
+    let hal = ect(&pool, "hal", beta).await;
+    // Recorded first and committed last: Alpha's list gets it after later ones are shown.
+    let late = declaration(
+        10,
+        alpha,
+        people[4],
+        Course::EcfInduction,
+        DeclarationType::Started,
+        S::Eligible,
+    );
+    let mut held = pool.begin().await.unwrap();
+    append(
+        &mut *held,
+        ("declaration_slot", &slot(&late)),
+        &V::Submitted(Box::new(late.clone())),
+    )
+    .await;
+    submit_started(&pool, 1, alpha, people[0], S::Eligible).await;
+    submit_started(&pool, 2, beta, gil, S::Eligible).await;
+    submit_started(&pool, 3, alpha, people[1], S::Eligible).await;
+    catch_up(&pool).await;
+    held.commit().await.unwrap();
+    submit_started(&pool, 4, alpha, people[2], S::Eligible).await;
+    submit_started(&pool, 5, beta, hal, S::Eligible).await;
+    submit_started(&pool, 6, alpha, people[3], S::Eligible).await;
+    // Beta takes Ann and Cat on: it sees their Alpha declarations among its own.
+    for (_, record) in [people[0], people[2]] {
+        let joined = TrainingRecordEvent::Joined(placement(beta, day(4, 1)));
+        append(&pool, ("training_record", &record.0.to_string()), &joined).await;
+    }
+    catch_up(&pool).await;
+
+    assert_places_in_order(&pool, "declarations", "created_at, id").await;
+    let everything = DeclarationFilter::default();
+    for (provider, expected) in [(alpha, 5), (beta, 4)] {
+        // The whole list, merged by time rather than read by place.
+        let whole: Vec<Uuid> = declarations::stream(&pool, provider, &everything, None)
+            .map_ok(|row| row.id)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(whole.len(), expected);
+        for size in 1..=3 {
+            for number in 1..=6 {
+                let page = crate::Page { number, size };
+                let ids: Vec<Uuid> = declarations::list(&pool, provider, &everything, page)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|row| row.id)
+                    .collect();
+                let skipped = whole.iter().skip(usize::try_from(page.offset()).unwrap());
+                let wanted: Vec<Uuid> = skipped
+                    .take(usize::try_from(size).unwrap())
+                    .copied()
+                    .collect();
+                assert_eq!(ids, wanted, "page {number} of {size}");
+            }
+        }
+    }
+}

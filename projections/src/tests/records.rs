@@ -224,3 +224,61 @@ async fn audit_subjects_written_as_a_run_leave_the_rows_of_one_event_at_a_time(p
     .unwrap();
     assert!(beta_concerns_ann, "{as_a_run:?}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn each_providers_list_keeps_its_places_dense_and_in_order(pool: PgPool) {
+    let alpha = provider(&pool, "Alpha").await;
+    let beta = provider(&pool, "Beta").await;
+    let (_, ann) = ect(&pool, "ann", alpha).await;
+    let (_, bob) = ect(&pool, "bob", alpha).await;
+    ect(&pool, "cat", beta).await;
+    let (dan, _) = ect(&pool, "dan", beta).await;
+    // Bob, created before Beta's people, joins Beta's list near its start.
+    let joined = TrainingRecordEvent::Joined(placement(beta, day(4, 1)));
+    append(&pool, ("training_record", &bob.0.to_string()), &joined).await;
+    // Ann's record moves to Dan: Ann leaves Alpha's list from its first place, Dan joins it.
+    let reassigned = TrainingRecordEvent::Reassigned {
+        participant_id: dan,
+    };
+    append(&pool, ("training_record", &ann.0.to_string()), &reassigned).await;
+
+    catch_up(&pool).await;
+
+    assert_places_in_order(
+        &pool,
+        "provider_participants",
+        "participant_created_at, participant_id",
+    )
+    .await;
+    let names = |provider, filter: crate::participants::ParticipantFilter, number, size| {
+        let pool = pool.clone();
+        async move {
+            let page = crate::Page { number, size };
+            crate::participants::list(&pool, provider, &filter, page)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|row| row.full_name)
+                .collect::<Vec<_>>()
+        }
+    };
+    let everyone = crate::participants::ParticipantFilter::default;
+    assert_eq!(names(alpha, everyone(), 1, 10).await, ["bob", "dan"]);
+    assert_eq!(names(beta, everyone(), 1, 10).await, ["bob", "cat", "dan"]);
+    // Read by place, every page is the page the filtered list (read by skipping) gives.
+    let of_2024 = || crate::participants::ParticipantFilter {
+        cohorts: Some(vec![2024]),
+        ..Default::default()
+    };
+    for provider in [alpha, beta] {
+        for size in 1..=3 {
+            for number in 1..=4 {
+                assert_eq!(
+                    names(provider, everyone(), number, size).await,
+                    names(provider, of_2024(), number, size).await,
+                    "page {number} of {size}"
+                );
+            }
+        }
+    }
+}
