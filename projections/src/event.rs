@@ -207,12 +207,8 @@ pub(crate) async fn committed_unseen(
 /// The transactions whose events, of these aggregate types, this statement's snapshot sees and
 /// `applied` does not: what a reader must wait for before the read models show everything
 /// committed so far; and whether there may be more (one type had a thousand of them begun
-/// since: ask again once these are shown). Each type's are cut from its own index, in its order: the
-/// transactions running at `applied` by id, and those begun since, so a transaction held open
-/// anywhere adds nothing to the cost. The bound of the second is a subquery, hidden from the
-/// planner: given as a value, it made PostgreSQL plan every execution afresh (0.3 ms, four
-/// times the execution), since a plan for the value cost far less than one for any. The small
-/// limit keeps the one plan an ordered index scan.
+/// since: ask again once these are shown). The query is the database function of the same name
+/// (migration `20261205001500`), planned once per connection.
 pub(crate) async fn unseen_transactions(
     conn: &mut PgConnection,
     aggregate_types: &[&str],
@@ -221,23 +217,8 @@ pub(crate) async fn unseen_transactions(
     let types: Vec<String> = aggregate_types.iter().map(|t| (*t).to_owned()).collect();
     let row = sqlx::query!(
         r#"
-        select coalesce(array_agg(distinct unseen.transaction_id), '{}') as "unseen!",
-               coalesce(bool_or(unseen.nth = 1000), false) as "more!"
-        from unnest($1::text[]) as kind(name)
-        cross join lateral (
-            select e.transaction_id::text::bigint as transaction_id, 0 as nth from events e
-            where e.aggregate_type = kind.name
-              and e.transaction_id = any(array(select pg_snapshot_xip($2::text::pg_snapshot)))
-            union all
-            select since.transaction_id::text::bigint, row_number() over () as nth
-            from (
-                select e.transaction_id from events e
-                where e.aggregate_type = kind.name
-                  and e.transaction_id >= (select pg_snapshot_xmax($2::text::pg_snapshot))
-                order by e.aggregate_type, e.transaction_id
-                limit 1000
-            ) as since
-        ) as unseen
+        select unseen as "unseen!", more as "more!"
+        from unseen_transactions($1, $2::text::pg_snapshot)
         "#,
         &types,
         applied.to_text(),
