@@ -5,8 +5,9 @@
 //! read model has its own checkpoint, written with its rows; a read model that cannot apply
 //! an event halts at that event alone, and the others go on.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -17,6 +18,10 @@ use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 use crate::event::{self, Position, Snapshot, StoredEvent};
+
+mod shared;
+
+use shared::SharedQuestion;
 
 /// How many events one batch applies at most.
 const BATCH_SIZE: i64 = 1000;
@@ -219,7 +224,14 @@ pub struct Runner {
     retry_halted: AtomicBool,
     wake: Notify,
     nudge: Notify,
+    /// The read barrier's question, shared by the requests that ask it of the same aggregate
+    /// types at the same time.
+    unseen: Mutex<HashMap<Vec<&'static str>, Arc<SharedQuestion<Unseen>>>>,
 }
+
+/// The read barrier's answer: the committed transactions the read models have not applied,
+/// and whether there may be more.
+type Unseen = (Vec<i64>, bool);
 
 /// What one pass over the projections did.
 struct Step {
@@ -248,6 +260,7 @@ impl Runner {
             retry_halted: AtomicBool::new(true),
             wake: Notify::new(),
             nudge: Notify::new(),
+            unseen: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -592,7 +605,7 @@ impl Runner {
     /// model they feed. A halted read model is not waited for. One statement when the read
     /// models are up to date; returns whether they all got there in time.
     pub async fn barrier(&self, unread: &[&str], timeout: Duration) -> Result<bool, sqlx::Error> {
-        let mut types: Vec<&str> = self
+        let mut types: Vec<&'static str> = self
             .projections
             .iter()
             .flat_map(|projection| projection.aggregate_types())
@@ -620,10 +633,7 @@ impl Runner {
             else {
                 return Ok(true);
             };
-            let (unseen, more) = {
-                let mut conn = crate::pool::acquire(&self.pool).await?;
-                event::unseen_transactions(&mut conn, &types, &oldest).await?
-            };
+            let (unseen, more) = self.ask_unseen(&types, &oldest).await?;
             if unseen.is_empty() {
                 return Ok(true);
             }
@@ -650,6 +660,31 @@ impl Runner {
                 return Ok(true);
             }
         }
+    }
+
+    /// Which committed transactions of these aggregate types the read models have not applied,
+    /// beyond `oldest`: asked of the database once for all the requests that arrive while
+    /// another is asking (see [`SharedQuestion`]). Each takes an answer from a query begun
+    /// after it arrived, so it sees every commit answered before the request began.
+    async fn ask_unseen(
+        &self,
+        types: &[&'static str],
+        oldest: &Snapshot,
+    ) -> Result<Unseen, sqlx::Error> {
+        let question = {
+            let mut questions = self.unseen.lock().unwrap_or_else(|e| e.into_inner());
+            questions
+                .entry(types.to_vec())
+                .or_insert_with(|| Arc::new(SharedQuestion::new()))
+                .clone()
+        };
+        let patience = self.pool.options().get_acquire_timeout();
+        question
+            .answer(patience, || async {
+                let mut conn = crate::pool::acquire(&self.pool).await?;
+                event::unseen_transactions(&mut conn, types, oldest).await
+            })
+            .await
     }
 
     /// Waits, at most `timeout`, until every running projection that reads `aggregate_type`

@@ -97,8 +97,18 @@ impl TestApp {
     /// A service whose writes wait at most a second for the read models: for tests of writes
     /// that a held-back read model does not show yet.
     pub async fn impatient(pool: PgPool) -> Self {
+        Self::following(pool, projections::all(), Duration::from_secs(1)).await
+    }
+
+    /// A service without rate limits whose runner drives these read models, and whose writes
+    /// wait at most `settle` for them.
+    pub async fn following(
+        pool: PgPool,
+        read_models: Vec<Arc<dyn projections::Projection>>,
+        settle: Duration,
+    ) -> Self {
         let auth = Authenticator::new(pool.clone(), None);
-        Self::build(pool, auth, projections::all(), Duration::from_secs(1)).await
+        Self::build(pool, auth, read_models, settle).await
     }
 
     /// A service whose runner drives these read models, and whose writes wait at most

@@ -8,7 +8,6 @@ use std::time::Duration;
 use aggregates::{LeadProviderId, Statement, StatementCommand, StatementId};
 use async_trait::async_trait;
 use axum::http::StatusCode;
-use cpd_ledger::auth::Authenticator;
 use cpd_ledger::ledger::{Actor, CommandContext, Visibility};
 use projections::{Projection, ProjectionError, Runner, StoredEvent};
 use sqlx::postgres::PgPoolOptions;
@@ -22,13 +21,7 @@ const SETTLE: Duration = Duration::from_secs(5);
 
 #[sqlx::test]
 async fn writes_reads_and_readiness_go_on_while_transactions_are_held_open(pool: PgPool) {
-    let app = TestApp::build(
-        pool.clone(),
-        Authenticator::new(pool.clone(), None),
-        projections::all(),
-        SETTLE,
-    )
-    .await;
+    let app = TestApp::following(pool.clone(), projections::all(), SETTLE).await;
     app.schedules().await;
     let school = app.ecf_school("Teach First", "100001", 2022).await;
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
@@ -167,13 +160,7 @@ async fn a_read_model_that_cannot_apply_an_event_halts_alone_and_resumes_after_t
         .await
         .unwrap();
     let fixed = Arc::new(AtomicBool::new(false));
-    let app = TestApp::build(
-        pool.clone(),
-        Authenticator::new(pool.clone(), None),
-        read_models(&fixed),
-        SETTLE,
-    )
-    .await;
+    let app = TestApp::following(pool.clone(), read_models(&fixed), SETTLE).await;
 
     for name in ["first", "poison", "after"] {
         create_statement(&app, name).await.unwrap();
@@ -255,13 +242,7 @@ async fn writes_do_not_wait_for_a_halted_read_model(pool: PgPool) {
         .unwrap();
     let fixed = Arc::new(AtomicBool::new(false));
     // A long settle wait: a write that waited for the halted read model would take a minute.
-    let app = TestApp::build(
-        pool.clone(),
-        Authenticator::new(pool.clone(), None),
-        read_models(&fixed),
-        Duration::from_secs(60),
-    )
-    .await;
+    let app = TestApp::following(pool.clone(), read_models(&fixed), Duration::from_secs(60)).await;
     create_statement(&app, "poison").await.unwrap();
 
     let written = tokio::time::timeout(Duration::from_secs(30), create_statement(&app, "next"))
@@ -289,13 +270,7 @@ async fn a_database_that_cannot_give_a_connection_gets_503_with_retry_after(pool
         .connect_with((*pool.connect_options()).clone())
         .await
         .unwrap();
-    let app = TestApp::build(
-        small.clone(),
-        Authenticator::new(small.clone(), None),
-        projections::all(),
-        SETTLE,
-    )
-    .await;
+    let app = TestApp::following(small.clone(), projections::all(), SETTLE).await;
     // Take every connection the pool can give.
     let mut held = Vec::new();
     while let Ok(connection) = small.acquire().await {
@@ -330,13 +305,7 @@ async fn a_committed_declaration_is_answered_from_its_commit_when_the_read_model
         .into_iter()
         .filter(|p| p.name() != "declarations")
         .collect();
-    let app = TestApp::build(
-        pool.clone(),
-        Authenticator::new(pool.clone(), None),
-        without_declarations,
-        SETTLE,
-    )
-    .await;
+    let app = TestApp::following(pool.clone(), without_declarations, SETTLE).await;
     app.schedules().await;
     let school = app.ecf_school("Teach First", "100001", 2022).await;
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
@@ -365,8 +334,7 @@ async fn a_declaration_does_not_wait_for_the_read_models_and_any_instance_s_next
 ) {
     // Were the submission to wait for the read models, it would wait a minute here.
     let patient = Duration::from_secs(60);
-    let auth = Authenticator::new(pool.clone(), None);
-    let app = TestApp::build(pool.clone(), auth, projections::all(), patient).await;
+    let app = TestApp::following(pool.clone(), projections::all(), patient).await;
     app.schedules().await;
     let school = app.ecf_school("Teach First", "100001", 2022).await;
     let (participant, _) = app.participant(ect("100001", "Jane Smith")).await;
@@ -467,13 +435,7 @@ async fn a_committed_action_is_answered_from_its_commit_and_the_next_read_waits_
 
 #[sqlx::test]
 async fn readiness_does_not_flap_while_writes_stream_in(pool: PgPool) {
-    let app = TestApp::build(
-        pool.clone(),
-        Authenticator::new(pool.clone(), None),
-        projections::all(),
-        SETTLE,
-    )
-    .await;
+    let app = TestApp::following(pool.clone(), projections::all(), SETTLE).await;
     let (app, writing) = (&app, &AtomicBool::new(true));
     let writers = futures::future::join_all((0..16).map(|writer| async move {
         for n in 0..12 {
