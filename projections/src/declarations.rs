@@ -34,6 +34,7 @@ impl Projection for Declarations {
             "delete from declarations",
             // After the declarations, whose deletion left their counts at zero.
             "delete from statement_line_counts",
+            "delete from list_lengths where list = 'declarations'",
         ],
     );
 
@@ -196,13 +197,14 @@ async fn submit(conn: &mut PgConnection, stretch: Vec<Submitted>) -> Result<(), 
             where not exists (select 1 from declarations e where e.id = d.id)
         ), last as (
             select l.*
-            from (select distinct lead_provider_id from submitted) p
+            from list_lengths n
             cross join lateral (
                 select o.lead_provider_id, o.ordinal, o.created_at, o.id from declarations o
-                where o.lead_provider_id = p.lead_provider_id
-                order by o.ordinal desc
+                where o.lead_provider_id = n.lead_provider_id and o.ordinal = n.length
                 limit 1
             ) l
+            where n.list = 'declarations'
+              and n.lead_provider_id in (select lead_provider_id from submitted)
         ), written as (
             insert into declarations (id, slot_id, participant_id, training_record_id,
                 lead_provider_id, course_identifier, declaration_type, declaration_date,

@@ -35,6 +35,8 @@ impl Projection for Participants {
             "delete from training_records",
             "delete from participants",
             "delete from provider_participants",
+            // After the list, whose deletion left its lengths at zero.
+            "delete from list_lengths where list = 'participants'",
         ],
     );
 

@@ -98,8 +98,9 @@ async fn rows_of(pool: &PgPool, tables: &[&str]) -> Vec<String> {
 }
 
 /// Asserts that every row of `table` holds its place (`ordinal`) in its provider's list, in
-/// the list's `order`: dense from 1, with no gap and no two alike.
-async fn assert_places_in_order(pool: &PgPool, table: &str, order: &str) {
+/// the list's `order`: dense from 1, with no gap and no two alike; and that `list_lengths`
+/// holds each provider's count of rows as the length of `list`.
+async fn assert_places_in_order(pool: &PgPool, table: &str, list: &str, order: &str) {
     let sql = format!(
         "select count(*) from (
              select ordinal, row_number() over (partition by lead_provider_id order by {order})
@@ -110,6 +111,18 @@ async fn assert_places_in_order(pool: &PgPool, table: &str, order: &str) {
     );
     let misplaced: i64 = sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap();
     assert_eq!(misplaced, 0, "rows of {table} out of place");
+    let sql = format!(
+        "select count(*) from (select lead_provider_id, count(*) as rows from {table} group by 1) c
+         full join (select lead_provider_id, length from list_lengths
+                    where list = $1 and length <> 0) l using (lead_provider_id)
+         where c.rows is distinct from l.length"
+    );
+    let miscounted: i64 = sqlx::query_scalar(&sql)
+        .bind(list)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(miscounted, 0, "lengths of the {list} lists miscounted");
 }
 
 /// A day of 2024, at noon.

@@ -25,15 +25,16 @@ pub(super) async fn list(
                   and pp.participant_id = x.participant_id)
         ), last as (
             select l.*
-            from (select distinct lead_provider_id from wanted) w
+            from list_lengths n
             cross join lateral (
                 select pp.lead_provider_id, pp.ordinal, pp.participant_created_at,
                        pp.participant_id
                 from provider_participants pp
-                where pp.lead_provider_id = w.lead_provider_id
-                order by pp.ordinal desc
+                where pp.lead_provider_id = n.lead_provider_id and pp.ordinal = n.length
                 limit 1
             ) l
+            where n.list = 'participants'
+              and n.lead_provider_id in (select lead_provider_id from wanted)
         ), listed as (
             insert into provider_participants (lead_provider_id, participant_id,
                 participant_created_at, ordinal)

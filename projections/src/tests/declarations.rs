@@ -279,6 +279,7 @@ const DECLARATION_TABLES: &[&str] = &[
     "statement_line_counts",
     "line_statements",
     "npq_outcomes",
+    "list_lengths",
 ];
 
 #[sqlx::test(migrations = "../migrations")]
@@ -322,7 +323,7 @@ async fn pages_read_by_place_are_the_pages_of_the_list_in_order(pool: PgPool) {
     }
     catch_up(&pool).await;
 
-    assert_places_in_order(&pool, "declarations", "created_at, id").await;
+    assert_places_in_order(&pool, "declarations", "declarations", "created_at, id").await;
     let everything = DeclarationFilter::default();
     for (provider, expected) in [(alpha, 5), (beta, 4)] {
         // The whole list, merged by time rather than read by place.

@@ -247,6 +247,7 @@ async fn each_providers_list_keeps_its_places_dense_and_in_order(pool: PgPool) {
     assert_places_in_order(
         &pool,
         "provider_participants",
+        "participants",
         "participant_created_at, participant_id",
     )
     .await;
