@@ -518,3 +518,47 @@ async fn a_submission_reads_the_participant_only_once_the_read_models_show_their
         declared.text
     );
 }
+
+#[sqlx::test]
+async fn concurrent_reads_on_another_instance_show_every_write_answered_before_them(pool: PgPool) {
+    // Two instances on one database, each with its own runner. Many requests reach the
+    // second at once, so they share its read barrier's queries: each must still see the write
+    // answered before it began.
+    let writer = TestApp::following(pool.clone(), projections::all(), SETTLE).await;
+    let reader = TestApp::following(pool.clone(), projections::all(), SETTLE).await;
+    writer.schedules().await;
+    let school = writer.ecf_school("Teach First", "100001", 2022).await;
+    let mut participants = Vec::new();
+    for n in 0..48 {
+        let (participant, _) = writer
+            .participant(ect("100001", &format!("Teacher {n}")))
+            .await;
+        participants.push(participant);
+    }
+    let (writer, reader, token) = (&writer, &reader, school.token.as_str());
+
+    let shown = futures::future::join_all(participants.chunks(3).map(|theirs| async move {
+        let mut shown = Vec::new();
+        for participant in theirs {
+            let written = writer.declare(token, started(*participant)).await;
+            assert_eq!(written.status, StatusCode::OK, "{}", written.text);
+            let id = written.json()["data"]["id"].as_str().unwrap().to_owned();
+            let read = reader
+                .get(
+                    &format!("/api/v3/participant-declarations/{id}"),
+                    Some(token),
+                )
+                .await;
+            shown.push((read.status, read.json()["data"] == written.json()["data"]));
+        }
+        shown
+    }))
+    .await;
+
+    let shown: Vec<_> = shown.into_iter().flatten().collect();
+    assert_eq!(shown.len(), 48);
+    assert!(
+        shown.iter().all(|&read| read == (StatusCode::OK, true)),
+        "{shown:?}"
+    );
+}
