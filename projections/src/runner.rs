@@ -673,10 +673,13 @@ impl Runner {
     ) -> Result<Unseen, sqlx::Error> {
         let question = {
             let mut questions = self.unseen.lock().unwrap_or_else(|e| e.into_inner());
-            questions
-                .entry(types.to_vec())
-                .or_insert_with(|| Arc::new(SharedQuestion::new()))
-                .clone()
+            match questions.get(types) {
+                Some(question) => question.clone(),
+                None => questions
+                    .entry(types.to_vec())
+                    .or_insert_with(|| Arc::new(SharedQuestion::new()))
+                    .clone(),
+            }
         };
         let patience = self.pool.options().get_acquire_timeout();
         question
