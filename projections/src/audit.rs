@@ -34,8 +34,11 @@ impl Projection for Subjects {
     read_model!(
         name: "audit_subjects",
         reads: [TrainingRecord::TYPE, DeclarationSlot::TYPE, NpqCourse::TYPE, Statement::TYPE, SchoolCohort::TYPE, Retirement::TYPE],
-        resets: [
-            "delete from audit_subjects",
+        tables: ["audit_subjects"],
+        read_indexes: [
+            "audit_subjects_participant_idx",
+            "audit_subjects_provider_idx",
+            "audit_subjects_declaration_idx",
         ],
     );
 

@@ -27,15 +27,21 @@ impl Projection for Declarations {
     read_model!(
         name: "declarations",
         reads: [DeclarationSlot::TYPE, Statement::TYPE],
-        resets: [
-            "delete from line_statements",
-            "delete from npq_outcomes",
-            "delete from statement_lines",
-            "delete from declarations",
+        tables: [
+            "line_statements",
+            "npq_outcomes",
+            "statement_lines",
+            "declarations",
             // After the declarations, whose deletion left their counts at zero.
-            "delete from statement_line_counts",
-            "delete from list_lengths where list = 'declarations'",
+            "statement_line_counts",
         ],
+        read_indexes: [
+            "declarations_participant_idx",
+            "declarations_training_record_idx",
+            "npq_outcomes_provider_idx",
+            "npq_outcomes_participant_idx",
+        ],
+        shared: ["delete from list_lengths where list = 'declarations'"],
     );
 
     async fn apply(

@@ -31,9 +31,7 @@ impl Projection for LeadProviders {
     read_model!(
         name: "lead_providers",
         reads: [LeadProvider::TYPE],
-        resets: [
-            "delete from lead_providers",
-        ],
+        tables: ["lead_providers"],
     );
 
     async fn apply(

@@ -24,15 +24,17 @@ pub mod transfers;
 mod tests;
 
 /// The parts of an `impl Projection` that every read model writes alike: its `name`, the
-/// aggregate types it reads, and `reset` as one `delete` statement per table, run in order.
-/// Write it first inside the impl block, then `apply`:
+/// aggregate types it reads, the `tables` it alone writes (which `reset` empties, in order, and
+/// a rebuild writes afresh), `read_indexes`: those of their indexes that only readers use,
+/// which a rebuild builds at its end, and `shared`: a `delete` for each table whose rows it
+/// shares with other read models, run after the others. Write it first inside the impl block, then `apply`:
 ///
 /// ```ignore
 /// impl Projection for Retirements {
 ///     read_model!(
 ///         name: "participant_retirements",
 ///         reads: [Retirement::TYPE],
-///         resets: ["delete from participant_retirements"],
+///         tables: ["participant_retirements"],
 ///     );
 ///
 ///     async fn apply(&self, conn: &mut PgConnection, event: &StoredEvent) -> ... { ... }
@@ -42,7 +44,9 @@ macro_rules! read_model {
     (
         name: $name:literal,
         reads: [$($kind:expr),+ $(,)?],
-        resets: [$($delete:literal),+ $(,)?] $(,)?
+        tables: [$($table:literal),+ $(,)?]
+        $(, read_indexes: [$($index:literal),+ $(,)?])?
+        $(, shared: [$($delete:literal),+ $(,)?])? $(,)?
     ) => {
         fn name(&self) -> &'static str {
             $name
@@ -50,6 +54,14 @@ macro_rules! read_model {
 
         fn aggregate_types(&self) -> &'static [&'static str] {
             &[$($kind),+]
+        }
+
+        fn tables(&self) -> &'static [&'static str] {
+            &[$($table),+]
+        }
+
+        fn read_indexes(&self) -> &'static [&'static str] {
+            &[$($($index),+)?]
         }
 
         // `reset` as `#[async_trait]` writes it: that attribute runs before this macro
@@ -66,7 +78,8 @@ macro_rules! read_model {
             Self: 'async_trait,
         {
             Box::pin(async move {
-                $(sqlx::query!($delete).execute(&mut *conn).await?;)+
+                $(sqlx::query(concat!("delete from ", $table)).execute(&mut *conn).await?;)+
+                $($(sqlx::query!($delete).execute(&mut *conn).await?;)+)?
                 Ok(())
             })
         }

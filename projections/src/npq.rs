@@ -27,10 +27,8 @@ impl Projection for NpqApplications {
     read_model!(
         name: "npq_applications",
         reads: [NpqCourse::TYPE],
-        resets: [
-            "delete from npq_applications",
-            "delete from participant_aliases",
-        ],
+        tables: ["npq_applications", "participant_aliases"],
+        read_indexes: ["npq_applications_provider_idx", "npq_applications_trn_idx"],
     );
 
     async fn apply(

@@ -30,14 +30,20 @@ impl Projection for Participants {
     read_model!(
         name: "ecf_participants",
         reads: [TrainingRecord::TYPE],
-        resets: [
-            "delete from stints",
-            "delete from training_records",
-            "delete from participants",
-            "delete from provider_participants",
-            // After the list, whose deletion left its lengths at zero.
-            "delete from list_lengths where list = 'participants'",
+        tables: [
+            "stints",
+            "training_records",
+            "participants",
+            "provider_participants",
         ],
+        read_indexes: [
+            "participants_created_idx",
+            "participants_trn_idx",
+            "stints_provider_latest_idx",
+            "stints_later_placements_idx",
+        ],
+        // After the list, whose deletion left its lengths at zero.
+        shared: ["delete from list_lengths where list = 'participants'"],
     );
 
     async fn apply(

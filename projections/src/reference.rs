@@ -26,12 +26,12 @@ impl Projection for ReferenceData {
     read_model!(
         name: "reference_data",
         reads: [Cohort::TYPE, Schedule::TYPE, School::TYPE, DeliveryPartner::TYPE, ProviderRelationship::TYPE],
-        resets: [
-            "delete from cohorts",
-            "delete from schedules",
-            "delete from schools",
-            "delete from delivery_partners",
-            "delete from provider_relationships",
+        tables: [
+            "cohorts",
+            "schedules",
+            "schools",
+            "delivery_partners",
+            "provider_relationships",
         ],
     );
 

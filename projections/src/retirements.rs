@@ -17,9 +17,7 @@ impl Projection for Retirements {
     read_model!(
         name: "participant_retirements",
         reads: [Retirement::TYPE],
-        resets: [
-            "delete from participant_retirements",
-        ],
+        tables: ["participant_retirements"],
     );
 
     async fn apply(

@@ -66,6 +66,18 @@ pub trait Projection: Send + Sync {
     /// kept between events is only good within one batch.
     fn start_batch(&self) {}
 
+    /// The tables it alone writes: `reset` empties them, and a rebuild writes them afresh
+    /// beside the live ones and swaps them in at its end.
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The indexes on [`Projection::tables`] that only readers use, never its own statements:
+    /// a rebuild builds them once, at its end, rather than row by row.
+    fn read_indexes(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Deletes all its rows, inside the rebuild's transaction.
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error>;
 
@@ -463,7 +475,9 @@ impl Runner {
     }
 
     /// Rebuilds one projection from the start of the log in a single transaction, so readers
-    /// see the old rows until the new ones are complete. `progress` is told (applied, total).
+    /// see the old rows until the new ones are complete: its tables are written afresh beside
+    /// the live ones and swapped in at the end (see [`Fresh`]). `progress` is told (applied,
+    /// total).
     pub async fn rebuild(
         &self,
         name: &str,
@@ -492,6 +506,7 @@ impl Runner {
             i64::MAX,
         )
         .await?;
+        let fresh = Fresh::make(&mut tx, projection.as_ref()).await?;
         projection.start_batch();
         projection.reset(&mut tx).await?;
         let (mut applied, mut at) = (0, Position::default());
@@ -507,6 +522,7 @@ impl Runner {
             at = last;
             progress(applied, total as u64);
         }
+        fresh.swap_in(&mut tx).await?;
         let rebuilt = Checkpoint {
             applied: now,
             ..Checkpoint::default()
@@ -864,6 +880,69 @@ async fn load_checkpoints(
             },
         )
         .collect()
+}
+
+/// A rebuild's fresh tables: made empty, beside the live ones, in a schema of the rebuild's
+/// own that its transaction puts first on its search path, so the read model's statements
+/// write them unchanged. Its [`Projection::read_indexes`] are left out while the log is
+/// applied; [`Fresh::swap_in`] builds them in one pass each, which costs a fraction of
+/// keeping them row by row, and puts the tables in place of the live ones. Both are
+/// functions in the database (migration `20261206000000`).
+struct Fresh {
+    schema: String,
+    tables: &'static [&'static str],
+    later: &'static [&'static str],
+    search_path: String,
+}
+
+impl Fresh {
+    async fn make(
+        conn: &mut PgConnection,
+        projection: &dyn Projection,
+    ) -> Result<Self, sqlx::Error> {
+        let fresh = Self {
+            schema: format!("rebuild_{}", projection.name()),
+            tables: projection.tables(),
+            later: projection.read_indexes(),
+            search_path: sqlx::query_scalar("select current_setting('search_path')")
+                .fetch_one(&mut *conn)
+                .await?,
+        };
+        if !fresh.tables.is_empty() {
+            sqlx::query("select fresh_tables($1, $2, $3)")
+                .bind(&fresh.schema)
+                .bind(fresh.tables)
+                .bind(fresh.later)
+                .execute(&mut *conn)
+                .await?;
+            let path = format!("\"{}\", {}", fresh.schema, fresh.search_path);
+            set_search_path(conn, &path).await?;
+        }
+        Ok(fresh)
+    }
+
+    async fn swap_in(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.tables.is_empty() {
+            return Ok(());
+        }
+        set_search_path(conn, &self.search_path).await?;
+        sqlx::query("select swap_in_fresh_tables($1, $2, $3)")
+            .bind(&self.schema)
+            .bind(self.tables)
+            .bind(self.later)
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+}
+
+/// Sets the search path until the transaction ends.
+async fn set_search_path(conn: &mut PgConnection, path: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select set_config('search_path', $1, true)")
+        .bind(path)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// The checkpoint columns, in projection order (the order rows are locked in).

@@ -19,10 +19,7 @@ impl Projection for SchoolCohorts {
     read_model!(
         name: "school_cohorts",
         reads: [SchoolCohort::TYPE],
-        resets: [
-            "delete from school_cohorts",
-            "delete from partnerships",
-        ],
+        tables: ["school_cohorts", "partnerships"],
     );
 
     async fn apply(

@@ -51,7 +51,7 @@ impl Projection for Statements {
     read_model!(
         name: "statements",
         reads: [Statement::TYPE],
-        resets: ["delete from statements"],
+        tables: ["statements"],
     );
 
     async fn apply(

@@ -3,6 +3,7 @@
 
 mod declarations;
 mod finance;
+mod rebuild;
 mod records;
 
 use aggregates::course::{Course, ParticipantType};
