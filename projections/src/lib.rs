@@ -27,7 +27,8 @@ mod tests;
 /// aggregate types it reads, the `tables` it alone writes (which `reset` empties, in order, and
 /// a rebuild writes afresh), `read_indexes`: those of their indexes that only readers use,
 /// which a rebuild builds at its end, and `shared`: a `delete` for each table whose rows it
-/// shares with other read models, run after the others. Write it first inside the impl block, then `apply`:
+/// shares with other read models, run after the others. Write it first inside the impl block,
+/// then `apply`:
 ///
 /// ```ignore
 /// impl Projection for Retirements {
