@@ -522,7 +522,9 @@ impl Runner {
             at = last;
             progress(applied, total as u64);
         }
-        fresh.swap_in(&mut tx).await?;
+        if let Some(fresh) = fresh {
+            fresh.swap_in(&mut tx).await?;
+        }
         let rebuilt = Checkpoint {
             applied: now,
             ..Checkpoint::default()
@@ -896,10 +898,14 @@ struct Fresh {
 }
 
 impl Fresh {
+    /// Makes the fresh tables of a read model that owns any (none, for one that owns none).
     async fn make(
         conn: &mut PgConnection,
         projection: &dyn Projection,
-    ) -> Result<Self, sqlx::Error> {
+    ) -> Result<Option<Self>, sqlx::Error> {
+        if projection.tables().is_empty() {
+            return Ok(None);
+        }
         let fresh = Self {
             schema: format!("rebuild_{}", projection.name()),
             tables: projection.tables(),
@@ -908,23 +914,18 @@ impl Fresh {
                 .fetch_one(&mut *conn)
                 .await?,
         };
-        if !fresh.tables.is_empty() {
-            sqlx::query("select fresh_tables($1, $2, $3)")
-                .bind(&fresh.schema)
-                .bind(fresh.tables)
-                .bind(fresh.later)
-                .execute(&mut *conn)
-                .await?;
-            let path = format!("\"{}\", {}", fresh.schema, fresh.search_path);
-            set_search_path(conn, &path).await?;
-        }
-        Ok(fresh)
+        sqlx::query("select fresh_tables($1, $2, $3)")
+            .bind(&fresh.schema)
+            .bind(fresh.tables)
+            .bind(fresh.later)
+            .execute(&mut *conn)
+            .await?;
+        let path = format!("\"{}\", {}", fresh.schema, fresh.search_path);
+        set_search_path(conn, &path).await?;
+        Ok(Some(fresh))
     }
 
     async fn swap_in(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if self.tables.is_empty() {
-            return Ok(());
-        }
         set_search_path(conn, &self.search_path).await?;
         sqlx::query("select swap_in_fresh_tables($1, $2, $3)")
             .bind(&self.schema)
