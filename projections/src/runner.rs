@@ -174,9 +174,17 @@ pub struct Checkpoint {
     pub after: Position,
     /// Why the read model stopped, if it did.
     pub halt: Option<Halt>,
+    /// Whether a rebuild held it when this process last looked (never stored): the runner
+    /// leaves it to the rebuild, and nobody waits for it meanwhile.
+    pub rebuilding: bool,
 }
 
 impl Checkpoint {
+    /// Whether waiting for it to apply more would be in vain for now.
+    fn stopped(&self) -> bool {
+        self.halt.is_some() || self.rebuilding
+    }
+
     /// Whether the events of `transaction_id` have been applied.
     pub fn covers(&self, transaction_id: i64) -> bool {
         self.applied.sees(transaction_id)
@@ -226,6 +234,8 @@ pub struct Status {
     pub lag_seconds: f64,
     /// Why it stopped, if it did.
     pub halt: Option<Halt>,
+    /// Whether a rebuild of it is under way (it shows its old rows until the rebuild commits).
+    pub rebuilding: bool,
 }
 
 /// Drives every projection, and lets writers wait until their events are visible.
@@ -263,12 +273,13 @@ impl Runner {
         let mut conn = crate::pool::acquire(&pool).await?;
         ensure_checkpoints(&mut conn, &names).await?;
         // A plain read: a runner starting up must not wait on one that is mid-batch.
-        let stored = load_checkpoints(&mut conn, &names, false).await?;
+        let stored = load_checkpoints(&mut conn, &names, Lock::None).await?;
         drop(conn);
+        let stored = stored.into_iter().map(Option::unwrap_or_default);
         Ok(Arc::new(Self {
             pool,
             projections,
-            checkpoints: stored.into_iter().map(watch::Sender::new).collect(),
+            checkpoints: stored.map(watch::Sender::new).collect(),
             retry_halted: AtomicBool::new(true),
             wake: Notify::new(),
             nudge: Notify::new(),
@@ -319,7 +330,7 @@ impl Runner {
         let settled = checkpoints.iter().all(|checkpoint| {
             checkpoint.applied == first.applied
                 && checkpoint.target.is_none()
-                && checkpoint.halt.is_none()
+                && !checkpoint.stopped()
         });
         if !settled {
             return Ok(false);
@@ -328,10 +339,10 @@ impl Runner {
         Ok(!event::committed_unseen(&mut conn, &first.applied).await?)
     }
 
-    /// Applies one batch to every projection that is not halted, in one transaction with
-    /// every checkpoint row locked. `careful` puts each projection under a savepoint, so that
-    /// one that fails rolls back alone and halts at the event that failed; otherwise such a
-    /// failure abandons the step with [`StepError::Halting`], to be run again carefully (the
+    /// Applies one batch to every projection that is not halted or being rebuilt, in one
+    /// transaction with their checkpoint rows locked. `careful` puts each projection under a
+    /// savepoint, so that one that fails rolls back alone and halts at the event that failed;
+    /// otherwise such a failure abandons the step with [`StepError::Halting`], to be run again carefully (the
     /// savepoints cost two round trips per read model, paid only when one fails).
     async fn step(&self, careful: bool) -> Result<Step, StepError> {
         let mut tx = crate::pool::begin(&self.pool).await?;
@@ -341,7 +352,18 @@ impl Runner {
             .execute(&mut *tx)
             .await?;
         let names: Vec<&str> = self.projections.iter().map(|p| p.name()).collect();
-        let stored = load_checkpoints(&mut tx, &names, true).await?;
+        // One that a rebuild holds keeps what this process knew of it, marked as being rebuilt.
+        let stored: Vec<Checkpoint> = load_checkpoints(&mut tx, &names, Lock::UnlessRebuilding)
+            .await?
+            .into_iter()
+            .zip(&self.checkpoints)
+            .map(|(held, known)| {
+                held.unwrap_or_else(|| Checkpoint {
+                    rebuilding: true,
+                    ..known.borrow().clone()
+                })
+            })
+            .collect();
         // Taken once the checkpoints are ours, so a wait for another runner's batch does not
         // leave this one looking at the log as it stood before that wait.
         let now = event::current_snapshot(&mut tx).await?;
@@ -353,6 +375,7 @@ impl Runner {
         };
         let mut pending: Vec<usize> = (0..self.projections.len())
             .filter(|&index| match &stored[index].halt {
+                _ if stored[index].rebuilding => false,
                 None => true,
                 Some(halt) => retry || halt.since + HALT_RETRY < Utc::now(),
             })
@@ -440,7 +463,7 @@ impl Runner {
                     applied: from.applied.clone(),
                     target: Some(target.clone()),
                     after: events.last().map_or(from.after, |event| event.position),
-                    halt: None,
+                    ..Checkpoint::default()
                 });
             }
             Some(_) if !careful => return Err(StepError::Halting),
@@ -471,6 +494,7 @@ impl Runner {
                 error: error.to_string(),
                 since: Utc::now(),
             }),
+            rebuilding: false,
         })
     }
 
@@ -494,7 +518,8 @@ impl Runner {
         }
         let types = projection.aggregate_types();
         let mut tx = crate::pool::begin(&self.pool).await?;
-        let stored = load_checkpoints(&mut tx, &[name], true).await?;
+        let stored = load_checkpoints(&mut tx, &[name], Lock::Rebuild).await?;
+        let stored: Vec<Checkpoint> = stored.into_iter().map(Option::unwrap_or_default).collect();
         let now = event::current_snapshot(&mut tx).await?;
         let nothing = Snapshot::default();
         let (total, _) = event::lag(
@@ -620,8 +645,8 @@ impl Runner {
     /// call: the read barrier of every request, which makes a write answered from its commit
     /// (by any process sharing the database) visible to any request that starts after it.
     /// Events of the aggregate types in `unread` are not waited for: the caller reads no read
-    /// model they feed. A halted read model is not waited for. One statement when the read
-    /// models are up to date; returns whether they all got there in time.
+    /// model they feed. A read model halted or being rebuilt is not waited for. One statement
+    /// when the read models are up to date; returns whether they all got there in time.
     pub async fn barrier(&self, unread: &[&str], timeout: Duration) -> Result<bool, sqlx::Error> {
         let mut types: Vec<&'static str> = self
             .projections
@@ -638,7 +663,7 @@ impl Runner {
             .zip(&self.checkpoints)
             .filter(|(projection, _)| types.iter().any(|kind| reads(projection.as_ref(), kind)))
             .map(|(_, checkpoint)| checkpoint)
-            .filter(|checkpoint| checkpoint.borrow().halt.is_none())
+            .filter(|checkpoint| !checkpoint.borrow().stopped())
             .collect();
         let deadline = Instant::now() + timeout;
         loop {
@@ -660,9 +685,7 @@ impl Runner {
             let all = async {
                 for checkpoint in &waited {
                     let mut checkpoint = checkpoint.subscribe();
-                    let reached = checkpoint
-                        .wait_for(|at| at.halt.is_some() || shown(at))
-                        .await;
+                    let reached = checkpoint.wait_for(|at| at.stopped() || shown(at)).await;
                     if !reached.is_ok_and(|at| shown(&at)) {
                         return false;
                     }
@@ -709,8 +732,8 @@ impl Runner {
     }
 
     /// Waits, at most `timeout`, until every running projection that reads `aggregate_type`
-    /// has applied the events of transaction `transaction_id`. A halted projection is not
-    /// waited for. Returns whether they all got there in time (never while one is halted).
+    /// has applied the events of transaction `transaction_id`. A halted projection, or one
+    /// being rebuilt, is not waited for. Returns whether they all got there in time (never while one is halted).
     pub async fn wait_for(
         &self,
         aggregate_type: &str,
@@ -727,7 +750,7 @@ impl Runner {
         let all = async {
             for mut checkpoint in waits {
                 let reached = checkpoint
-                    .wait_for(|at| at.halt.is_some() || at.covers(transaction_id))
+                    .wait_for(|at| at.stopped() || at.covers(transaction_id))
                     .await;
                 if !reached.is_ok_and(|at| at.covers(transaction_id)) {
                     return false;
@@ -752,10 +775,12 @@ pub async fn status(
 ) -> Result<Vec<Status>, sqlx::Error> {
     let mut conn = crate::pool::acquire(pool).await?;
     let names: Vec<&str> = projections.iter().map(|p| p.name()).collect();
-    let stored = load_checkpoints(&mut conn, &names, false).await?;
+    let stored = load_checkpoints(&mut conn, &names, Lock::None).await?;
+    let rebuilding = being_rebuilt(&mut conn, &names).await?;
     let now = event::current_snapshot(&mut conn).await?;
     let mut statuses = Vec::with_capacity(names.len());
     for (projection, checkpoint) in projections.iter().zip(stored) {
+        let checkpoint = checkpoint.unwrap_or_default();
         let (lag_events, oldest) = event::lag(
             &mut conn,
             projection.aggregate_types(),
@@ -773,6 +798,7 @@ pub async fn status(
             lag_events,
             lag_seconds,
             halt: checkpoint.halt,
+            rebuilding: rebuilding.contains(&projection.name()),
         });
     }
     Ok(statuses)
@@ -860,28 +886,76 @@ async fn ensure_checkpoints(conn: &mut PgConnection, names: &[&str]) -> Result<(
     .map(drop)
 }
 
-/// Reads the checkpoints of these projections, in the order given; with `lock`, locks their
-/// rows until the transaction ends, so that two runners never apply the same events.
+/// How [`load_checkpoints`] holds the rows it reads.
+#[derive(Clone, Copy)]
+enum Lock {
+    /// A plain read.
+    None,
+    /// A runner's step: locks the rows until the transaction ends, so that two runners never
+    /// apply the same events, waiting for another step that holds one; but leaves out, without
+    /// waiting, a read model being rebuilt, which would hold it for the whole rebuild.
+    UnlessRebuilding,
+    /// A rebuild: says so for the rest of the transaction (a lock steps share and a rebuild
+    /// takes alone, keyed by the read model's name), then locks the row like a step.
+    Rebuild,
+}
+
+/// Reads the checkpoints of these projections, in the order given: none for one whose row it
+/// did not read (not made yet, or left out by [`Lock::UnlessRebuilding`]).
 async fn load_checkpoints(
     conn: &mut PgConnection,
     names: &[&str],
-    lock: bool,
-) -> Result<Vec<Checkpoint>, sqlx::Error> {
+    lock: Lock,
+) -> Result<Vec<Option<Checkpoint>>, sqlx::Error> {
     let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let sql = match lock {
-        true => format!("{CHECKPOINT_SELECT} for update"),
-        false => CHECKPOINT_SELECT.to_owned(),
+        Lock::None => format!("{CHECKPOINT_SELECT} order by projection"),
+        Lock::UnlessRebuilding => format!(
+            "{CHECKPOINT_SELECT} and pg_try_advisory_xact_lock_shared({REBUILD_LOCK_CLASS}, hashtext(projection))
+             order by projection for update"
+        ),
+        Lock::Rebuild => {
+            sqlx::query(&format!(
+                "select pg_advisory_xact_lock({REBUILD_LOCK_CLASS}, hashtext(name))
+                 from unnest($1::text[]) as n(name) order by name"
+            ))
+            .bind(&owned)
+            .execute(&mut *conn)
+            .await?;
+            format!("{CHECKPOINT_SELECT} order by projection for update")
+        }
     };
     let rows: Vec<CheckpointRow> = sqlx::query_as(&sql).bind(&owned).fetch_all(conn).await?;
     names
         .iter()
-        .map(
-            |name| match rows.iter().find(|row| row.projection == *name) {
-                Some(row) => row.checkpoint(),
-                None => Ok(Checkpoint::default()),
-            },
-        )
+        .map(|name| {
+            rows.iter()
+                .find(|row| row.projection == *name)
+                .map(CheckpointRow::checkpoint)
+                .transpose()
+        })
         .collect()
+}
+
+/// Which of these read models a rebuild holds now.
+async fn being_rebuilt<'a>(
+    conn: &mut PgConnection,
+    names: &[&'a str],
+) -> Result<Vec<&'a str>, sqlx::Error> {
+    // The shared lock is the statement's own, and gone when it ends.
+    let held: Vec<bool> = sqlx::query_scalar(&format!(
+        "select not pg_try_advisory_xact_lock_shared({REBUILD_LOCK_CLASS}, hashtext(name))
+         from unnest($1::text[]) with ordinality as n(name, at) order by at"
+    ))
+    .bind(names)
+    .fetch_all(conn)
+    .await?;
+    Ok(names
+        .iter()
+        .zip(held)
+        .filter(|(_, held)| *held)
+        .map(|(name, _)| *name)
+        .collect())
 }
 
 /// A rebuild's fresh tables: made empty, beside the live ones, in a schema of the rebuild's
@@ -946,14 +1020,18 @@ async fn set_search_path(conn: &mut PgConnection, path: &str) -> Result<(), sqlx
         .map(drop)
 }
 
-/// The checkpoint columns, in projection order (the order rows are locked in).
+/// The checkpoint columns, for a condition and an order to follow (rows are locked in
+/// projection order).
 const CHECKPOINT_SELECT: &str = r#"
     select projection, applied::text, target::text,
            transaction_id::text::bigint as transaction_id, position,
            halted_position, halted_event_id, halted_error, halted_at
     from projection_checkpoints where projection = any($1)
-    order by projection
 "#;
+
+/// The first key of the advisory locks that say a read model is being rebuilt (the second is
+/// a hash of its name).
+const REBUILD_LOCK_CLASS: &str = "hashtext('cpd-ledger rebuild')";
 
 #[derive(sqlx::FromRow)]
 struct CheckpointRow {
@@ -996,6 +1074,7 @@ impl CheckpointRow {
                 position: self.position,
             },
             halt,
+            rebuilding: false,
         })
     }
 }

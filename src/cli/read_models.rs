@@ -77,6 +77,9 @@ pub async fn projections_status(runner: &Runner) -> anyhow::Result<()> {
     );
     for status in &statuses {
         let state = match &status.halt {
+            None if status.rebuilding => {
+                "rebuilding (shows its rows as they stood when the rebuild began)".to_owned()
+            }
             None => "running".to_owned(),
             Some(halt) => format!(
                 "HALTED at position {} (event {}) since {}: {}",

@@ -12,6 +12,7 @@ use cpd_ledger::ledger::{Actor, CommandContext, Visibility};
 use projections::{Projection, ProjectionError, Runner, StoredEvent};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::Notify;
 
 use crate::helpers::{TestApp, day, ecf_statement, ect, hold_writes_to, release_soon, started};
 
@@ -257,6 +258,126 @@ async fn writes_do_not_wait_for_a_halted_read_model(pool: PgPool) {
     assert_eq!(
         rows(&pool, "select name from statements order by name").await,
         ["next", "poison"]
+    );
+}
+
+/// A read model whose rebuild stops at its start until the test lets it go on, as a long
+/// rebuild in another process would; otherwise the names a fixed [`Picky`] keeps.
+struct Gated {
+    rebuilding: Arc<Notify>,
+    go_on: Arc<Notify>,
+    names: Picky,
+}
+
+#[async_trait]
+impl Projection for Gated {
+    fn name(&self) -> &'static str {
+        "gated"
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        self.names.aggregate_types()
+    }
+
+    async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.rebuilding.notify_one();
+        self.go_on.notified().await;
+        self.names.reset(conn).await
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        event: &StoredEvent,
+    ) -> Result<(), ProjectionError> {
+        self.names.apply(conn, event).await
+    }
+}
+
+#[sqlx::test]
+async fn a_rebuild_elsewhere_holds_up_no_other_read_model_nor_the_writes(pool: PgPool) {
+    sqlx::query("create table picky_names (name text not null)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (rebuilding, go_on) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let gated = || -> Arc<dyn Projection> {
+        Arc::new(Gated {
+            rebuilding: rebuilding.clone(),
+            go_on: go_on.clone(),
+            names: Picky {
+                fixed: Arc::new(AtomicBool::new(true)),
+            },
+        })
+    };
+    let mut read_models = projections::all();
+    read_models.push(gated());
+    // A long settle wait: a write that waited for the rebuilt read model would take a minute.
+    let app = TestApp::following(pool.clone(), read_models, Duration::from_secs(60)).await;
+    create_statement(&app, "before").await.unwrap();
+    // Another process rebuilds the gated read model, and holds its rebuild open.
+    let elsewhere = Runner::new(pool.clone(), vec![gated()]).await.unwrap();
+    let rebuild = tokio::spawn(async move { elsewhere.rebuild("gated", |_, _| {}).await });
+    rebuilding.notified().await;
+
+    let written = tokio::time::timeout(Duration::from_secs(30), create_statement(&app, "during"))
+        .await
+        .expect("the write answers without waiting for the rebuild");
+    let statuses = app.ledger.runner().status().await.unwrap();
+    let ready = app.get("/readyz", None).await;
+
+    assert_eq!(
+        written.unwrap(),
+        Visibility::Behind,
+        "the write says a read model does not show it yet"
+    );
+    assert_eq!(
+        rows(&pool, "select name from statements order by name").await,
+        ["before", "during"],
+        "the other read models went on"
+    );
+    assert_eq!(
+        rows(&pool, "select name from picky_names").await,
+        ["before"]
+    );
+    let shown = statuses.iter().find(|s| s.name == "gated").unwrap();
+    assert!(shown.rebuilding && shown.halt.is_none(), "{shown:?}");
+    assert!(
+        statuses
+            .iter()
+            .filter(|s| s.name != "gated")
+            .all(|s| !s.rebuilding && s.lag_events == 0),
+        "{statuses:?}"
+    );
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
+    let body = ready.json();
+    let model = |name: &str| {
+        body["read_models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(model("gated")["rebuilding"], true);
+    assert_eq!(model("statements")["rebuilding"], false);
+
+    go_on.notify_one();
+    assert_eq!(
+        rebuild.await.unwrap().unwrap(),
+        1,
+        "the rebuild applies the log as it stood when it began"
+    );
+    app.ledger.runner().catch_up().await.unwrap();
+    assert_eq!(
+        rows(&pool, "select name from picky_names order by name").await,
+        ["before", "during"]
+    );
+    let statuses = app.ledger.runner().status().await.unwrap();
+    assert!(
+        statuses.iter().all(|s| !s.rebuilding && s.lag_events == 0),
+        "{statuses:?}"
     );
 }
 
