@@ -41,6 +41,8 @@ impl Projection for Declarations {
             "npq_outcomes_provider_idx",
             "npq_outcomes_participant_idx",
         ],
+        // Taken onto a statement, made payable, paid.
+        updated_in_place: ["declarations"],
         shared: ["delete from list_lengths where list = 'declarations'"],
     );
 

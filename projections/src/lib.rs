@@ -26,7 +26,9 @@ mod tests;
 /// The parts of an `impl Projection` that every read model writes alike: its `name`, the
 /// aggregate types it reads, the `tables` it alone writes (which `reset` empties, in order, and
 /// a rebuild writes afresh), `read_indexes`: those of their indexes that only readers use,
-/// which a rebuild builds at its end, and `shared`: a `delete` for each table whose rows it
+/// which a rebuild builds at its end, `updated_in_place`: those of its tables whose rows its
+/// statements update more than once over a log (see [`Projection::updated_in_place`]), and
+/// `shared`: a `delete` for each table whose rows it
 /// shares with other read models, run after the others. Write it first inside the impl block,
 /// then `apply`:
 ///
@@ -47,6 +49,7 @@ macro_rules! read_model {
         reads: [$($kind:expr),+ $(,)?],
         tables: [$($table:literal),+ $(,)?]
         $(, read_indexes: [$($index:literal),+ $(,)?])?
+        $(, updated_in_place: [$($roomy:literal),+ $(,)?])?
         $(, shared: [$($delete:literal),+ $(,)?])? $(,)?
     ) => {
         fn name(&self) -> &'static str {
@@ -63,6 +66,10 @@ macro_rules! read_model {
 
         fn read_indexes(&self) -> &'static [&'static str] {
             &[$($($index),+)?]
+        }
+
+        fn updated_in_place(&self) -> &'static [&'static str] {
+            &[$($($roomy),+)?]
         }
 
         // `reset` as `#[async_trait]` writes it: that attribute runs before this macro

@@ -78,6 +78,14 @@ pub trait Projection: Send + Sync {
         &[]
     }
 
+    /// The [`Projection::tables`] whose rows its statements update more than once over a log.
+    /// A rebuild applies the log in one transaction, so no version it supersedes can be pruned
+    /// before it commits: their fresh tables leave room on each page for the new versions
+    /// (which then stay on the row's page and out of the indexes), until the swap.
+    fn updated_in_place(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Deletes all its rows, inside the rebuild's transaction.
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error>;
 
@@ -968,8 +976,13 @@ struct Fresh {
     schema: String,
     tables: &'static [&'static str],
     later: &'static [&'static str],
+    roomy: &'static [&'static str],
     search_path: String,
 }
+
+/// The fill factor of a rebuild's fresh tables that are updated in place: room on each page
+/// for three more versions of each row.
+const ROOMY_FILLFACTOR: u8 = 25;
 
 impl Fresh {
     /// Makes the fresh tables of a read model that owns any (none, for one that owns none).
@@ -984,6 +997,7 @@ impl Fresh {
             schema: format!("rebuild_{}", projection.name()),
             tables: projection.tables(),
             later: projection.read_indexes(),
+            roomy: projection.updated_in_place(),
             search_path: sqlx::query_scalar("select current_setting('search_path')")
                 .fetch_one(&mut *conn)
                 .await?,
@@ -994,6 +1008,14 @@ impl Fresh {
             .bind(fresh.later)
             .execute(&mut *conn)
             .await?;
+        for table in fresh.roomy {
+            sqlx::query(&format!(
+                r#"alter table "{}"."{table}" set (fillfactor = {ROOMY_FILLFACTOR})"#,
+                fresh.schema
+            ))
+            .execute(&mut *conn)
+            .await?;
+        }
         let path = format!("\"{}\", {}", fresh.schema, fresh.search_path);
         set_search_path(conn, &path).await?;
         Ok(Some(fresh))
@@ -1001,6 +1023,25 @@ impl Fresh {
 
     async fn swap_in(self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         set_search_path(conn, &self.search_path).await?;
+        // The live table's storage parameters, for the rows written once the swap is done.
+        for table in self.roomy {
+            let fresh = format!(r#""{}"."{table}""#, self.schema);
+            let live: Option<String> = sqlx::query_scalar(
+                "select array_to_string(reloptions, ', ') from pg_class
+                 where oid = format('public.%I', $1::text)::regclass",
+            )
+            .bind(table)
+            .fetch_one(&mut *conn)
+            .await?;
+            sqlx::query(&format!("alter table {fresh} reset (fillfactor)"))
+                .execute(&mut *conn)
+                .await?;
+            if let Some(live) = live {
+                sqlx::query(&format!("alter table {fresh} set ({live})"))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
         sqlx::query("select swap_in_fresh_tables($1, $2, $3)")
             .bind(&self.schema)
             .bind(self.tables)

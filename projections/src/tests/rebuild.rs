@@ -201,4 +201,13 @@ async fn every_other_table_is_written_afresh_by_the_one_read_model_that_owns_it(
     .unwrap();
     tables.sort_unstable();
     assert_eq!(tables, owned);
+    for projection in crate::all() {
+        for table in projection.updated_in_place() {
+            assert!(
+                projection.tables().contains(table),
+                "{} leaves room in {table}, which it does not own",
+                projection.name()
+            );
+        }
+    }
 }
