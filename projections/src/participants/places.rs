@@ -8,6 +8,11 @@ use uuid::Uuid;
 /// Lists people under providers (`(provider, person)` pairs; those already listed keep their
 /// place). A person usually joins the end of a list and takes the next place; one created
 /// before the last listed person renumbers the places from theirs.
+///
+/// Each person and listing is looked up by its key: `offset 0` keeps the two subqueries from
+/// being planned as joins, which PostgreSQL answered for a batch of a thousand (a rebuild's)
+/// by reading both tables whole, so that a rebuild's time grew with the square of the people
+/// (rebuilding 100,000: 14.5 ms a batch by key, against 28.5 ms on average and rising).
 pub(super) async fn list(
     conn: &mut PgConnection,
     providers: &[Uuid],
@@ -18,11 +23,14 @@ pub(super) async fn list(
         with wanted as (
             select distinct x.lead_provider_id, x.participant_id, p.created_at
             from unnest($1::uuid[], $2::uuid[]) as x (lead_provider_id, participant_id)
-            join participants p on p.id = x.participant_id
+            cross join lateral (
+                select created_at from participants p where p.id = x.participant_id offset 0
+            ) p
             where not exists (
-                select 1 from provider_participants pp
+                select from provider_participants pp
                 where pp.lead_provider_id = x.lead_provider_id
-                  and pp.participant_id = x.participant_id)
+                  and pp.participant_id = x.participant_id
+                offset 0)
         ), last as (
             select l.*
             from list_lengths n
