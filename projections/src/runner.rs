@@ -350,8 +350,9 @@ impl Runner {
     /// Applies one batch to every projection that is not halted or being rebuilt, in one
     /// transaction with their checkpoint rows locked. `careful` puts each projection under a
     /// savepoint, so that one that fails rolls back alone and halts at the event that failed;
-    /// otherwise such a failure abandons the step with [`StepError::Halting`], to be run again carefully (the
-    /// savepoints cost two round trips per read model, paid only when one fails).
+    /// otherwise such a failure abandons the step with [`StepError::Halting`], to be run again
+    /// carefully (the savepoints cost two round trips per read model, paid only when one
+    /// fails).
     async fn step(&self, careful: bool) -> Result<Step, StepError> {
         let mut tx = crate::pool::begin(&self.pool).await?;
         // Read models can be rebuilt from the log, and a lost commit takes its checkpoint with
@@ -741,7 +742,8 @@ impl Runner {
 
     /// Waits, at most `timeout`, until every running projection that reads `aggregate_type`
     /// has applied the events of transaction `transaction_id`. A halted projection, or one
-    /// being rebuilt, is not waited for. Returns whether they all got there in time (never while one is halted).
+    /// being rebuilt, is not waited for. Returns whether they all got there in time (never
+    /// while one is halted or being rebuilt).
     pub async fn wait_for(
         &self,
         aggregate_type: &str,
@@ -919,7 +921,8 @@ async fn load_checkpoints(
     let sql = match lock {
         Lock::None => format!("{CHECKPOINT_SELECT} order by projection"),
         Lock::UnlessRebuilding => format!(
-            "{CHECKPOINT_SELECT} and pg_try_advisory_xact_lock_shared({REBUILD_LOCK_CLASS}, hashtext(projection))
+            "{CHECKPOINT_SELECT}
+               and pg_try_advisory_xact_lock_shared({REBUILD_LOCK_CLASS}, hashtext(projection))
              order by projection for update"
         ),
         Lock::Rebuild => {

@@ -96,7 +96,8 @@ async fn alive() -> Json<Health> {
 }
 
 /// 200 when the database answers (within a second) and every read model is running and
-/// within the lag bounds (or being rebuilt); 503 otherwise. The body gives each read model's lag and any halt.
+/// within the lag bounds (or being rebuilt); 503 otherwise. The body gives each read model's
+/// lag and any halt.
 #[utoipa::path(
     get,
     path = "/readyz",
