@@ -383,8 +383,8 @@ impl Runner {
             more: false,
         };
         let mut pending: Vec<usize> = (0..self.projections.len())
+            .filter(|&index| !stored[index].rebuilding)
             .filter(|&index| match &stored[index].halt {
-                _ if stored[index].rebuilding => false,
                 None => true,
                 Some(halt) => retry || halt.since + HALT_RETRY < Utc::now(),
             })
